@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything tradeshard builds and tests with, from Debian 12's packages.
+# Idempotent: when every package is present it only checks (about a second) and exits.
+set -euo pipefail
+
+PKGS=(
+  g++ cmake ninja-build ccache make pkg-config
+  libboost-dev libboost-system-dev libssl-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev doctest-dev
+  libsimdjson-dev libxxhash-dev
+  systemd python3 curl netcat-openbsd openssl
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# promtool (from Debian's prometheus package) checks the /metrics exposition in tests.
+# Unpacked into a project-local folder rather than installed, so no Prometheus server is set up.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+tools="$here/build/tools"
+if [ ! -x "$tools/promtool" ]; then
+  mkdir -p "$tools/deb"
+  if ! ls "$tools"/deb/prometheus_*.deb >/dev/null 2>&1; then
+    [ -n "$(apt-cache policy prometheus | grep Candidate)" ] || $SUDO apt-get update -qq
+    (cd "$tools/deb" && apt-get download prometheus >/dev/null)
+  fi
+  dpkg-deb -x "$tools"/deb/prometheus_*.deb "$tools/deb/x"
+  cp "$tools/deb/x/usr/bin/promtool" "$tools/promtool"
+  rm -rf "$tools/deb/x"
+fi
