@@ -1,0 +1,120 @@
+#pragma once
+// The daemon's whole configuration, validated at start-up (see protocol/config_loader.hpp and
+// docs/configuration.md). Plain data, standard library only.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tradeshard/core/instrument.hpp"
+
+namespace tradeshard::app {
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct Limits {
+  std::uint32_t max_line_bytes = 64 * 1024;       // TCP line / WebSocket frame
+  std::uint32_t max_connections = 10'000;         // TCP + HTTP + WebSocket together
+  std::uint64_t outbound_queue_bytes = 4u << 20;  // per client, then disconnect
+  std::uint32_t idle_timeout_ms = 300'000;        // TCP / WebSocket with no input
+  std::uint32_t http_timeout_ms = 10'000;         // whole request read (slowloris guard)
+  std::uint32_t http_max_body_bytes = 64 * 1024;
+  std::uint32_t messages_per_second = 0;          // per connection, 0 = unlimited
+  bool close_on_oversize = false;                 // false: error reply and skip the line
+};
+
+struct ApiKey {
+  std::string account;
+  std::string key;
+};
+
+struct WorkerConfig {
+  std::string id;
+  std::uint32_t capacity = 0;
+  std::string address;               // default inproc://<id>
+  std::string pool;                  // "" = general pool
+  std::vector<std::string> classes;  // empty = every instrument class
+  double latency_us = 50.0;          // EWMA seed
+  std::uint32_t queue_capacity = 0;  // 0 = capacity
+};
+
+struct BalancerConfig {
+  std::string strategy = "hash";
+  double hash_balance_factor = 1.25;  // 0 = bounded load off
+  std::vector<std::string> vip_accounts;
+  bool vip_fallback = true;
+  std::uint32_t batch_size = 64;  // queued orders a worker drains per loop turn
+};
+
+struct MatchingConfig {
+  std::string self_trade_prevention = "cancel_incoming";
+  std::uint32_t market_protection_bps = 500;
+  bool cancel_on_disconnect = true;
+};
+
+struct NodeConfig {
+  std::string id;
+  std::vector<std::string> strategies{"spread", "imbalance"};
+};
+
+struct RangeRule {
+  std::string from;  // inclusive
+  std::string to;    // inclusive
+  std::uint32_t partition = 0;
+};
+
+struct PartitioningConfig {
+  std::string strategy = "consistent_hash";
+  std::uint32_t partitions = 64;
+  std::uint32_t max_symbols = 100'000;
+  std::vector<RangeRule> ranges;  // strategy "range"
+  std::vector<std::pair<std::string, std::uint32_t>> lists;  // strategy "list": symbol -> partition
+  std::uint32_t fallback_partition = 0;
+  std::vector<NodeConfig> nodes;
+  std::uint32_t bar_history = 600;
+  std::uint64_t signal_cooldown_ms = 1000;
+  double spread_threshold = 0.0001;  // spread < threshold * bid (ratio; compared in fixed point)
+  double imbalance_ratio = 1.5;
+};
+
+struct ReplicationConfig {
+  std::uint32_t replicas = 3;
+  std::uint32_t quorum = 0;  // 0 = majority
+  std::uint32_t log_keep = 100'000;
+};
+
+struct LedgerConfig {
+  std::string data_dir = "data/ledger";
+  std::string fsync = "interval";  // "every_commit" | "interval" | "off"
+  std::uint32_t fsync_interval_ms = 5;
+  bool durable = true;  // false: memory only (tests, demos)
+};
+
+struct FeedConfig {
+  std::string url;        // ws://host:port/path or wss://
+  std::string subscribe;  // optional text frame sent after connect
+  bool conflate = true;
+  std::uint32_t max_backoff_ms = 30'000;
+};
+
+struct Config {
+  Endpoint tcp{"127.0.0.1", 7100};
+  Endpoint http{"127.0.0.1", 8080};
+  std::string log_level = "info";
+  Limits limits;
+  bool auth_enabled = false;
+  std::vector<ApiKey> api_keys;
+  std::string admin_token;  // empty = admin endpoints disabled (always 401)
+  std::vector<core::Instrument> instruments;
+  std::vector<WorkerConfig> workers;
+  BalancerConfig balancer;
+  MatchingConfig matching;
+  PartitioningConfig partitioning;
+  ReplicationConfig replication;
+  LedgerConfig ledger;
+  std::vector<FeedConfig> feeds;
+};
+
+}  // namespace tradeshard::app

@@ -1,0 +1,41 @@
+#pragma once
+// JSON wire codec: strict, bounded decoding with simdjson On-Demand (the hot path), and
+// allocation-free encoding by appending to a caller's buffer. Not thread-safe: one per loop.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "tradeshard/app/messages.hpp"
+
+namespace tradeshard::protocol {
+
+using DecodeResult = std::variant<app::Command, app::DecodeError>;
+
+class Decoder {
+ public:
+  Decoder();
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Decodes one JSON message. `padding` = readable bytes after text.end() (simdjson reads up to
+  // 64 past the end); with less the text is copied first. Views in the result stay valid until the
+  // next decode() call.
+  [[nodiscard]] DecodeResult decode(std::string_view text, std::size_t padding = 0);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Appends one message as a JSON object (no trailing newline) with the connection's `seq`.
+void encode(std::string& out, const app::Outbound& message, std::uint64_t seq);
+
+// Appends s as a JSON string literal (quotes included), escaping as RFC 8259 requires.
+void append_json_string(std::string& out, std::string_view s);
+// Market-data value (1e-8 fixed point) as a decimal string without trailing zeros ("50001.34").
+void append_md(std::string& out, std::int64_t value);
+
+}  // namespace tradeshard::protocol

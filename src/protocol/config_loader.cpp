@@ -1,0 +1,404 @@
+#include "tradeshard/protocol/config_loader.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace tradeshard::protocol {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(const std::string& key, const std::string& why) {
+  throw ConfigError(key + ": " + why);
+}
+
+// A JSON object being read: remembers which keys were consumed so unknown keys (typos) fail.
+class Section {
+ public:
+  Section(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j_.is_object()) fail(path_.empty() ? "config" : path_, "must be an object");
+  }
+  ~Section() = default;
+  Section(const Section&) = delete;
+  Section& operator=(const Section&) = delete;
+
+  std::string key(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
+  bool has(const std::string& k) {
+    seen_.insert(k);
+    return j_.contains(k) && !j_.at(k).is_null();
+  }
+  const json& at(const std::string& k) {
+    seen_.insert(k);
+    return j_.at(k);
+  }
+
+  std::string str(const std::string& k, std::string dflt, bool required = false) {
+    if (!has(k)) {
+      if (required) fail(key(k), "is required");
+      return dflt;
+    }
+    const json& v = at(k);
+    if (!v.is_string()) fail(key(k), "must be a string");
+    return v.get<std::string>();
+  }
+  std::uint64_t uint(const std::string& k, std::uint64_t dflt, std::uint64_t lo, std::uint64_t hi,
+                     bool required = false) {
+    if (!has(k)) {
+      if (required) fail(key(k), "is required");
+      return dflt;
+    }
+    const json& v = at(k);
+    if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<std::int64_t>() < 0)) {
+      fail(key(k), "must be a non-negative integer");
+    }
+    const auto n = v.get<std::uint64_t>();
+    if (n < lo || n > hi) {
+      fail(key(k), "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                       " (got " + std::to_string(n) + ")");
+    }
+    return n;
+  }
+  double num(const std::string& k, double dflt, double lo, double hi) {
+    if (!has(k)) return dflt;
+    const json& v = at(k);
+    if (!v.is_number()) fail(key(k), "must be a number");
+    const double d = v.get<double>();
+    if (!(d >= lo && d <= hi)) {
+      std::ostringstream os;
+      os << "must be between " << lo << " and " << hi << " (got " << d << ")";
+      fail(key(k), os.str());
+    }
+    return d;
+  }
+  bool boolean(const std::string& k, bool dflt) {
+    if (!has(k)) return dflt;
+    const json& v = at(k);
+    if (!v.is_boolean()) fail(key(k), "must be true or false");
+    return v.get<bool>();
+  }
+  std::vector<std::string> strings(const std::string& k) {
+    std::vector<std::string> out;
+    if (!has(k)) return out;
+    const json& v = at(k);
+    if (!v.is_array()) fail(key(k), "must be an array of strings");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_string()) fail(key(k) + "[" + std::to_string(i) + "]", "must be a string");
+      out.push_back(v[i].get<std::string>());
+    }
+    return out;
+  }
+  const json& array(const std::string& k) {
+    const json& v = at(k);
+    if (!v.is_array()) fail(key(k), "must be an array");
+    return v;
+  }
+  std::string choice(const std::string& k, std::string dflt, std::initializer_list<const char*> allowed) {
+    std::string v = str(k, dflt);
+    for (const char* a : allowed) {
+      if (v == a) return v;
+    }
+    std::string list;
+    for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+    fail(key(k), "must be one of " + list + " (got \"" + v + "\")");
+  }
+  // Call after reading: any key not consumed is a typo or an unsupported option.
+  void finish() const {
+    for (auto it = j_.begin(); it != j_.end(); ++it) {
+      if (!seen_.count(it.key())) fail(key(it.key()), "unknown key");
+    }
+  }
+
+ private:
+  const json& j_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+std::string idx(const std::string& k, std::size_t i) { return k + "[" + std::to_string(i) + "]"; }
+
+core::Decimal decimal_field(Section& s, const std::string& k, const std::string& dflt, bool positive) {
+  std::string text = dflt;
+  if (s.has(k)) {
+    const json& v = s.at(k);
+    if (v.is_string()) {
+      text = v.get<std::string>();
+    } else if (v.is_number()) {
+      text = v.dump();  // exact token text for integers; floats go through their shortest repr
+    } else {
+      fail(s.key(k), "must be a decimal string such as \"0.01\"");
+    }
+  } else if (dflt.empty()) {
+    fail(s.key(k), "is required");
+  }
+  const auto p = core::parse_decimal(text);
+  if (!p.ok()) fail(s.key(k), std::string(core::to_string(p.error)) + " (\"" + text + "\")");
+  if (positive && p.value.units <= 0) fail(s.key(k), "must be > 0");
+  return p.value;
+}
+
+void load_limits(Section& s, app::Limits& l) {
+  l.max_line_bytes = static_cast<std::uint32_t>(s.uint("max_line_bytes", l.max_line_bytes, 256, 64u << 20));
+  l.max_connections = static_cast<std::uint32_t>(s.uint("max_connections", l.max_connections, 1, 1'000'000));
+  l.outbound_queue_bytes = s.uint("outbound_queue_bytes", l.outbound_queue_bytes, 4096, 1ull << 34);
+  l.idle_timeout_ms = static_cast<std::uint32_t>(s.uint("idle_timeout_ms", l.idle_timeout_ms, 100, 86'400'000));
+  l.http_timeout_ms = static_cast<std::uint32_t>(s.uint("http_timeout_ms", l.http_timeout_ms, 100, 3'600'000));
+  l.http_max_body_bytes =
+      static_cast<std::uint32_t>(s.uint("http_max_body_bytes", l.http_max_body_bytes, 16, 64u << 20));
+  l.messages_per_second =
+      static_cast<std::uint32_t>(s.uint("messages_per_second", l.messages_per_second, 0, 100'000'000));
+  l.close_on_oversize = s.choice("oversize", "skip", {"skip", "close"}) == "close";
+  s.finish();
+}
+
+core::Instrument load_instrument(Section& s) {
+  core::Instrument in;
+  in.symbol = s.str("symbol", "", true);
+  if (in.symbol.empty() || in.symbol.size() > 32) fail(s.key("symbol"), "must be 1..32 characters");
+  in.cls = s.str("class", "", true);
+  in.base = s.str("base", "", true);
+  in.quote = s.str("quote", "", true);
+  in.tick_size = decimal_field(s, "tick_size", "", true);
+  in.lot_size = decimal_field(s, "lot_size", "", true);
+  if (s.has("min_qty")) {
+    const auto r = core::to_steps(decimal_field(s, "min_qty", "", true), in.lot_size);
+    if (!r.ok() || r.steps <= 0) fail(s.key("min_qty"), "must be a positive multiple of lot_size");
+    in.min_qty = r.steps;
+  }
+  if (s.has("max_qty")) {
+    const auto r = core::to_steps(decimal_field(s, "max_qty", "", true), in.lot_size);
+    if (!r.ok() || r.steps < in.min_qty) fail(s.key("max_qty"), "must be a multiple of lot_size >= min_qty");
+    in.max_qty = r.steps;
+  }
+  in.price_band_bps = static_cast<std::uint32_t>(s.uint("price_band_bps", 0, 0, 100'000));
+  s.finish();
+  return in;
+}
+
+app::WorkerConfig load_worker(Section& s) {
+  app::WorkerConfig w;
+  w.id = s.str("id", "", true);
+  if (w.id.empty()) fail(s.key("id"), "must not be empty");
+  w.capacity = static_cast<std::uint32_t>(s.uint("capacity", 0, 1, 100'000'000, true));
+  w.address = s.str("address", "inproc://" + w.id);
+  w.pool = s.str("pool", "");
+  w.classes = s.strings("classes");
+  w.latency_us = s.num("latency_us", w.latency_us, 0, 1e9);
+  w.queue_capacity = static_cast<std::uint32_t>(s.uint("queue_capacity", 0, 0, 100'000'000));
+  s.finish();
+  return w;
+}
+
+void load_partitioning(Section& s, app::PartitioningConfig& p) {
+  p.strategy = s.choice("strategy", p.strategy, {"hash", "range", "list", "consistent_hash"});
+  p.partitions = static_cast<std::uint32_t>(s.uint("partitions", p.partitions, 1, 65'536));
+  p.max_symbols = static_cast<std::uint32_t>(s.uint("max_symbols", p.max_symbols, 1, 10'000'000));
+  p.fallback_partition = static_cast<std::uint32_t>(s.uint("fallback_partition", 0, 0, p.partitions - 1));
+  if (s.has("ranges")) {
+    const json& arr = s.array("ranges");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      Section r(arr[i], idx(s.key("ranges"), i));
+      p.ranges.push_back({r.str("from", "", true), r.str("to", "", true),
+                          static_cast<std::uint32_t>(r.uint("partition", 0, 0, p.partitions - 1, true))});
+      r.finish();
+    }
+  }
+  if (s.has("lists")) {
+    const json& obj = s.at("lists");
+    if (!obj.is_object()) fail(s.key("lists"), "must be an object of symbol -> partition");
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      if (!it.value().is_number_unsigned() || it.value().get<std::uint64_t>() >= p.partitions) {
+        fail(s.key("lists") + "." + it.key(), "must be a partition number below partitions");
+      }
+      p.lists.emplace_back(it.key(), it.value().get<std::uint32_t>());
+    }
+  }
+  if (p.strategy == "range" && p.ranges.empty()) fail(s.key("ranges"), "required by strategy \"range\"");
+  if (s.has("nodes")) {
+    const json& arr = s.array("nodes");
+    std::set<std::string> ids;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      Section n(arr[i], idx(s.key("nodes"), i));
+      app::NodeConfig nc;
+      nc.id = n.str("id", "", true);
+      if (!ids.insert(nc.id).second) fail(n.key("id"), "duplicate node id \"" + nc.id + "\"");
+      if (n.has("strategies")) nc.strategies = n.strings("strategies");
+      for (const auto& st : nc.strategies) {
+        if (st != "spread" && st != "imbalance") fail(n.key("strategies"), "unknown strategy \"" + st + "\"");
+      }
+      n.finish();
+      p.nodes.push_back(std::move(nc));
+    }
+  }
+  if (p.nodes.empty()) fail(s.key("nodes"), "at least one processing node is required");
+  p.bar_history = static_cast<std::uint32_t>(s.uint("bar_history", p.bar_history, 1, 100'000));
+  p.signal_cooldown_ms = s.uint("signal_cooldown_ms", p.signal_cooldown_ms, 0, 86'400'000);
+  p.spread_threshold = s.num("spread_threshold", p.spread_threshold, 0, 1);
+  p.imbalance_ratio = s.num("imbalance_ratio", p.imbalance_ratio, 1, 1000);
+  s.finish();
+}
+
+}  // namespace
+
+app::Endpoint parse_endpoint(const std::string& text, const std::string& key) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    fail(key, "must be \"host:port\" (got \"" + text + "\")");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port_text = text.substr(colon + 1);
+  unsigned long port = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9') fail(key, "port must be a number (got \"" + port_text + "\")");
+    port = port * 10 + static_cast<unsigned long>(c - '0');
+    if (port > 65535) fail(key, "port must be 0..65535");
+  }
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+app::Config parse_config(const std::string& text) {
+  const json root = json::parse(text, nullptr, false);
+  if (root.is_discarded()) throw ConfigError("config: not valid JSON");
+  app::Config c;
+  Section s(root, "");
+  if (s.has("listen")) {
+    Section l(s.at("listen"), "listen");
+    c.tcp = parse_endpoint(l.str("tcp", "127.0.0.1:7100"), "listen.tcp");
+    c.http = parse_endpoint(l.str("http", "127.0.0.1:8080"), "listen.http");
+    l.finish();
+  }
+  if (s.has("log")) {
+    Section l(s.at("log"), "log");
+    c.log_level = l.choice("level", "info", {"trace", "debug", "info", "warn", "error", "critical", "off"});
+    l.finish();
+  }
+  if (s.has("limits")) {
+    Section l(s.at("limits"), "limits");
+    load_limits(l, c.limits);
+  }
+  if (s.has("auth")) {
+    Section a(s.at("auth"), "auth");
+    c.auth_enabled = a.boolean("enabled", false);
+    if (a.has("api_keys")) {
+      const json& arr = a.array("api_keys");
+      for (std::size_t i = 0; i < arr.size(); ++i) {
+        Section k(arr[i], idx("auth.api_keys", i));
+        c.api_keys.push_back({k.str("account", "", true), k.str("key", "", true)});
+        if (c.api_keys.back().key.size() < 16) fail(k.key("key"), "must be at least 16 characters");
+        k.finish();
+      }
+    }
+    if (c.auth_enabled && c.api_keys.empty()) fail("auth.api_keys", "required when auth.enabled is true");
+    a.finish();
+  }
+  if (s.has("admin")) {
+    Section a(s.at("admin"), "admin");
+    c.admin_token = a.str("token", "");
+    if (!c.admin_token.empty() && c.admin_token.size() < 16) fail("admin.token", "must be at least 16 characters");
+    a.finish();
+  }
+  {
+    if (!s.has("instruments")) fail("instruments", "is required");
+    const json& arr = s.array("instruments");
+    if (arr.empty()) fail("instruments", "must list at least one instrument");
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      Section in(arr[i], idx("instruments", i));
+      c.instruments.push_back(load_instrument(in));
+      if (!seen.insert(c.instruments.back().symbol).second) {
+        fail(idx("instruments", i) + ".symbol", "duplicate symbol \"" + c.instruments.back().symbol + "\"");
+      }
+    }
+  }
+  {
+    if (!s.has("workers")) fail("workers", "is required");
+    const json& arr = s.array("workers");
+    if (arr.empty()) fail("workers", "must list at least one worker");
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      Section w(arr[i], idx("workers", i));
+      c.workers.push_back(load_worker(w));
+      if (!seen.insert(c.workers.back().id).second) {
+        fail(idx("workers", i) + ".id", "duplicate worker id \"" + c.workers.back().id + "\"");
+      }
+    }
+  }
+  if (s.has("balancer")) {
+    Section b(s.at("balancer"), "balancer");
+    c.balancer.strategy = b.choice("strategy", c.balancer.strategy,
+                                   {"round_robin", "least_connections", "weighted_capacity", "lowest_latency", "hash"});
+    c.balancer.hash_balance_factor = b.num("hash_balance_factor", c.balancer.hash_balance_factor, 0, 100);
+    if (c.balancer.hash_balance_factor != 0 && c.balancer.hash_balance_factor < 1) {
+      fail("balancer.hash_balance_factor", "must be 0 (off) or >= 1");
+    }
+    c.balancer.vip_accounts = b.strings("vip_accounts");
+    c.balancer.vip_fallback = b.boolean("vip_fallback", c.balancer.vip_fallback);
+    c.balancer.batch_size = static_cast<std::uint32_t>(b.uint("batch_size", c.balancer.batch_size, 1, 1'000'000));
+    b.finish();
+  }
+  if (s.has("matching")) {
+    Section m(s.at("matching"), "matching");
+    c.matching.self_trade_prevention = m.choice("self_trade_prevention", c.matching.self_trade_prevention,
+                                                {"cancel_incoming", "cancel_resting", "off"});
+    c.matching.market_protection_bps =
+        static_cast<std::uint32_t>(m.uint("market_protection_bps", c.matching.market_protection_bps, 1, 100'000));
+    c.matching.cancel_on_disconnect = m.boolean("cancel_on_disconnect", c.matching.cancel_on_disconnect);
+    m.finish();
+  }
+  if (s.has("partitioning")) {
+    Section p(s.at("partitioning"), "partitioning");
+    load_partitioning(p, c.partitioning);
+  } else {
+    c.partitioning.nodes.push_back({"node-1", {"spread", "imbalance"}});
+  }
+  if (s.has("replication")) {
+    Section r(s.at("replication"), "replication");
+    c.replication.replicas = static_cast<std::uint32_t>(r.uint("replicas", c.replication.replicas, 1, 15));
+    c.replication.quorum = static_cast<std::uint32_t>(r.uint("quorum", 0, 0, c.replication.replicas));
+    if (c.replication.quorum != 0 && c.replication.quorum * 2 <= c.replication.replicas) {
+      fail("replication.quorum", "must be a majority of replicas (or 0 for majority)");
+    }
+    c.replication.log_keep = static_cast<std::uint32_t>(r.uint("log_keep", c.replication.log_keep, 16, 100'000'000));
+    r.finish();
+  }
+  if (s.has("ledger")) {
+    Section l(s.at("ledger"), "ledger");
+    c.ledger.data_dir = l.str("data_dir", c.ledger.data_dir);
+    c.ledger.fsync = l.choice("fsync", c.ledger.fsync, {"every_commit", "interval", "off"});
+    c.ledger.fsync_interval_ms =
+        static_cast<std::uint32_t>(l.uint("fsync_interval_ms", c.ledger.fsync_interval_ms, 1, 60'000));
+    c.ledger.durable = l.boolean("durable", c.ledger.durable);
+    if (c.ledger.durable && c.ledger.data_dir.empty()) fail("ledger.data_dir", "required when ledger.durable is true");
+    l.finish();
+  }
+  if (s.has("feeds")) {
+    const json& arr = s.array("feeds");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      Section f(arr[i], idx("feeds", i));
+      app::FeedConfig fc;
+      fc.url = f.str("url", "", true);
+      if (fc.url.rfind("ws://", 0) != 0 && fc.url.rfind("wss://", 0) != 0) {
+        fail(f.key("url"), "must start with ws:// or wss:// (got \"" + fc.url + "\")");
+      }
+      fc.subscribe = f.str("subscribe", "");
+      fc.conflate = f.boolean("conflate", true);
+      fc.max_backoff_ms = static_cast<std::uint32_t>(f.uint("max_backoff_ms", fc.max_backoff_ms, 100, 3'600'000));
+      f.finish();
+      c.feeds.push_back(std::move(fc));
+    }
+  }
+  s.finish();
+  return c;
+}
+
+app::Config load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError("config: cannot open \"" + path + "\"");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str());
+}
+
+}  // namespace tradeshard::protocol

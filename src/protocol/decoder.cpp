@@ -1,0 +1,360 @@
+#include <simdjson.h>
+
+#include <cstring>
+
+#include "tradeshard/protocol/codec.hpp"
+
+namespace tradeshard::protocol {
+namespace {
+
+namespace od = simdjson::ondemand;
+using app::DecodeError;
+using app::WireError;
+
+enum class Kind : std::uint8_t { absent, string, number, other };
+
+struct Raw {
+  std::string_view text;
+  Kind kind = Kind::absent;
+  [[nodiscard]] bool present() const noexcept { return kind != Kind::absent; }
+};
+
+// Every key the protocol knows, collected in one pass in any order (last duplicate wins).
+struct Fields {
+  Raw type, id, account, symbol, side, kind, tif, priority, price, qty;
+  Raw bid, ask, bid_size, ask_size, ts, api_key;
+  Raw b_s, b_b, b_B, b_a, b_A, b_u, b_E;  // Binance bookTicker
+  Raw channels;
+};
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+Raw* slot(Fields& f, std::string_view k) noexcept {
+  switch (k.size()) {
+    case 1:
+      switch (k[0]) {
+        case 's': return &f.b_s;
+        case 'b': return &f.b_b;
+        case 'B': return &f.b_B;
+        case 'a': return &f.b_a;
+        case 'A': return &f.b_A;
+        case 'u': return &f.b_u;
+        case 'E': return &f.b_E;
+        default: return nullptr;
+      }
+    case 2:
+      if (k == "id") return &f.id;
+      if (k == "ts") return &f.ts;
+      return nullptr;
+    case 3:
+      if (k == "tif") return &f.tif;
+      if (k == "bid") return &f.bid;
+      if (k == "ask") return &f.ask;
+      if (k == "qty") return &f.qty;
+      return nullptr;
+    case 4:
+      if (k == "type") return &f.type;
+      if (k == "side") return &f.side;
+      if (k == "kind") return &f.kind;
+      return nullptr;
+    case 5:
+      if (k == "price") return &f.price;
+      return nullptr;
+    case 6:
+      if (k == "symbol") return &f.symbol;
+      return nullptr;
+    case 7:
+      if (k == "account") return &f.account;
+      if (k == "api_key") return &f.api_key;
+      return nullptr;
+    case 8:
+      if (k == "priority") return &f.priority;
+      if (k == "bid_size") return &f.bid_size;
+      if (k == "ask_size") return &f.ask_size;
+      if (k == "channels") return &f.channels;
+      return nullptr;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+struct Decoder::Impl {
+  od::parser parser;
+  std::string padded;  // copy of input when the caller's buffer lacks simdjson's padding
+  std::vector<std::string_view> channels;
+  Fields f;
+
+  DecodeResult decode(std::string_view text, std::size_t padding);
+  DecodeResult fail(WireError code, std::string_view message) const {
+    DecodeError e{code, message, f.type.text, {}};
+    if (f.id.kind == Kind::string && (f.type.text == "order" || f.type.text == "cancel" ||
+                                      f.type.text == "replace")) {
+      e.id = f.id.text;
+    }
+    return e;
+  }
+  DecodeResult order();
+  DecodeResult cancel();
+  DecodeResult replace();
+  DecodeResult tick(bool binance);
+  DecodeResult subscribe(bool on);
+};
+
+namespace {
+
+// A required string field: absent -> missing_field, wrong JSON type -> bad_field.
+#define TS_REQUIRE_STRING(field, name)                                                  \
+  do {                                                                                  \
+    if (!f.field.present()) return fail(WireError::missing_field, name " is required"); \
+    if (f.field.kind != Kind::string || f.field.text.empty())                           \
+      return fail(WireError::bad_field, name " must be a non-empty string");            \
+  } while (0)
+
+bool decimal_of(const Raw& r, core::Decimal& out) noexcept {
+  if (r.kind != Kind::string && r.kind != Kind::number) return false;
+  const auto p = core::parse_decimal(r.text);
+  if (!p.ok()) return false;
+  out = p.value;
+  return true;
+}
+
+bool md_of(const Raw& r, std::int64_t& out) noexcept {
+  core::Decimal d;
+  if (!decimal_of(r, d)) return false;
+  const auto s = core::to_steps_rounded(d, core::market_data_step);
+  if (!s.ok() || s.steps < 0) return false;
+  out = s.steps;
+  return true;
+}
+
+bool uint_of(const Raw& r, std::uint64_t& out) noexcept {
+  if (r.kind != Kind::number && r.kind != Kind::string) return false;
+  if (r.text.empty() || r.text.size() > 19) return false;
+  std::uint64_t v = 0;
+  for (char c : r.text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+DecodeResult Decoder::Impl::order() {
+  TS_REQUIRE_STRING(id, "id");
+  if (f.id.text.size() > 64) return fail(WireError::bad_field, "id must be at most 64 bytes");
+  TS_REQUIRE_STRING(symbol, "symbol");
+  TS_REQUIRE_STRING(side, "side");
+  app::OrderCmd c;
+  c.id = f.id.text;
+  c.symbol = f.symbol.text;
+  if (f.account.present()) {
+    if (f.account.kind != Kind::string) return fail(WireError::bad_field, "account must be a string");
+    c.account = f.account.text;
+  }
+  if (f.side.text == "buy") c.side = core::Side::buy;
+  else if (f.side.text == "sell") c.side = core::Side::sell;
+  else return fail(WireError::bad_field, "side must be \"buy\" or \"sell\"");
+  if (f.kind.present()) {
+    if (f.kind.text == "limit" && f.kind.kind == Kind::string) c.kind = app::OrderKind::limit;
+    else if (f.kind.text == "market" && f.kind.kind == Kind::string) c.kind = app::OrderKind::market;
+    else return fail(WireError::bad_field, "kind must be \"limit\" or \"market\"");
+  }
+  if (f.tif.present()) {
+    if (f.tif.kind != Kind::string) return fail(WireError::bad_field, "tif must be \"gtc\", \"ioc\" or \"fok\"");
+    if (f.tif.text == "gtc") c.tif = app::Tif::gtc;
+    else if (f.tif.text == "ioc") c.tif = app::Tif::ioc;
+    else if (f.tif.text == "fok") c.tif = app::Tif::fok;
+    else return fail(WireError::bad_field, "tif must be \"gtc\", \"ioc\" or \"fok\"");
+  }
+  if (f.priority.present()) {
+    if (f.priority.kind != Kind::string) return fail(WireError::bad_field, "priority must be a string");
+    if (f.priority.text == "normal") c.priority = core::Priority::normal;
+    else if (f.priority.text == "vip") c.priority = core::Priority::vip;
+    else if (f.priority.text == "emergency") c.priority = core::Priority::emergency;
+    else return fail(WireError::bad_field, "priority must be \"normal\", \"vip\" or \"emergency\"");
+  }
+  if (!f.qty.present()) return fail(WireError::missing_field, "qty is required");
+  if (!decimal_of(f.qty, c.qty)) return fail(WireError::bad_field, "qty must be a decimal number or string");
+  if (f.price.present()) {
+    if (!decimal_of(f.price, c.price)) return fail(WireError::bad_field, "price must be a decimal number or string");
+    c.has_price = true;
+  } else if (c.kind == app::OrderKind::limit) {
+    return fail(WireError::missing_field, "price is required for a limit order");
+  }
+  return app::Command{c};
+}
+
+DecodeResult Decoder::Impl::cancel() {
+  TS_REQUIRE_STRING(id, "id");
+  app::CancelCmd c;
+  c.id = f.id.text;
+  if (f.symbol.present()) {
+    if (f.symbol.kind != Kind::string) return fail(WireError::bad_field, "symbol must be a string");
+    c.symbol = f.symbol.text;
+  }
+  if (f.account.present()) {
+    if (f.account.kind != Kind::string) return fail(WireError::bad_field, "account must be a string");
+    c.account = f.account.text;
+  }
+  return app::Command{c};
+}
+
+DecodeResult Decoder::Impl::replace() {
+  TS_REQUIRE_STRING(id, "id");
+  app::ReplaceCmd c;
+  c.id = f.id.text;
+  if (f.account.present()) {
+    if (f.account.kind != Kind::string) return fail(WireError::bad_field, "account must be a string");
+    c.account = f.account.text;
+  }
+  if (f.price.present()) {
+    if (!decimal_of(f.price, c.price)) return fail(WireError::bad_field, "price must be a decimal number or string");
+    c.has_price = true;
+  }
+  if (f.qty.present()) {
+    if (!decimal_of(f.qty, c.qty)) return fail(WireError::bad_field, "qty must be a decimal number or string");
+    c.has_qty = true;
+  }
+  if (!c.has_price && !c.has_qty) return fail(WireError::missing_field, "replace needs price or qty");
+  return app::Command{c};
+}
+
+DecodeResult Decoder::Impl::tick(bool binance) {
+  app::TickCmd t;
+  const Raw& sym = binance ? f.b_s : f.symbol;
+  const Raw* vals[4] = {binance ? &f.b_b : &f.bid, binance ? &f.b_a : &f.ask, binance ? &f.b_B : &f.bid_size,
+                        binance ? &f.b_A : &f.ask_size};
+  static constexpr std::string_view names[2][4] = {{"bid", "ask", "bid_size", "ask_size"}, {"b", "a", "B", "A"}};
+  if (!sym.present()) return fail(WireError::missing_field, binance ? "s is required" : "symbol is required");
+  if (sym.kind != Kind::string || sym.text.empty() || sym.text.size() > 32) {
+    return fail(WireError::bad_field, "symbol must be a string of 1..32 bytes");
+  }
+  t.symbol = sym.text;
+  std::int64_t* outs[4] = {&t.bid, &t.ask, &t.bid_size, &t.ask_size};
+  for (int i = 0; i < 4; ++i) {
+    if (!vals[i]->present()) {
+      if (i >= 2) continue;  // sizes are optional in our own schema
+      return fail(WireError::missing_field, binance ? (i == 0 ? "b is required" : "a is required")
+                                                    : (i == 0 ? "bid is required" : "ask is required"));
+    }
+    if (!md_of(*vals[i], *outs[i])) {
+      (void)names;
+      return fail(WireError::bad_field, "bid/ask/sizes must be non-negative decimals (at most 8 decimals kept)");
+    }
+  }
+  std::uint64_t v = 0;
+  const Raw& ts = binance ? f.b_E : f.ts;
+  if (ts.present()) {
+    if (!uint_of(ts, v)) return fail(WireError::bad_field, "ts must be a non-negative integer (ms)");
+    t.ts_ms = static_cast<std::int64_t>(v);
+  }
+  if (binance && f.b_u.present()) {
+    if (!uint_of(f.b_u, v)) return fail(WireError::bad_field, "u must be a non-negative integer");
+    t.update_id = v;
+  }
+  return app::Command{t};
+}
+
+DecodeResult Decoder::Impl::subscribe(bool on) {
+  if (!f.channels.present()) return fail(WireError::missing_field, "channels is required");
+  if (f.channels.kind != Kind::other) return fail(WireError::bad_field, "channels must be an array of strings");
+  app::SubscribeCmd c;
+  c.subscribe = on;
+  c.channels = &channels;
+  if (channels.empty()) return fail(WireError::bad_field, "channels must be a non-empty array of strings");
+  return app::Command{c};
+}
+
+DecodeResult Decoder::Impl::decode(std::string_view text, std::size_t padding) {
+  f = Fields{};
+  channels.clear();
+  const char* data = text.data();
+  if (padding < simdjson::SIMDJSON_PADDING) {
+    padded.assign(text);
+    padded.resize(text.size() + simdjson::SIMDJSON_PADDING, '\0');
+    data = padded.data();
+  }
+  od::document doc;
+  if (parser.iterate(data, text.size(), text.size() + simdjson::SIMDJSON_PADDING).get(doc)) {
+    return fail(WireError::bad_json, "not valid JSON");
+  }
+  od::object obj;
+  if (doc.get_object().get(obj)) return fail(WireError::bad_json, "message must be a JSON object");
+  for (auto field_r : obj) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_r).get(field) || field.unescaped_key().get(key)) return fail(WireError::bad_json, "not valid JSON");
+    Raw* r = slot(f, key);
+    od::value v = field.value();
+    od::json_type t;
+    if (v.type().get(t)) return fail(WireError::bad_json, "not valid JSON");
+    if (!r) {
+      continue;  // unknown keys are ignored (forward compatibility); On-Demand skips the value
+    }
+    if (t == od::json_type::string) {
+      if (v.get_string().get(r->text)) return fail(WireError::bad_json, "invalid string");
+      r->kind = Kind::string;
+    } else if (t == od::json_type::number) {
+      r->text = trim(v.raw_json_token());
+      r->kind = Kind::number;
+    } else if (r == &f.channels && t == od::json_type::array) {
+      r->kind = Kind::other;
+      od::array arr;
+      if (v.get_array().get(arr)) return fail(WireError::bad_json, "not valid JSON");
+      for (auto el : arr) {
+        std::string_view ch;
+        if (el.get_string().get(ch)) return fail(WireError::bad_field, "channels must be an array of strings");
+        if (channels.size() >= 64) return fail(WireError::bad_field, "at most 64 channels per message");
+        channels.push_back(ch);
+      }
+    } else {
+      r->kind = Kind::other;  // wrong JSON type for a known key; reported by the message's checks
+    }
+  }
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
+    return fail(WireError::bad_json, "trailing content after the JSON object");
+  }
+
+  if (!f.type.present()) {
+    if (f.b_s.present() && f.b_b.present()) return tick(true);
+    return fail(WireError::missing_field, "type is required");
+  }
+  if (f.type.kind != Kind::string) return fail(WireError::bad_field, "type must be a string");
+  const std::string_view type = f.type.text;
+  if (type == "tick") return tick(false);
+  if (type == "order") return order();
+  if (type == "cancel") return cancel();
+  if (type == "replace") return replace();
+  if (type == "cancel_all") {
+    app::CancelAllCmd c;
+    if (f.symbol.kind == Kind::string) c.symbol = f.symbol.text;
+    if (f.account.kind == Kind::string) c.account = f.account.text;
+    return app::Command{c};
+  }
+  if (type == "ping") return app::Command{app::PingCmd{}};
+  if (type == "subscribe") return subscribe(true);
+  if (type == "unsubscribe") return subscribe(false);
+  if (type == "login") {
+    TS_REQUIRE_STRING(api_key, "api_key");
+    return app::Command{app::LoginCmd{f.api_key.text}};
+  }
+  return fail(WireError::unknown_type, "unknown message type");
+}
+
+#undef TS_REQUIRE_STRING
+
+Decoder::Decoder() : impl_(std::make_unique<Impl>()) {}
+Decoder::~Decoder() = default;
+
+DecodeResult Decoder::decode(std::string_view text, std::size_t padding) { return impl_->decode(text, padding); }
+
+}  // namespace tradeshard::protocol

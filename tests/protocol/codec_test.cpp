@@ -1,0 +1,131 @@
+#include <doctest/doctest.h>
+
+#include "tradeshard/protocol/codec.hpp"
+
+using namespace tradeshard;
+using protocol::Decoder;
+
+namespace {
+const app::DecodeError* err(const protocol::DecodeResult& r) { return std::get_if<app::DecodeError>(&r); }
+template <typename T>
+const T* cmd(const protocol::DecodeResult& r) {
+  const auto* c = std::get_if<app::Command>(&r);
+  return c ? std::get_if<T>(c) : nullptr;
+}
+}  // namespace
+
+// Ensure the issue's order example decodes exactly, with defaults applied.
+TEST_CASE("Decoder: order with all fields and defaults") {
+  Decoder d;
+  auto r = d.decode(R"({"type":"order","id":"o-1","account":"acc-1","symbol":"BTCUSDT","side":"buy","kind":"limit","price":"50000.10","qty":"0.5","tif":"gtc","priority":"normal"})");
+  const auto* o = cmd<app::OrderCmd>(r);
+  REQUIRE(o);
+  CHECK(o->id == "o-1");
+  CHECK(o->account == "acc-1");
+  CHECK(o->price == core::Decimal{500001, 1});
+  CHECK(o->qty == core::Decimal{5, 1});
+  r = d.decode(R"({"qty":2,"side":"sell","symbol":"EURUSD","id":"x","price":1.08512,"type":"order"})");
+  o = cmd<app::OrderCmd>(r);
+  REQUIRE(o);
+  CHECK(o->kind == app::OrderKind::limit);
+  CHECK(o->tif == app::Tif::gtc);
+  CHECK(o->priority == core::Priority::normal);
+  CHECK(o->price == core::Decimal{108512, 5});  // number token read exactly, not via double
+}
+
+// Ensure bad orders with an id are tied to that id, and the error names the field.
+TEST_CASE("Decoder: order errors") {
+  Decoder d;
+  auto r = d.decode(R"({"type":"order","id":"o-9","symbol":"BTCUSDT","side":"up","price":"1","qty":"1"})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::bad_field);
+  CHECK(err(r)->id == "o-9");
+  r = d.decode(R"({"type":"order","id":"o-9","symbol":"BTCUSDT","side":"buy","qty":"1"})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::missing_field);
+  r = d.decode(R"({"type":"order","symbol":"BTCUSDT","side":"buy","qty":"1","price":"2"})");
+  REQUIRE(err(r));
+  CHECK(err(r)->id.empty());
+  r = d.decode(R"({"type":"order","id":7,"symbol":"BTCUSDT","side":"buy","qty":"1","price":"2"})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::bad_field);
+  r = d.decode(R"({"type":"order","id":"a","symbol":"BTCUSDT","side":"buy","qty":"abc","price":"2"})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::bad_field);
+}
+
+// Ensure garbage of every kind yields a specific error, never a crash.
+TEST_CASE("Decoder: malformed input") {
+  Decoder d;
+  CHECK(err(d.decode("{"))->code == app::WireError::bad_json);
+  CHECK(err(d.decode("[1,2]"))->code == app::WireError::bad_json);
+  CHECK(err(d.decode(""))->code == app::WireError::bad_json);
+  CHECK(err(d.decode("\xff\xfe\x00garbage"))->code == app::WireError::bad_json);
+  CHECK(err(d.decode("{\"type\":\"ping\"} trailing"))->code == app::WireError::bad_json);
+  CHECK(err(d.decode("{\"type\":\"p\xc3\x28ng\"}"))->code == app::WireError::bad_json);  // invalid UTF-8
+  CHECK(err(d.decode(R"({"type":"launch"})"))->code == app::WireError::unknown_type);
+  CHECK(err(d.decode(R"({"foo":1})"))->code == app::WireError::missing_field);
+  CHECK(err(d.decode(R"({"type":5})"))->code == app::WireError::bad_field);
+  CHECK(cmd<app::PingCmd>(d.decode(R"({"type":"ping"})")));
+}
+
+// Ensure both tick schemas decode to the market-data scale.
+TEST_CASE("Decoder: ticks, own schema and Binance bookTicker") {
+  Decoder d;
+  auto r = d.decode(R"({"type":"tick","symbol":"BTCUSDT","bid":50000.12,"ask":"50001.34","bid_size":1.5,"ask_size":1.2,"ts":1700000000123})");
+  const auto* t = cmd<app::TickCmd>(r);
+  REQUIRE(t);
+  CHECK(t->symbol == "BTCUSDT");
+  CHECK(t->bid == 5000012000000);
+  CHECK(t->ask == 5000134000000);
+  CHECK(t->bid_size == 150000000);
+  CHECK(t->ts_ms == 1700000000123);
+  r = d.decode(R"({"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"})");
+  t = cmd<app::TickCmd>(r);
+  REQUIRE(t);
+  CHECK(t->symbol == "BNBUSDT");
+  CHECK(t->bid == 2535190000);
+  CHECK(t->ask_size == 4066000000);
+  CHECK(t->update_id == 400900217);
+  // Off-grid market data is rounded to 1e-8, not rejected.
+  r = d.decode(R"({"type":"tick","symbol":"X","bid":"1.123456789","ask":"2"})");
+  t = cmd<app::TickCmd>(r);
+  REQUIRE(t);
+  CHECK(t->bid == 112345679);
+  CHECK(err(d.decode(R"({"type":"tick","symbol":"X","bid":"-1","ask":"2"})"))->code == app::WireError::bad_field);
+}
+
+// Ensure subscribe lists are read and bounded.
+TEST_CASE("Decoder: subscribe") {
+  Decoder d;
+  auto r = d.decode(R"({"type":"subscribe","channels":["signals","quotes:BTCUSDT"]})");
+  const auto* s = cmd<app::SubscribeCmd>(r);
+  REQUIRE(s);
+  REQUIRE(s->channels->size() == 2);
+  CHECK((*s->channels)[1] == "quotes:BTCUSDT");
+  CHECK(err(d.decode(R"({"type":"subscribe","channels":"signals"})"))->code == app::WireError::bad_field);
+  CHECK(err(d.decode(R"({"type":"subscribe","channels":[1]})"))->code == app::WireError::bad_field);
+}
+
+// Ensure outbound messages are valid JSON text with escaped strings and exact decimals.
+TEST_CASE("Encoder: messages") {
+  std::string out;
+  protocol::encode(out, app::AckOut{"o-\"1", "worker-2"}, 7);
+  CHECK(out == R"({"type":"ack","seq":7,"id":"o-\"1","worker":"worker-2"})");
+  core::Instrument btc;
+  btc.symbol = "BTCUSDT";
+  btc.tick_size = {1, 2};
+  btc.lot_size = {1, 5};
+  out.clear();
+  protocol::encode(out, app::FillOut{"o-1", 17, &btc, core::Side::buy, 10000, 100000, 0, true}, 8);
+  CHECK(out == R"({"type":"fill","seq":8,"id":"o-1","trade_id":"t-17","symbol":"BTCUSDT","side":"buy","price":"100.00","qty":"1.00000","liquidity":"maker","remaining":"0.00000"})");
+  out.clear();
+  protocol::append_md(out, 5000134000000);
+  CHECK(out == "50001.34");
+  out.clear();
+  protocol::append_md(out, 100000000);
+  CHECK(out == "1");
+  out.clear();
+  protocol::append_json_string(out, std::string_view("a\x01\n", 3));
+  CHECK(out == R"("a\u0001\n")");
+}
