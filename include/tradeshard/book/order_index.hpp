@@ -1,0 +1,58 @@
+#pragma once
+// OrderKey -> Slot, open addressing with linear probing and backward-shift deletion (no
+// tombstones, so a churning book never degrades). An entry is 8 bytes: the 32-bit hash of the
+// key (which also gives its home bucket, so rehash and deletion never touch the pool) and the
+// slot; the key itself is confirmed in the pool. Load factor stays <= 1/2.
+#include <cstdint>
+#include <vector>
+
+#include "tradeshard/book/order_pool.hpp"
+
+namespace tradeshard::book {
+
+class OrderIndex {
+ public:
+  OrderIndex() { rehash(16); }
+
+  void reserve(std::size_t n);
+  [[nodiscard]] Slot find(OrderKey key, const OrderPool& pool) const noexcept {
+    const std::uint32_t h = hash(key);
+    for (std::uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Entry& e = table_[i];
+      if (e.slot == no_slot) return no_slot;
+      if (e.hash == h && pool[e.slot].key == key) return e.slot;
+    }
+  }
+  // Precondition: key is not present.
+  void insert(OrderKey key, Slot slot);
+  // Precondition: key is present at slot.
+  void erase(OrderKey key, Slot slot) noexcept;
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t capacity_bytes() const noexcept {
+    return table_.capacity() * sizeof(Entry);
+  }
+
+  // splitmix64 finalizer folded to 32 bits: keys are often sequential, so mix them well.
+  [[nodiscard]] static std::uint32_t hash(OrderKey k) noexcept {
+    k ^= k >> 30;
+    k *= 0xbf58476d1ce4e5b9ULL;
+    k ^= k >> 27;
+    k *= 0x94d049bb133111ebULL;
+    k ^= k >> 31;
+    return static_cast<std::uint32_t>(k ^ (k >> 32));
+  }
+
+ private:
+  struct Entry {
+    std::uint32_t hash = 0;
+    Slot slot = no_slot;
+  };
+  void rehash(std::size_t buckets);
+
+  std::vector<Entry> table_;
+  std::uint32_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+}  // namespace tradeshard::book
