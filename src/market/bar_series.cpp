@@ -1,0 +1,48 @@
+#include "tradeshard/market/bar_series.hpp"
+
+#include <algorithm>
+
+namespace tradeshard::market {
+
+BarSeries::Update BarSeries::on_tick(std::int64_t ts_ms, std::int64_t price) {
+  Update u;
+  const std::int64_t start = ts_ms - ts_ms % width_;
+  if (open_ && start < open_->start_ms) {
+    ++late_;
+    u.late = true;
+    return u;
+  }
+  if (open_ && start == open_->start_ms) {
+    Bar& b = *open_;
+    b.high = std::max(b.high, price);
+    b.low = std::min(b.low, price);
+    b.close = price;
+    ++b.ticks;
+    return u;
+  }
+  if (open_) {
+    u.closed = *open_;
+    push_closed(*open_);
+  }
+  open_ = Bar{start, price, price, price, price, 1};
+  return u;
+}
+
+void BarSeries::push_closed(const Bar& b) {
+  if (capacity_ == 0) return;
+  if (ring_.size() < capacity_) {
+    ring_.push_back(b);
+    return;
+  }
+  ring_[head_] = b;
+  head_ = (head_ + 1) % capacity_;
+}
+
+std::vector<Bar> BarSeries::history() const {
+  std::vector<Bar> out;
+  out.reserve(ring_.size());
+  for (std::size_t i = 0; i < ring_.size(); ++i) out.push_back(ring_[(head_ + i) % ring_.size()]);
+  return out;
+}
+
+}  // namespace tradeshard::market
