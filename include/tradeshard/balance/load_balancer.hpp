@@ -1,0 +1,184 @@
+#pragma once
+// Order routing decisions: which worker (execution engine) takes the next order, and how many
+// live orders each worker and each (worker, symbol) pair holds. Pure and deterministic: no I/O,
+// no clock, no randomness, no locks. Owned and touched by the single event-loop thread only.
+//
+// Guarantees:
+// - route() never picks an unhealthy, draining, removed or full worker, nor one of the wrong
+//   pool or instrument class; on failure it names the reason and counts nothing.
+// - Every successful route() must be matched by exactly one release() when the order reaches a
+//   terminal state; loads never go negative (a bad release is refused, not applied).
+// - Strategy::hash keeps a symbol on the worker that holds its live orders (per pool); it never
+//   splits a symbol's book. Placement of a symbol without live orders follows the consistent
+//   hash ring, optionally with bounded load (hash_balance_factor).
+// - route() allocates only when an internal table doubles (amortised); release() never does.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tradeshard/balance/hash_ring.hpp"
+#include "tradeshard/balance/live_count_table.hpp"
+#include "tradeshard/balance/strategy.hpp"
+#include "tradeshard/balance/worker.hpp"
+#include "tradeshard/core/types.hpp"
+
+namespace tradeshard::balance {
+
+struct Config {
+  Strategy strategy = Strategy::least_connections;
+  double hash_balance_factor = 0.0;     // 0 = off, else >= 1.0 (e.g. 1.25)
+  // Virtual points per worker on the ring, 1..4096. 2048 rather than the usual 160: a worker's
+  // arc share has a relative spread of about 1/sqrt(points), and the 3 -> 4 movement target
+  // (<= 1.05 x K/4) needs that spread near 2% (docs/balancer.md).
+  std::uint32_t points_per_worker = 2048;
+  bool vip_fallback = false;            // VIP orders may use the general pool when the VIP pool can't
+  std::string vip_pool = "vip";         // WorkerSpec::pool tag of the VIP pool
+  double latency_alpha = 0.2;           // EWMA weight of a new latency sample, (0, 1]
+};
+
+enum class ConfigError : std::uint8_t { ok, bad_balance_factor, bad_points, bad_latency_alpha, empty_vip_pool };
+[[nodiscard]] std::string_view to_string(ConfigError e) noexcept;
+[[nodiscard]] ConfigError validate(const Config& config) noexcept;
+
+// symbol_draining: Strategy::hash and the symbol's live orders sit on a draining or removed worker;
+// sending it elsewhere would split its book, so the order is refused until they finish.
+enum class RouteError : std::uint8_t { ok, no_capacity, no_healthy_worker, no_worker_for_class, symbol_draining };
+[[nodiscard]] std::string_view to_string(RouteError e) noexcept;
+
+struct RouteRequest {
+  std::string_view symbol;           // for the caller's logs; placement uses symbol_hash
+  std::uint64_t symbol_hash = 0;     // core::stable_hash(symbol), computed once by the caller
+  std::string_view instrument_class; // Instrument::cls
+  core::Priority priority = core::Priority::normal;  // vip also selects the VIP pool
+  bool vip_account = false;          // account listed as VIP in config
+};
+
+struct RouteResult {
+  WorkerId worker;
+  RouteError error = RouteError::ok;
+  bool vip_fallback = false;  // a VIP order placed in the general pool
+  [[nodiscard]] bool ok() const noexcept { return error == RouteError::ok; }
+};
+
+enum class ManageError : std::uint8_t { ok, unknown_worker, duplicate_id, invalid_spec, too_many_classes, bad_value, not_routed };
+[[nodiscard]] std::string_view to_string(ManageError e) noexcept;
+
+struct AddResult {
+  WorkerId worker;
+  ManageError error = ManageError::ok;
+};
+
+struct RemoveResult {
+  WorkerId worker;
+  ManageError error = ManageError::ok;
+  std::uint32_t live_orders = 0;  // still counted on the removed slot until released
+};
+
+struct BalancerStats {
+  Strategy strategy = Strategy::round_robin;
+  std::uint32_t workers = 0;          // not removed
+  std::uint32_t routable_workers = 0; // healthy and not draining
+  std::uint64_t total_capacity = 0;   // of workers not removed
+  std::uint64_t total_load = 0;       // every live order, removed slots included
+  double utilization_pct = 0.0;
+  std::uint64_t orders_routed = 0;
+  std::uint64_t orders_released = 0;
+  std::uint64_t vip_fallbacks = 0;
+  std::array<std::uint64_t, 5> rejects{};  // indexed by RouteError; [ok] stays 0
+  double imbalance = 0.0;             // max load / mean load over workers not removed; 0 if idle
+  std::size_t live_symbols = 0;       // (symbol, pool) entries with live orders
+};
+
+class LoadBalancer {
+ public:
+  explicit LoadBalancer(Config config = {});  // invalid fields fall back to defaults; validate() first
+
+  // Hot path. Counts one live order on the chosen worker and its (worker, symbol) pair.
+  [[nodiscard]] RouteResult route(const RouteRequest& request);
+  // The order routed to `worker` for `symbol_hash` reached a terminal state.
+  ManageError release(WorkerId worker, std::uint64_t symbol_hash) noexcept;
+  // One measured handling time (queue wait + processing), folded into the worker's EWMA.
+  ManageError record_latency(WorkerId worker, double latency_us) noexcept;
+
+  // Live management (admin path; may allocate).
+  [[nodiscard]] AddResult add_worker(WorkerSpec spec);
+  ManageError drain(std::string_view id);
+  ManageError set_healthy(std::string_view id, bool healthy);
+  [[nodiscard]] bool is_drained(std::string_view id) const;
+  RemoveResult remove(std::string_view id);
+  void set_strategy(Strategy strategy) noexcept { config_.strategy = strategy; }
+  ManageError set_hash_balance_factor(double factor) noexcept;
+
+  // Lookups and views.
+  [[nodiscard]] std::optional<WorkerId> find(std::string_view id) const;
+  [[nodiscard]] std::optional<WorkerView> worker(WorkerId worker) const;
+  [[nodiscard]] std::vector<WorkerView> workers() const;  // add order; removed ones while loaded
+  [[nodiscard]] BalancerStats stats() const;
+  [[nodiscard]] Strategy strategy() const noexcept { return config_.strategy; }
+  [[nodiscard]] const Config& config() const noexcept { return config_; }
+  [[nodiscard]] std::uint32_t live_orders(WorkerId worker, std::uint64_t symbol_hash) const noexcept;
+
+ private:
+  enum class Pool : std::uint8_t { general, vip, other };
+  struct Slot {
+    std::uint64_t class_mask = 0;  // bit per interned class; all ones = serves every class
+    std::uint32_t capacity = 0;
+    std::uint32_t load = 0;
+    Pool pool = Pool::general;
+    bool healthy = true;
+    bool draining = false;
+    bool removed = false;
+    double latency_us = 0.0;
+    std::uint64_t routed = 0;
+    WorkerSpec spec;
+    [[nodiscard]] bool routable() const noexcept { return healthy && !draining && !removed; }
+    [[nodiscard]] bool has_room() const noexcept { return load < capacity; }
+  };
+  struct Eligibility {
+    Pool pool;
+    std::uint64_t class_bit;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept;
+  };
+
+  [[nodiscard]] RouteResult route_in_pool(const RouteRequest& request, Eligibility want);
+  [[nodiscard]] std::optional<std::uint32_t> pick(Eligibility want);
+  template <typename Better>
+  [[nodiscard]] std::optional<std::uint32_t> pick_best(Eligibility want, Better better) const;
+  [[nodiscard]] std::optional<std::uint32_t> pick_round_robin(Eligibility want);
+  [[nodiscard]] std::optional<std::uint32_t> pick_on_ring(std::uint64_t symbol_hash, Eligibility want) const;
+  [[nodiscard]] RouteError sticky_error(const Slot& home) const noexcept;
+  [[nodiscard]] RouteError diagnose(Eligibility want) const noexcept;
+  [[nodiscard]] bool eligible(const Slot& s, Eligibility want) const noexcept {
+    return s.pool == want.pool && (s.class_mask & want.class_bit) != 0 && s.routable() && s.has_room();
+  }
+  [[nodiscard]] std::uint64_t class_bit(std::string_view instrument_class) const noexcept;
+  void commit(std::uint32_t slot, std::uint64_t symbol_hash, Pool pool, LiveCountTable::Entry* symbol_entry);
+  void rehome(LiveCountTable::Entry& symbol_entry, std::uint32_t released_slot) noexcept;
+  [[nodiscard]] Slot* slot_of(WorkerId worker) noexcept;
+  [[nodiscard]] const Slot* slot_of(std::string_view id) const;
+  [[nodiscard]] Slot* slot_of(std::string_view id);
+  [[nodiscard]] WorkerView view_of(std::uint32_t slot) const;
+
+  Config config_;
+  std::vector<Slot> slots_;           // index = WorkerId::value, never reused
+  std::vector<std::uint32_t> active_; // slots not removed, in add order
+  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> by_id_;
+  std::vector<std::string> classes_;  // interned instrument classes: index = bit
+  std::array<HashRing, 2> rings_;     // one per routable pool (general, vip)
+  LiveCountTable pairs_;              // (symbol, worker slot) -> live orders
+  LiveCountTable symbols_;            // (symbol, pool) -> live orders, home = worker slot
+  std::size_t rr_cursor_ = 0;         // index into active_
+  std::uint64_t routed_ = 0;
+  std::uint64_t released_ = 0;
+  std::uint64_t vip_fallbacks_ = 0;
+  std::array<std::uint64_t, 5> rejects_{};
+};
+
+}  // namespace tradeshard::balance

@@ -1,0 +1,246 @@
+// Hot path of the load balancer: route() and release(). Management and views live in
+// load_balancer_admin.cpp.
+#include "tradeshard/balance/load_balancer.hpp"
+
+#include <cassert>
+#include <cmath>
+
+namespace tradeshard::balance {
+
+namespace {
+
+constexpr std::uint64_t unlisted_class_bit = std::uint64_t{1} << 63;
+
+constexpr std::size_t index_of(RouteError e) noexcept { return static_cast<std::size_t>(e); }
+
+// When a VIP order fails in both pools, report the reason that says the most about the system:
+// "full" beats "unhealthy" beats "nobody serves this class".
+constexpr int rank(RouteError e) noexcept {
+  switch (e) {
+    case RouteError::ok: return 0;
+    case RouteError::no_worker_for_class: return 1;
+    case RouteError::no_healthy_worker: return 2;
+    case RouteError::no_capacity: return 3;
+    case RouteError::symbol_draining: return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+RouteResult LoadBalancer::route(const RouteRequest& request) {
+  const std::uint64_t bit = class_bit(request.instrument_class);
+  const bool vip = request.vip_account || request.priority == core::Priority::vip;
+  // Emergency priority does not change the worker: the Gateway puts it at the queue front.
+  RouteResult result = route_in_pool(request, {vip ? Pool::vip : Pool::general, bit});
+  if (!result.ok() && vip && config_.vip_fallback) {
+    RouteResult general = route_in_pool(request, {Pool::general, bit});
+    if (general.ok()) {
+      general.vip_fallback = true;
+      ++vip_fallbacks_;
+      result = general;
+    } else if (rank(general.error) > rank(result.error)) {
+      result.error = general.error;
+    }
+  }
+  if (result.ok()) {
+    ++routed_;
+  } else {
+    ++rejects_[index_of(result.error)];
+  }
+  return result;
+}
+
+RouteResult LoadBalancer::route_in_pool(const RouteRequest& request, Eligibility want) {
+  const LiveCountTable::Key symbol_key{request.symbol_hash, static_cast<std::uint32_t>(want.pool)};
+  std::optional<std::uint32_t> chosen;
+  LiveCountTable::Entry* symbol_entry = nullptr;
+  if (config_.strategy == Strategy::hash) {
+    symbol_entry = symbols_.find(symbol_key);
+    if (symbol_entry != nullptr) {
+      // The symbol's book lives on its home worker: go there or nowhere.
+      const Slot& home = slots_[symbol_entry->home];
+      if (!home.routable()) return {WorkerId{}, sticky_error(home)};
+      if (!home.has_room()) return {WorkerId{}, RouteError::no_capacity};
+      chosen = symbol_entry->home;
+    } else {
+      chosen = pick_on_ring(request.symbol_hash, want);
+    }
+  } else {
+    chosen = pick(want);
+  }
+  if (!chosen) return {WorkerId{}, diagnose(want)};
+  commit(*chosen, request.symbol_hash, want.pool, symbol_entry);
+  return {WorkerId{*chosen}, RouteError::ok};
+}
+
+void LoadBalancer::commit(std::uint32_t slot, std::uint64_t symbol_hash, Pool pool,
+                          LiveCountTable::Entry* symbol_entry) {
+  Slot& s = slots_[slot];
+  ++s.load;
+  ++s.routed;
+  ++pairs_.find_or_insert({symbol_hash, slot}).count;
+  LiveCountTable::Entry& e = symbol_entry != nullptr
+                                 ? *symbol_entry
+                                 : symbols_.find_or_insert({symbol_hash, static_cast<std::uint32_t>(pool)});
+  // Under hash the home is fixed while the symbol has live orders; the other strategies spread
+  // a symbol anyway, so the home just follows the latest order (used if hash is switched on).
+  if (e.count == 0 || config_.strategy != Strategy::hash) e.home = slot;
+  ++e.count;
+}
+
+RouteError LoadBalancer::sticky_error(const Slot& home) const noexcept {
+  return home.draining || home.removed ? RouteError::symbol_draining : RouteError::no_healthy_worker;
+}
+
+template <typename Better>
+std::optional<std::uint32_t> LoadBalancer::pick_best(Eligibility want, Better better) const {
+  std::optional<std::uint32_t> best;
+  // active_ is in slot order, so a strict `better` leaves ties to the lowest WorkerId.
+  for (std::uint32_t i : active_) {
+    const Slot& s = slots_[i];
+    if (!eligible(s, want)) continue;
+    if (!best || better(s, slots_[*best])) best = i;
+  }
+  return best;
+}
+
+std::optional<std::uint32_t> LoadBalancer::pick(Eligibility want) {
+  switch (config_.strategy) {
+    case Strategy::round_robin: return pick_round_robin(want);
+    case Strategy::least_connections:
+      return pick_best(want, [](const Slot& a, const Slot& b) { return a.load < b.load; });
+    case Strategy::weighted_capacity:
+      // (a.load + 1) / a.capacity < (b.load + 1) / b.capacity without division or rounding.
+      return pick_best(want, [](const Slot& a, const Slot& b) {
+        return (std::uint64_t{a.load} + 1) * b.capacity < (std::uint64_t{b.load} + 1) * a.capacity;
+      });
+    case Strategy::lowest_latency:
+      return pick_best(want, [](const Slot& a, const Slot& b) {
+        return a.latency_us < b.latency_us || (a.latency_us == b.latency_us && a.load < b.load);
+      });
+    case Strategy::hash: break;
+  }
+  assert(false && "hash is routed on the ring");
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> LoadBalancer::pick_round_robin(Eligibility want) {
+  const std::size_t n = active_.size();
+  for (std::size_t k = 0; k < n; ++k) {
+    std::size_t idx = rr_cursor_ + k;
+    if (idx >= n) idx -= n;
+    if (!eligible(slots_[active_[idx]], want)) continue;
+    rr_cursor_ = idx + 1 == n ? 0 : idx + 1;
+    return active_[idx];
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> LoadBalancer::pick_on_ring(std::uint64_t symbol_hash,
+                                                        Eligibility want) const {
+  const HashRing& ring = rings_[static_cast<std::size_t>(want.pool)];
+  if (ring.empty()) return std::nullopt;
+  // Bounded-load totals over the workers that could take this order if they had room. The scan
+  // also spares a full-ring walk when nobody has room.
+  std::uint64_t load_sum = 0;
+  std::uint64_t capacity_sum = 0;
+  bool any_room = false;
+  for (std::uint32_t i : active_) {
+    const Slot& s = slots_[i];
+    if (s.pool != want.pool || (s.class_mask & want.class_bit) == 0 || !s.routable()) continue;
+    load_sum += s.load;
+    capacity_sum += s.capacity;
+    any_room = any_room || s.has_room();
+  }
+  if (!any_room) return std::nullopt;
+  const double factor = config_.hash_balance_factor;
+  // Mirrokni et al.: a worker may take the new symbol while load + 1 <= ceil(c * share of the
+  // total after placement), share = capacity / total capacity. The ceil guarantees a taker.
+  const double scaled_total = factor * static_cast<double>(load_sum + 1) / static_cast<double>(capacity_sum);
+  std::optional<std::uint32_t> first_fit;
+  std::size_t idx = ring.first_at_or_after(symbol_hash);
+  for (std::size_t step = 0; step < ring.size(); ++step, idx = ring.next(idx)) {
+    const std::uint32_t owner = ring.owner_at(idx);
+    const Slot& s = slots_[owner];
+    if (!eligible(s, want)) continue;
+    if (factor <= 0.0) return owner;
+    if (!first_fit) first_fit = owner;
+    const double limit = std::ceil(scaled_total * static_cast<double>(s.capacity));
+    if (static_cast<double>(s.load) + 1.0 <= limit) return owner;
+  }
+  return first_fit;  // only reachable through floating-point rounding
+}
+
+RouteError LoadBalancer::diagnose(Eligibility want) const noexcept {
+  bool in_pool = false;
+  bool serves_class = false;
+  bool routable = false;
+  for (std::uint32_t i : active_) {
+    const Slot& s = slots_[i];
+    if (s.pool != want.pool) continue;
+    in_pool = true;
+    if ((s.class_mask & want.class_bit) == 0) continue;
+    serves_class = true;
+    routable = routable || s.routable();
+  }
+  if (!in_pool) return RouteError::no_healthy_worker;
+  if (!serves_class) return RouteError::no_worker_for_class;
+  if (!routable) return RouteError::no_healthy_worker;
+  return RouteError::no_capacity;
+}
+
+std::uint64_t LoadBalancer::class_bit(std::string_view instrument_class) const noexcept {
+  for (std::size_t i = 0; i < classes_.size(); ++i) {
+    if (classes_[i] == instrument_class) return std::uint64_t{1} << i;
+  }
+  // A class no worker lists: only the serve-everything workers (mask all ones) take it.
+  return unlisted_class_bit;
+}
+
+ManageError LoadBalancer::release(WorkerId worker, std::uint64_t symbol_hash) noexcept {
+  Slot* s = slot_of(worker);
+  if (s == nullptr) return ManageError::unknown_worker;
+  LiveCountTable::Entry* pair = pairs_.find({symbol_hash, worker.value});
+  if (pair == nullptr) return ManageError::not_routed;
+  assert(s->load > 0);
+  const bool pair_gone = pairs_.decrement(pair) == 0;
+  --s->load;
+  ++released_;
+  LiveCountTable::Entry* e = symbols_.find({symbol_hash, static_cast<std::uint32_t>(s->pool)});
+  assert(e != nullptr);
+  if (symbols_.decrement(e) > 0 && pair_gone && e->home == worker.value) rehome(*e, worker.value);
+  return ManageError::ok;
+}
+
+// Only after a strategy switch can a symbol live on several workers of a pool; keep its home
+// on one that still holds its orders so hash affinity never points at an empty worker.
+void LoadBalancer::rehome(LiveCountTable::Entry& symbol_entry, std::uint32_t released_slot) noexcept {
+  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+    if (i == released_slot || static_cast<std::uint32_t>(slots_[i].pool) != symbol_entry.key.tag) continue;
+    if (pairs_.find({symbol_entry.key.symbol, i}) != nullptr) {
+      symbol_entry.home = i;
+      return;
+    }
+  }
+  assert(false && "symbol count > 0 but no worker holds it");
+}
+
+ManageError LoadBalancer::record_latency(WorkerId worker, double latency_us) noexcept {
+  Slot* s = slot_of(worker);
+  if (s == nullptr) return ManageError::unknown_worker;
+  if (!std::isfinite(latency_us) || latency_us < 0.0) return ManageError::bad_value;
+  s->latency_us += config_.latency_alpha * (latency_us - s->latency_us);
+  return ManageError::ok;
+}
+
+std::uint32_t LoadBalancer::live_orders(WorkerId worker, std::uint64_t symbol_hash) const noexcept {
+  const LiveCountTable::Entry* pair = pairs_.find({symbol_hash, worker.value});
+  return pair == nullptr ? 0 : pair->count;
+}
+
+LoadBalancer::Slot* LoadBalancer::slot_of(WorkerId worker) noexcept {
+  return worker.value < slots_.size() ? &slots_[worker.value] : nullptr;
+}
+
+}  // namespace tradeshard::balance
