@@ -90,12 +90,16 @@ RejectReason MatchingEngine::submit(const NewOrder& o, EventBuffer& out) {
     ++stats_.orders_rejected;
     Event e = make_event(EventType::rejected, o);
     e.reject_reason = r;
-    e.remaining = o.qty;
+    e.price = o.price;
+    e.qty = e.remaining = o.qty;
     out.push_back(e);
     return r;
   }
   ++stats_.orders_accepted;
-  out.push_back(make_event(EventType::accepted, o));
+  Event accepted = make_event(EventType::accepted, o);
+  accepted.price = o.price;
+  accepted.qty = accepted.remaining = o.qty;
+  out.push_back(accepted);
   const Book& book = books_[o.instrument];
   const bool market = o.type == OrderType::market;
   Taker t{o.key, o.account, o.instrument, o.side,

@@ -28,9 +28,9 @@ struct Event {
   OrderKey key = 0;
   OrderKey counterparty = 0;                  // fill only
   std::uint64_t trade_id = 0;                 // fill only; engine-local, increasing from 1
-  Ticks price = 0;                            // fill: trade price; replaced: new price
-  Lots qty = 0;                               // fill: this fill; replaced/done: total quantity
-  Lots remaining = 0;                         // fill/replaced: leaves after; done: leaves dropped
+  Ticks price = 0;      // fill: trade price; accepted/replaced: order price (0 for market)
+  Lots qty = 0;         // fill: this fill; accepted/replaced/done/rejected: total quantity
+  Lots remaining = 0;   // fill/replaced/accepted: leaves after; done/rejected: leaves dropped
 };
 
 using EventBuffer = std::vector<Event>;

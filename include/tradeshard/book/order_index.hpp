@@ -2,7 +2,7 @@
 // OrderKey -> Slot, open addressing with linear probing and backward-shift deletion (no
 // tombstones, so a churning book never degrades). An entry is 8 bytes: the 32-bit hash of the
 // key (which also gives its home bucket, so rehash and deletion never touch the pool) and the
-// slot; the key itself is confirmed in the pool. Load factor stays <= 1/2.
+// slot; the key itself is confirmed in the pool. Load factor stays <= 0.6.
 #include <cstdint>
 #include <vector>
 
@@ -49,6 +49,8 @@ class OrderIndex {
     Slot slot = no_slot;
   };
   void rehash(std::size_t buckets);
+  static constexpr std::size_t max_load_num = 3;
+  static constexpr std::size_t max_load_den = 5;
 
   std::vector<Entry> table_;
   std::uint32_t mask_ = 0;
