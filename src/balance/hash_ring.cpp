@@ -9,13 +9,21 @@
 namespace tradeshard::balance {
 
 void HashRing::add(std::string_view id, std::uint32_t owner, std::uint32_t points) {
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> merged;
-  merged.reserve(hashes_.size() + points);
-  for (std::size_t i = 0; i < hashes_.size(); ++i) merged.emplace_back(hashes_[i], owners_[i]);
+  using Point = std::pair<std::uint64_t, std::uint32_t>;
+  std::vector<Point> fresh;
+  fresh.reserve(points);
   // The point index is the hash seed, so a point never depends on other members or on order.
-  for (std::uint32_t i = 0; i < points; ++i) merged.emplace_back(core::stable_hash(id, i), owner);
+  for (std::uint32_t i = 0; i < points; ++i) fresh.emplace_back(core::stable_hash(id, i), owner);
   // Ties (64-bit collisions) break by owner so the order is total and reproducible.
-  std::sort(merged.begin(), merged.end());
+  std::sort(fresh.begin(), fresh.end());
+  std::vector<Point> merged;
+  merged.reserve(hashes_.size() + fresh.size());
+  std::size_t i = 0;
+  for (const Point& p : fresh) {
+    for (; i < hashes_.size() && Point{hashes_[i], owners_[i]} < p; ++i) merged.emplace_back(hashes_[i], owners_[i]);
+    merged.push_back(p);
+  }
+  for (; i < hashes_.size(); ++i) merged.emplace_back(hashes_[i], owners_[i]);
   hashes_.clear();
   owners_.clear();
   hashes_.reserve(merged.size());

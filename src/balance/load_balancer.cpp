@@ -96,8 +96,10 @@ RouteError LoadBalancer::sticky_error(const Slot& home) const noexcept {
 template <typename Better>
 std::optional<std::uint32_t> LoadBalancer::pick_best(Eligibility want, Better better) const {
   std::optional<std::uint32_t> best;
-  // active_ is in slot order, so a strict `better` leaves ties to the lowest WorkerId.
-  for (std::uint32_t i : active_) {
+  // Slot order, so a strict `better` leaves ties to the lowest WorkerId. Removed slots fail
+  // eligible(); scanning slots_ directly saves the indirection through active_.
+  const auto n = static_cast<std::uint32_t>(slots_.size());
+  for (std::uint32_t i = 0; i < n; ++i) {
     const Slot& s = slots_[i];
     if (!eligible(s, want)) continue;
     if (!best || better(s, slots_[*best])) best = i;
@@ -110,11 +112,7 @@ std::optional<std::uint32_t> LoadBalancer::pick(Eligibility want) {
     case Strategy::round_robin: return pick_round_robin(want);
     case Strategy::least_connections:
       return pick_best(want, [](const Slot& a, const Slot& b) { return a.load < b.load; });
-    case Strategy::weighted_capacity:
-      // (a.load + 1) / a.capacity < (b.load + 1) / b.capacity without division or rounding.
-      return pick_best(want, [](const Slot& a, const Slot& b) {
-        return (std::uint64_t{a.load} + 1) * b.capacity < (std::uint64_t{b.load} + 1) * a.capacity;
-      });
+    case Strategy::weighted_capacity: return pick_weighted(want);
     case Strategy::lowest_latency:
       return pick_best(want, [](const Slot& a, const Slot& b) {
         return a.latency_us < b.latency_us || (a.latency_us == b.latency_us && a.load < b.load);
@@ -123,6 +121,26 @@ std::optional<std::uint32_t> LoadBalancer::pick(Eligibility want) {
   }
   assert(false && "hash is routed on the ring");
   return std::nullopt;
+}
+
+std::optional<std::uint32_t> LoadBalancer::pick_weighted(Eligibility want) const {
+  // Lowest (load + 1) / capacity, compared by cross-multiplying (exact, no division); the best
+  // pair stays in registers instead of being reloaded through the slot each step.
+  std::optional<std::uint32_t> best;
+  std::uint64_t best_next = 1;
+  std::uint64_t best_capacity = 0;
+  const auto n = static_cast<std::uint32_t>(slots_.size());
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const Slot& s = slots_[i];
+    if (!eligible(s, want)) continue;
+    const std::uint64_t next = std::uint64_t{s.load} + 1;
+    if (!best || next * best_capacity < best_next * s.capacity) {
+      best = i;
+      best_next = next;
+      best_capacity = s.capacity;
+    }
+  }
+  return best;
 }
 
 std::optional<std::uint32_t> LoadBalancer::pick_round_robin(Eligibility want) {
@@ -209,7 +227,10 @@ ManageError LoadBalancer::release(WorkerId worker, std::uint64_t symbol_hash) no
   ++released_;
   LiveCountTable::Entry* e = symbols_.find({symbol_hash, static_cast<std::uint32_t>(s->pool)});
   assert(e != nullptr);
-  if (symbols_.decrement(e) > 0 && pair_gone && e->home == worker.value) rehome(*e, worker.value);
+  // Re-homing costs a scan, so only hash, which relies on the home, pays it here.
+  if (symbols_.decrement(e) > 0 && pair_gone && e->home == worker.value && config_.strategy == Strategy::hash) {
+    rehome(*e, worker.value);
+  }
   return ManageError::ok;
 }
 

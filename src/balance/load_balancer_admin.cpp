@@ -96,14 +96,14 @@ AddResult LoadBalancer::add_worker(WorkerSpec spec) {
   slot.capacity = spec.capacity;
   slot.pool = spec.pool.empty() ? Pool::general : spec.pool == config_.vip_pool ? Pool::vip : Pool::other;
   slot.latency_us = spec.latency_us_seed;
-  slot.spec = std::move(spec);
 
   const auto index = static_cast<std::uint32_t>(slots_.size());
   if (slot.pool != Pool::other) {
-    rings_[static_cast<std::size_t>(slot.pool)].add(slot.spec.id, index, config_.points_per_worker);
+    rings_[static_cast<std::size_t>(slot.pool)].add(spec.id, index, config_.points_per_worker);
   }
-  by_id_.emplace(slot.spec.id, index);
-  slots_.push_back(std::move(slot));
+  by_id_.emplace(spec.id, index);
+  slots_.push_back(slot);
+  specs_.push_back(std::move(spec));
   active_.push_back(index);
   return {WorkerId{index}, ManageError::ok};
 }
@@ -140,6 +140,16 @@ RemoveResult LoadBalancer::remove(std::string_view id) {
   return {WorkerId{index}, ManageError::ok, s.load};
 }
 
+void LoadBalancer::set_strategy(Strategy strategy) noexcept {
+  // Other strategies let a symbol's home go stale (release() only re-homes under hash).
+  if (strategy == Strategy::hash && config_.strategy != Strategy::hash) {
+    symbols_.for_each([this](LiveCountTable::Entry& e) {
+      if (pairs_.find({e.key.symbol, e.home}) == nullptr) rehome(e, e.home);
+    });
+  }
+  config_.strategy = strategy;
+}
+
 ManageError LoadBalancer::set_hash_balance_factor(double factor) noexcept {
   if (!valid_factor(factor)) return ManageError::bad_value;
   config_.hash_balance_factor = factor;
@@ -164,10 +174,11 @@ LoadBalancer::Slot* LoadBalancer::slot_of(std::string_view id) {
 
 WorkerView LoadBalancer::view_of(std::uint32_t index) const {
   const Slot& s = slots_[index];
+  const WorkerSpec& spec = specs_[index];
   WorkerView v;
   v.worker = WorkerId{index};
-  v.id = s.spec.id;
-  v.address = s.spec.address;
+  v.id = spec.id;
+  v.address = spec.address;
   v.capacity = s.capacity;
   v.current_load = s.load;
   v.available_capacity = s.has_room() ? s.capacity - s.load : 0;
@@ -179,8 +190,8 @@ WorkerView LoadBalancer::view_of(std::uint32_t index) const {
   v.healthy = s.healthy;
   v.latency_us = s.latency_us;
   v.orders_routed = s.routed;
-  v.pool = s.spec.pool;
-  v.classes = s.spec.classes;
+  v.pool = spec.pool;
+  v.classes = spec.classes;
   return v;
 }
 

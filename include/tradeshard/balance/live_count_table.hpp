@@ -31,6 +31,14 @@ class LiveCountTable {
   // Decrements and erases at zero. Returns the remaining count. Entry must come from find().
   std::uint32_t decrement(Entry* entry) noexcept;
 
+  // Visits every live entry; f may change count-free payload (home) but must not insert or erase.
+  template <typename F>
+  void for_each(F f) {
+    for (Entry& e : buckets_) {
+      if (e.count != 0) f(e);
+    }
+  }
+
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t bucket_count() const noexcept { return buckets_.size(); }
 

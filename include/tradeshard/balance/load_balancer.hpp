@@ -110,7 +110,8 @@ class LoadBalancer {
   ManageError set_healthy(std::string_view id, bool healthy);
   [[nodiscard]] bool is_drained(std::string_view id) const;
   RemoveResult remove(std::string_view id);
-  void set_strategy(Strategy strategy) noexcept { config_.strategy = strategy; }
+  // Switching to hash points each symbol's home at a worker that holds its live orders.
+  void set_strategy(Strategy strategy) noexcept;
   ManageError set_hash_balance_factor(double factor) noexcept;
 
   // Lookups and views.
@@ -124,6 +125,7 @@ class LoadBalancer {
 
  private:
   enum class Pool : std::uint8_t { general, vip, other };
+  // Hot per-worker state only (40 bytes): scans over many workers stay in a few cache lines.
   struct Slot {
     std::uint64_t class_mask = 0;  // bit per interned class; all ones = serves every class
     std::uint32_t capacity = 0;
@@ -134,7 +136,6 @@ class LoadBalancer {
     bool removed = false;
     double latency_us = 0.0;
     std::uint64_t routed = 0;
-    WorkerSpec spec;
     [[nodiscard]] bool routable() const noexcept { return healthy && !draining && !removed; }
     [[nodiscard]] bool has_room() const noexcept { return load < capacity; }
   };
@@ -151,6 +152,7 @@ class LoadBalancer {
   [[nodiscard]] std::optional<std::uint32_t> pick(Eligibility want);
   template <typename Better>
   [[nodiscard]] std::optional<std::uint32_t> pick_best(Eligibility want, Better better) const;
+  [[nodiscard]] std::optional<std::uint32_t> pick_weighted(Eligibility want) const;
   [[nodiscard]] std::optional<std::uint32_t> pick_round_robin(Eligibility want);
   [[nodiscard]] std::optional<std::uint32_t> pick_on_ring(std::uint64_t symbol_hash, Eligibility want) const;
   [[nodiscard]] RouteError sticky_error(const Slot& home) const noexcept;
@@ -168,6 +170,7 @@ class LoadBalancer {
 
   Config config_;
   std::vector<Slot> slots_;           // index = WorkerId::value, never reused
+  std::vector<WorkerSpec> specs_;     // cold config per slot, same index
   std::vector<std::uint32_t> active_; // slots not removed, in add order
   std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> by_id_;
   std::vector<std::string> classes_;  // interned instrument classes: index = bit
