@@ -1,0 +1,70 @@
+#pragma once
+// The composition of the domain behind the wire: connections, sessions' accounts, channels,
+// and (as they are wired) order routing, matching, tick processing and the ledger.
+// Standard library only; owned and called by the loop thread alone.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tradeshard/app/channels.hpp"
+#include "tradeshard/app/clock.hpp"
+#include "tradeshard/app/config.hpp"
+#include "tradeshard/app/histogram.hpp"
+#include "tradeshard/app/messages.hpp"
+#include "tradeshard/core/instrument.hpp"
+
+namespace tradeshard::app {
+
+struct GatewayCounters {
+  std::uint64_t commands_in[std::variant_size_v<Command>] = {};
+  std::map<std::string, std::uint64_t, std::less<>> rejects;  // by reason
+  std::map<std::string, std::uint64_t, std::less<>> errors;   // wire errors by code
+};
+
+class Gateway {
+ public:
+  explicit Gateway(const Config& config);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // A new client connection; the port must outlive the matching close().
+  [[nodiscard]] std::uint64_t open(ClientPort& port);
+  void close(std::uint64_t conn, Now now);
+  void handle(std::uint64_t conn, const Command& command, Now now);
+  void handle_error(std::uint64_t conn, const DecodeError& error);
+
+  [[nodiscard]] const core::InstrumentTable& instruments() const noexcept { return instruments_; }
+  [[nodiscard]] const GatewayCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] std::size_t connection_count() const noexcept { return conns_.size(); }
+  [[nodiscard]] const Channels& channels() const noexcept { return channels_; }
+  // Health: empty when healthy, else the reasons ("no ledger quorum", ...).
+  [[nodiscard]] std::vector<std::string> degraded_reasons() const;
+
+ private:
+  struct Conn {
+    ClientPort* port = nullptr;
+    std::string account;  // set by login (auth on) — the only account it may trade
+    bool logged_in = false;
+  };
+
+  void reply_reject(Conn& c, std::string_view id, std::string_view reason, std::string_view message);
+  void reply_error(Conn& c, std::string_view code, std::string_view message);
+  void on_login(Conn& c, const LoginCmd& cmd);
+  void on_subscribe(std::uint64_t id, Conn& c, const SubscribeCmd& cmd);
+  // Returns the account the command may act for, or empty after sending the reject.
+  [[nodiscard]] bool authorize(Conn& c, std::string_view id, std::string_view& account);
+
+  const Config& config_;
+  core::InstrumentTable instruments_;
+  std::unordered_map<std::uint64_t, Conn> conns_;
+  std::uint64_t last_conn_ = 0;
+  Channels channels_;
+  GatewayCounters counters_;
+};
+
+}  // namespace tradeshard::app

@@ -1,0 +1,96 @@
+#pragma once
+// The daemon's network edge on one io_context: TCP JSON-lines listener, HTTP listener with the
+// WebSocket upgrade at /ws, session registry, idle sweeps and graceful shutdown.
+// Everything here runs on the loop thread.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "tradeshard/app/config.hpp"
+#include "tradeshard/protocol/codec.hpp"
+
+namespace tradeshard::app {
+class Gateway;
+}
+
+namespace tradeshard::net {
+
+class SessionBase;
+class HttpSession;
+class HttpApi;
+
+// Edge counters shown in /stats and /metrics.
+struct NetStats {
+  std::uint64_t connections_open = 0;
+  std::uint64_t connections_total = 0;
+  std::uint64_t connections_rejected = 0;  // over limits.max_connections
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+  std::uint64_t messages_in = 0;
+  std::uint64_t out_by_type[14] = {};
+  std::uint64_t errors_by_code[8] = {};
+  std::uint64_t slow_consumer_disconnects = 0;
+  std::uint64_t idle_disconnects = 0;
+  std::uint64_t oversize_messages = 0;
+  std::uint64_t http_requests = 0;
+  std::uint64_t http_errors[6] = {};  // 400, 401, 404, 405, 413, 408
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, const app::Config& config, app::Gateway& gateway);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds both listeners (throws std::system_error with the endpoint on failure) and accepts.
+  void start();
+  // Stops accepting, flushes every session, calls on_done when all are closed (or after 1.5 s).
+  void stop(std::function<void()> on_done);
+
+  [[nodiscard]] std::uint16_t tcp_port() const;
+  [[nodiscard]] std::uint16_t http_port() const;
+
+  // For sessions.
+  boost::asio::io_context& io() noexcept { return io_; }
+  const app::Config& config() const noexcept { return config_; }
+  app::Gateway& gateway() noexcept { return gateway_; }
+  protocol::Decoder& decoder() noexcept { return decoder_; }
+  NetStats& stats() noexcept { return stats_; }
+  HttpApi& http_api() noexcept { return *http_api_; }
+  std::uint64_t next_session_id() noexcept { return ++last_session_id_; }
+  bool admit_connection();
+  void add(const std::shared_ptr<SessionBase>& s);
+  void add(const std::shared_ptr<HttpSession>& s);
+  void remove(std::uint64_t id);
+  [[nodiscard]] bool stopping() const noexcept { return stopping_; }
+  [[nodiscard]] std::chrono::steady_clock::time_point started() const noexcept { return started_; }
+
+ private:
+  void accept_tcp();
+  void accept_http();
+  void sweep();
+  void maybe_done();
+
+  boost::asio::io_context& io_;
+  const app::Config& config_;
+  app::Gateway& gateway_;
+  protocol::Decoder decoder_;
+  NetStats stats_;
+  std::unique_ptr<HttpApi> http_api_;
+  boost::asio::ip::tcp::acceptor tcp_acceptor_;
+  boost::asio::ip::tcp::acceptor http_acceptor_;
+  boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer stop_timer_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<HttpSession>> http_sessions_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::uint64_t last_session_id_ = 0;
+  bool stopping_ = false;
+  std::function<void()> on_done_;
+};
+
+}  // namespace tradeshard::net

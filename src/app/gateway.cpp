@@ -1,0 +1,122 @@
+#include "tradeshard/app/gateway.hpp"
+
+namespace tradeshard::app {
+
+Gateway::Gateway(const Config& config) : config_(config), instruments_(config.instruments) {}
+Gateway::~Gateway() = default;
+
+std::uint64_t Gateway::open(ClientPort& port) {
+  const std::uint64_t id = ++last_conn_;
+  conns_[id].port = &port;
+  return id;
+}
+
+void Gateway::close(std::uint64_t conn, Now /*now*/) {
+  channels_.drop(conn);
+  conns_.erase(conn);
+}
+
+void Gateway::reply_reject(Conn& c, std::string_view id, std::string_view reason, std::string_view message) {
+  auto it = counters_.rejects.find(reason);
+  if (it == counters_.rejects.end()) it = counters_.rejects.emplace(std::string(reason), 0).first;
+  ++it->second;
+  c.port->send(RejectOut{id, reason, message});
+}
+
+void Gateway::reply_error(Conn& c, std::string_view code, std::string_view message) {
+  auto it = counters_.errors.find(code);
+  if (it == counters_.errors.end()) it = counters_.errors.emplace(std::string(code), 0).first;
+  ++it->second;
+  c.port->send(ErrorOut{code, message});
+}
+
+void Gateway::handle_error(std::uint64_t conn, const DecodeError& e) {
+  const auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  // A decodable message with an id is answered as a reject of that id; the rest as errors.
+  if (!e.id.empty()) {
+    reply_reject(it->second, e.id, to_string(e.code), e.message);
+  } else {
+    reply_error(it->second, to_string(e.code), e.message);
+  }
+}
+
+bool Gateway::authorize(Conn& c, std::string_view id, std::string_view& account) {
+  if (config_.auth_enabled) {
+    if (!c.logged_in) {
+      reply_reject(c, id, "not_logged_in", "send {\"type\":\"login\",\"api_key\":...} first");
+      return false;
+    }
+    if (!account.empty() && account != c.account) {
+      reply_reject(c, id, "not_owner", "this connection may trade only its own account");
+      return false;
+    }
+    account = c.account;
+    return true;
+  }
+  if (account.empty()) account = c.account.empty() ? std::string_view("default") : std::string_view(c.account);
+  return true;
+}
+
+void Gateway::on_login(Conn& c, const LoginCmd& cmd) {
+  for (const auto& k : config_.api_keys) {
+    if (k.key.size() == cmd.api_key.size() && k.key == cmd.api_key) {
+      c.account = k.account;
+      c.logged_in = true;
+      c.port->send(LoginOut{c.account});
+      return;
+    }
+  }
+  reply_error(c, "bad_login", "unknown api_key");
+}
+
+void Gateway::on_subscribe(std::uint64_t id, Conn& c, const SubscribeCmd& cmd) {
+  for (const auto ch : *cmd.channels) {
+    if (!Channels::valid_name(ch)) {
+      reply_error(c, "bad_field", "unknown channel (expected signals, quotes:SYM, bars:SYM:1s|1m, trades:SYM, depth:SYM)");
+      return;
+    }
+  }
+  for (const auto ch : *cmd.channels) {
+    if (cmd.subscribe) channels_.subscribe(id, ch);
+    else channels_.unsubscribe(id, ch);
+  }
+  c.port->send(SubscribedOut{cmd.subscribe, cmd.channels});
+}
+
+void Gateway::handle(std::uint64_t conn, const Command& command, Now /*now*/) {
+  const auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  Conn& c = it->second;
+  ++counters_.commands_in[command.index()];
+  if (const auto* login = std::get_if<LoginCmd>(&command)) {
+    on_login(c, *login);
+    return;
+  }
+  if (std::holds_alternative<PingCmd>(command)) {
+    c.port->send(PongOut{});
+    return;
+  }
+  if (const auto* sub = std::get_if<SubscribeCmd>(&command)) {
+    on_subscribe(conn, c, *sub);
+    return;
+  }
+  if (const auto* order = std::get_if<OrderCmd>(&command)) {
+    std::string_view account = order->account;
+    if (!authorize(c, order->id, account)) return;
+    reply_reject(c, order->id, "unavailable", "order routing is not wired yet");
+    return;
+  }
+  if (const auto* cancel = std::get_if<CancelCmd>(&command)) {
+    reply_reject(c, cancel->id, "unknown_order", "no live order with this id");
+    return;
+  }
+  if (const auto* replace = std::get_if<ReplaceCmd>(&command)) {
+    reply_reject(c, replace->id, "unknown_order", "no live order with this id");
+    return;
+  }
+}
+
+std::vector<std::string> Gateway::degraded_reasons() const { return {}; }
+
+}  // namespace tradeshard::app

@@ -1,0 +1,58 @@
+#include "tradeshard/net/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <fstream>
+
+#include "tradeshard/app/gateway.hpp"
+#include "tradeshard/net/notifier.hpp"
+#include "tradeshard/net/server.hpp"
+
+namespace tradeshard::net {
+
+struct Daemon::Impl {
+  explicit Impl(const app::Config& c) : config(c), gateway(c), server(io, c, gateway), notifier(io), signals(io) {}
+  const app::Config& config;
+  boost::asio::io_context io{1};
+  app::Gateway gateway;
+  Server server;
+  Notifier notifier;
+  boost::asio::signal_set signals;
+};
+
+Daemon::Daemon(const app::Config& config) : impl_(std::make_unique<Impl>(config)) {}
+Daemon::~Daemon() = default;
+
+int Daemon::run(const std::string& ports_file) {
+  auto& d = *impl_;
+  auto log = spdlog::get("main");
+  std::signal(SIGPIPE, SIG_IGN);
+  d.server.start();
+  if (!ports_file.empty()) {
+    const std::string tmp = ports_file + ".tmp";
+    std::ofstream(tmp) << "{\"tcp\":" << d.server.tcp_port() << ",\"http\":" << d.server.http_port() << "}\n";
+    std::rename(tmp.c_str(), ports_file.c_str());
+  }
+  d.signals.add(SIGINT);
+  d.signals.add(SIGTERM);
+  d.signals.async_wait([&d, log](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log->info("signal {}: stopping (flushing queued replies)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    d.notifier.notify("STOPPING=1\nSTATUS=stopping");
+    d.notifier.stop_watchdog();
+    d.server.stop([&d] { d.io.stop(); });
+  });
+  d.notifier.notify("READY=1\nSTATUS=serving tcp " + std::to_string(d.server.tcp_port()) + ", http " +
+                    std::to_string(d.server.http_port()));
+  d.notifier.start_watchdog();
+  log->info("tradeshardd {} ready: {} instruments, {} workers", TRADESHARD_VERSION, d.config.instruments.size(),
+            d.config.workers.size());
+  d.io.run();
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace tradeshard::net

@@ -1,0 +1,206 @@
+#include "http_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include "tradeshard/app/gateway.hpp"
+#include "tradeshard/net/server.hpp"
+
+namespace tradeshard::net {
+using nlohmann::json;
+
+namespace {
+constexpr const char* kOutNames[] = {"ack",  "reject",     "fill",  "done",   "replaced", "error", "pong",
+                                     "subscribed", "login", "signal", "quote", "bar", "trade", "depth"};
+constexpr const char* kCommandNames[] = {"order", "cancel", "replace", "cancel_all", "tick",
+                                         "ping",  "subscribe", "login"};
+constexpr const char* kWireErrors[] = {"bad_json",  "unknown_type", "missing_field", "bad_field",
+                                       "too_large", "rate_limited", "not_logged_in", "other"};
+
+std::vector<std::string> split_path(std::string_view p) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < p.size()) {
+    while (i < p.size() && p[i] == '/') ++i;
+    const auto j = p.find('/', i);
+    const auto end = j == std::string_view::npos ? p.size() : j;
+    if (end > i) out.emplace_back(p.substr(i, end - i));
+    i = end;
+  }
+  return out;
+}
+
+// Constant-time comparison so the admin token cannot be guessed byte by byte from timings.
+bool token_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+}  // namespace
+
+HttpApi::HttpApi(Server& server, app::Gateway& gateway)
+    : server_(server), gateway_(gateway), started_(std::chrono::steady_clock::now()) {
+  add_core_routes();
+}
+
+HttpResponse HttpApi::reply(unsigned status, const nlohmann::json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  r.body.push_back('\n');
+  return r;
+}
+
+HttpResponse HttpApi::error(unsigned status, std::string_view code, std::string_view message) {
+  return reply(status, {{"error", code}, {"message", message}});
+}
+
+std::string HttpApi::query_param(std::string_view q, std::string_view key) {
+  std::size_t i = 0;
+  while (i <= q.size()) {
+    const auto amp = q.find('&', i);
+    const auto part = q.substr(i, amp == std::string_view::npos ? std::string_view::npos : amp - i);
+    const auto eq = part.find('=');
+    if (part.substr(0, eq) == key) return eq == std::string_view::npos ? "" : std::string(part.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    i = amp + 1;
+  }
+  return {};
+}
+
+void HttpApi::route(std::string method, std::string pattern, bool admin, Handler handler) {
+  routes_.push_back({std::move(method), split_path(pattern), admin, std::move(handler)});
+}
+
+HttpResponse HttpApi::handle(const HttpRequest& req) {
+  const auto segs = split_path(req.path);
+  std::string allow;
+  for (const auto& r : routes_) {
+    if (r.segments.size() != segs.size()) continue;
+    Params params;
+    bool match = true;
+    for (std::size_t i = 0; i < segs.size() && match; ++i) {
+      if (r.segments[i] == "{}") params.push_back(segs[i]);
+      else match = r.segments[i] == segs[i];
+    }
+    if (!match) continue;
+    if (r.method != req.method) {
+      allow += (allow.empty() ? "" : ", ") + r.method;
+      continue;
+    }
+    if (r.admin) {
+      const auto& token = server_.config().admin_token;
+      constexpr std::string_view bearer = "Bearer ";
+      const bool ok = !token.empty() && req.authorization.substr(0, bearer.size()) == bearer &&
+                      token_equal(req.authorization.substr(bearer.size()), token);
+      if (!ok) {
+        spdlog::get("http")->warn("admin {} {} refused: missing or wrong bearer token", req.method, req.path);
+        return error(401, "unauthorized", "admin endpoints need Authorization: Bearer <admin.token>");
+      }
+      spdlog::get("http")->info("admin {} {}", req.method, req.path);
+    }
+    return r.handler(req, params);
+  }
+  if (!allow.empty()) {
+    auto res = error(405, "method_not_allowed", "use " + allow);
+    res.allow = allow;
+    return res;
+  }
+  return error(404, "not_found", "no such endpoint: " + std::string(req.path));
+}
+
+json HttpApi::stats_json() const {
+  const auto& n = server_.stats();
+  const auto& g = gateway_.counters();
+  json in = json::object(), out = json::object(), errors = json::object(), rejects = json::object();
+  for (std::size_t i = 0; i < std::size(kCommandNames); ++i) in[kCommandNames[i]] = g.commands_in[i];
+  for (std::size_t i = 0; i < std::size(kOutNames); ++i) out[kOutNames[i]] = n.out_by_type[i];
+  for (std::size_t i = 0; i < std::size(kWireErrors); ++i) {
+    if (n.errors_by_code[i]) errors[kWireErrors[i]] = n.errors_by_code[i];
+  }
+  for (const auto& [k, v] : g.rejects) rejects[k] = v;
+  const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return {
+      {"uptime_s", uptime},
+      {"connections", {{"open", n.connections_open}, {"total", n.connections_total},
+                       {"refused", n.connections_rejected}, {"slow_consumer_disconnects", n.slow_consumer_disconnects},
+                       {"idle_disconnects", n.idle_disconnects}}},
+      {"messages_in", in},
+      {"messages_in_total", n.messages_in},
+      {"messages_out", out},
+      {"errors", errors},
+      {"rejects", rejects},
+      {"oversize_messages", n.oversize_messages},
+      {"bytes", {{"in", n.bytes_in}, {"out", n.bytes_out}}},
+      {"http", {{"requests", n.http_requests}, {"bad_request", n.http_errors[0]}, {"unauthorized", n.http_errors[1]},
+                {"not_found", n.http_errors[2]}, {"method_not_allowed", n.http_errors[3]},
+                {"too_large", n.http_errors[4]}, {"timeouts", n.http_errors[5]}}},
+  };
+}
+
+std::string HttpApi::metrics_text() const {
+  const auto& n = server_.stats();
+  const auto& g = gateway_.counters();
+  std::ostringstream m;
+  auto counter = [&m](const char* name, const char* help) {
+    m << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n";
+  };
+  auto gauge = [&m](const char* name, const char* help) {
+    m << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n";
+  };
+  gauge("tradeshard_connections_open", "Client and HTTP connections currently open.");
+  m << "tradeshard_connections_open " << n.connections_open << "\n";
+  counter("tradeshard_connections_total", "Connections accepted since start.");
+  m << "tradeshard_connections_total " << n.connections_total << "\n";
+  counter("tradeshard_messages_in_total", "Client messages received, by type.");
+  for (std::size_t i = 0; i < std::size(kCommandNames); ++i) {
+    m << "tradeshard_messages_in_total{type=\"" << kCommandNames[i] << "\"} " << g.commands_in[i] << "\n";
+  }
+  counter("tradeshard_messages_out_total", "Messages sent to clients, by type.");
+  for (std::size_t i = 0; i < std::size(kOutNames); ++i) {
+    m << "tradeshard_messages_out_total{type=\"" << kOutNames[i] << "\"} " << n.out_by_type[i] << "\n";
+  }
+  counter("tradeshard_wire_errors_total", "Messages answered with an error or reject before decoding, by code.");
+  for (std::size_t i = 0; i + 1 < std::size(kWireErrors); ++i) {
+    m << "tradeshard_wire_errors_total{code=\"" << kWireErrors[i] << "\"} " << n.errors_by_code[i] << "\n";
+  }
+  counter("tradeshard_rejects_total", "Orders and cancels rejected, by reason.");
+  for (const auto& [k, v] : g.rejects) m << "tradeshard_rejects_total{reason=\"" << k << "\"} " << v << "\n";
+  counter("tradeshard_slow_consumer_disconnects_total", "Clients disconnected for not reading their replies.");
+  m << "tradeshard_slow_consumer_disconnects_total " << n.slow_consumer_disconnects << "\n";
+  counter("tradeshard_received_bytes_total", "Bytes received from clients.");
+  m << "tradeshard_received_bytes_total " << n.bytes_in << "\n";
+  counter("tradeshard_sent_bytes_total", "Bytes sent to clients.");
+  m << "tradeshard_sent_bytes_total " << n.bytes_out << "\n";
+  counter("tradeshard_http_requests_total", "HTTP requests served.");
+  m << "tradeshard_http_requests_total " << n.http_requests << "\n";
+  gauge("tradeshard_uptime_seconds", "Seconds since the daemon started.");
+  m << "tradeshard_uptime_seconds "
+    << std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() << "\n";
+  for (const auto& extra : extra_metrics_) m << extra();
+  return m.str();
+}
+
+void HttpApi::add_core_routes() {
+  route("GET", "/health", false, [this](const HttpRequest&, const Params&) {
+    const auto reasons = gateway_.degraded_reasons();
+    json body = {{"status", reasons.empty() ? "ok" : "degraded"}, {"version", TRADESHARD_VERSION}};
+    if (!reasons.empty()) body["reasons"] = reasons;
+    return reply(reasons.empty() ? 200 : 503, body);
+  });
+  route("GET", "/stats", false, [this](const HttpRequest&, const Params&) {
+    json body = stats_json();
+    for (const auto& [name, section] : extra_stats_) body[name] = section();
+    return reply(200, body);
+  });
+  route("GET", "/metrics", false, [this](const HttpRequest&, const Params&) {
+    HttpResponse r;
+    r.body = metrics_text();
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  });
+}
+
+}  // namespace tradeshard::net

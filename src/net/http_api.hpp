@@ -1,0 +1,73 @@
+#pragma once
+// HTTP JSON endpoints: a route table of (method, path pattern, admin?) -> handler. Handlers read
+// Gateway views and render JSON with nlohmann; admin routes need "Authorization: Bearer <token>".
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tradeshard::app {
+class Gateway;
+}
+
+namespace tradeshard::net {
+
+class Server;
+
+struct HttpRequest {
+  std::string_view method;
+  std::string_view path;   // without the query
+  std::string_view query;  // after '?', may be empty
+  std::string_view body;
+  std::string_view authorization;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::string allow;  // for 405
+};
+
+class HttpApi {
+ public:
+  using Params = std::vector<std::string_view>;
+  using Handler = std::function<HttpResponse(const HttpRequest&, const Params&)>;
+
+  HttpApi(Server& server, app::Gateway& gateway);
+  [[nodiscard]] HttpResponse handle(const HttpRequest& req);
+  // Adds a route; "{}" in the pattern matches one path segment, passed in Params.
+  void route(std::string method, std::string pattern, bool admin, Handler handler);
+
+  // Sections other components add to /stats and text they add to /metrics.
+  void add_stats_section(std::string name, std::function<nlohmann::json()> section) {
+    extra_stats_.emplace_back(std::move(name), std::move(section));
+  }
+  void add_metrics(std::function<std::string()> text) { extra_metrics_.push_back(std::move(text)); }
+
+  static HttpResponse reply(unsigned status, const nlohmann::json& body);
+  static HttpResponse error(unsigned status, std::string_view code, std::string_view message);
+  [[nodiscard]] static std::string query_param(std::string_view query, std::string_view key);
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;
+    bool admin;
+    Handler handler;
+  };
+  void add_core_routes();
+  [[nodiscard]] nlohmann::json stats_json() const;
+  [[nodiscard]] std::string metrics_text() const;
+
+  Server& server_;
+  app::Gateway& gateway_;
+  std::vector<Route> routes_;
+  std::chrono::steady_clock::time_point started_;
+  std::vector<std::pair<std::string, std::function<nlohmann::json()>>> extra_stats_;
+  std::vector<std::function<std::string()>> extra_metrics_;
+};
+
+}  // namespace tradeshard::net

@@ -1,0 +1,173 @@
+#include "tradeshard/net/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "http_api.hpp"
+#include "http_session.hpp"
+#include "tcp_session.hpp"
+
+namespace tradeshard::net {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+tcp::endpoint endpoint_of(const app::Endpoint& e) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(e.host == "localhost" ? "127.0.0.1" : e.host, ec);
+  if (ec) throw std::runtime_error("cannot parse listen address \"" + e.host + "\"");
+  return {addr, e.port};
+}
+
+void open_acceptor(tcp::acceptor& a, const app::Endpoint& e, const char* what) {
+  const auto ep = endpoint_of(e);
+  boost::system::error_code ec;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error(std::string("listen.") + what + ": cannot listen on " + e.host + ":" +
+                             std::to_string(e.port) + ": " + ec.message());
+  }
+}
+}  // namespace
+
+Server::Server(asio::io_context& io, const app::Config& config, app::Gateway& gateway)
+    : io_(io),
+      config_(config),
+      gateway_(gateway),
+      http_api_(std::make_unique<HttpApi>(*this, gateway)),
+      tcp_acceptor_(io),
+      http_acceptor_(io),
+      sweep_timer_(io),
+      stop_timer_(io) {}
+
+Server::~Server() = default;
+
+void Server::start() {
+  open_acceptor(tcp_acceptor_, config_.tcp, "tcp");
+  open_acceptor(http_acceptor_, config_.http, "http");
+  auto log = spdlog::get("net");
+  log->info("listening tcp {}:{} (JSON lines), http {}:{} (JSON, /metrics, WebSocket /ws)", config_.tcp.host,
+            tcp_port(), config_.http.host, http_port());
+  accept_tcp();
+  accept_http();
+  sweep();
+}
+
+std::uint16_t Server::tcp_port() const { return tcp_acceptor_.local_endpoint().port(); }
+std::uint16_t Server::http_port() const { return http_acceptor_.local_endpoint().port(); }
+
+bool Server::admit_connection() {
+  if (stats_.connections_open >= config_.limits.max_connections) {
+    ++stats_.connections_rejected;
+    spdlog::get("net")->warn("connection refused: limits.max_connections ({}) reached", config_.limits.max_connections);
+    return false;
+  }
+  return true;
+}
+
+void Server::accept_tcp() {
+  tcp_acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping_) return;
+      spdlog::get("net")->warn("tcp accept failed: {}", ec.message());
+    } else if (!stopping_ && admit_connection()) {
+      auto s = std::make_shared<TcpSession>(*this, next_session_id(), std::move(socket));
+      add(s);
+      s->start();
+    }
+    if (!stopping_) accept_tcp();
+  });
+}
+
+void Server::accept_http() {
+  http_acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping_) return;
+      spdlog::get("http")->warn("http accept failed: {}", ec.message());
+    } else if (!stopping_ && admit_connection()) {
+      auto s = std::make_shared<HttpSession>(*this, next_session_id(), std::move(socket));
+      add(s);
+      s->start();
+    }
+    if (!stopping_) accept_http();
+  });
+}
+
+void Server::add(const std::shared_ptr<SessionBase>& s) {
+  sessions_[s->id()] = s;
+  ++stats_.connections_open;
+  ++stats_.connections_total;
+}
+
+void Server::add(const std::shared_ptr<HttpSession>& s) {
+  http_sessions_[s->id()] = s;
+  ++stats_.connections_open;
+  ++stats_.connections_total;
+}
+
+void Server::remove(std::uint64_t id) {
+  if (sessions_.erase(id) + http_sessions_.erase(id) > 0) --stats_.connections_open;
+  if (stopping_) maybe_done();
+}
+
+void Server::sweep() {
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<SessionBase>> live;
+    for (auto& [id, w] : sessions_) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+    for (auto& s : live) s->check_idle(now);
+    sweep();
+  });
+}
+
+void Server::stop(std::function<void()> on_done) {
+  if (stopping_) return;
+  stopping_ = true;
+  on_done_ = std::move(on_done);
+  boost::system::error_code ec;
+  tcp_acceptor_.close(ec);
+  http_acceptor_.close(ec);
+  sweep_timer_.cancel();
+  std::vector<std::shared_ptr<SessionBase>> live;
+  for (auto& [id, w] : sessions_) {
+    if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  std::vector<std::shared_ptr<HttpSession>> http;
+  for (auto& [id, w] : http_sessions_) {
+    if (auto s = w.lock()) http.push_back(std::move(s));
+  }
+  spdlog::get("net")->info("shutdown: flushing {} client and {} http connections", live.size(), http.size());
+  for (auto& s : live) s->shutdown();
+  for (auto& s : http) s->shutdown();
+  // Peers that never drain their socket must not hold the exit past the 2 s budget.
+  stop_timer_.expires_after(std::chrono::milliseconds(1500));
+  stop_timer_.async_wait([this](const boost::system::error_code& e) {
+    if (e) return;
+    if (!sessions_.empty() || !http_sessions_.empty()) {
+      spdlog::get("net")->warn("shutdown: {} connections still flushing after 1.5 s; closing them",
+                               sessions_.size() + http_sessions_.size());
+    }
+    sessions_.clear();
+    http_sessions_.clear();
+    maybe_done();
+  });
+  maybe_done();
+}
+
+void Server::maybe_done() {
+  if (!stopping_ || !sessions_.empty() || !http_sessions_.empty() || !on_done_) return;
+  stop_timer_.cancel();
+  auto done = std::move(on_done_);
+  on_done_ = nullptr;
+  done();
+}
+
+}  // namespace tradeshard::net

@@ -1,0 +1,187 @@
+#include "tcp_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "tradeshard/net/server.hpp"
+
+namespace tradeshard::net {
+namespace {
+constexpr std::size_t kPadding = 64;       // simdjson reads up to 64 bytes past a document
+constexpr std::size_t kReadChunk = 64 * 1024;
+}  // namespace
+
+TcpSession::TcpSession(Server& server, std::uint64_t id, boost::asio::ip::tcp::socket socket)
+    : SessionBase(server, id, "tcp"), socket_(std::move(socket)) {
+  boost::system::error_code ec;
+  const auto ep = socket_.remote_endpoint(ec);
+  peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+  in_.resize(server.config().limits.max_line_bytes + kReadChunk + kPadding);
+}
+
+void TcpSession::start() {
+  register_with_gateway();
+  log_->info("conn {} tcp open from {}", id_, peer_);
+  do_read();
+}
+
+void TcpSession::do_read() {
+  if (reading_ || closed_ || closing_ || paused_) return;
+  // Keep room for a whole read chunk plus simdjson's padding after the last byte.
+  if (in_.size() - kPadding - in_end_ < kReadChunk / 2 && in_begin_ > 0) {
+    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+  }
+  reading_ = true;
+  socket_.async_read_some(boost::asio::buffer(in_.data() + in_end_, in_.size() - kPadding - in_end_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                            self->on_read(ec, n);
+                          });
+}
+
+void TcpSession::on_read(const boost::system::error_code& ec, std::size_t n) {
+  reading_ = false;
+  if (ec) {
+    close(ec == boost::asio::error::eof ? "peer closed" : "read error");
+    return;
+  }
+  server_.stats().bytes_in += n;
+  in_end_ += n;
+  touch(std::chrono::steady_clock::now());
+  process_lines();
+  if (!closed_) do_read();
+}
+
+void TcpSession::process_lines() {
+  const auto max_line = server_.config().limits.max_line_bytes;
+  char* base = in_.data();
+  while (!closed_ && !paused_) {
+    char* start = base + in_begin_;
+    char* end = base + in_end_;
+    char* nl = static_cast<char*>(std::memchr(start, '\n', static_cast<std::size_t>(end - start)));
+    if (!nl) {
+      if (static_cast<std::size_t>(end - start) > max_line) {
+        // Oversize: tell the client once, drop what we have and skip to the next newline.
+        if (!discarding_) {
+          ++server_.stats().oversize_messages;
+          log_->warn("conn {} tcp line over {} bytes", id_, max_line);
+          send(app::ErrorOut{"too_large", "line exceeds limits.max_line_bytes; skipped"});
+          if (server_.config().limits.close_on_oversize) {
+            closing_ = true;
+            schedule_flush();
+            return;
+          }
+          discarding_ = true;
+        }
+        in_begin_ = in_end_ = 0;
+      }
+      return;
+    }
+    std::size_t len = static_cast<std::size_t>(nl - start);
+    in_begin_ += len + 1;
+    if (discarding_) {
+      discarding_ = false;
+      continue;
+    }
+    if (len > 0 && start[len - 1] == '\r') --len;
+    if (len == 0) continue;  // blank lines are keep-alives
+    if (len > max_line) {
+      ++server_.stats().oversize_messages;
+      send(app::ErrorOut{"too_large", "line exceeds limits.max_line_bytes; skipped"});
+      continue;
+    }
+    handle_message(std::string_view(start, len), static_cast<std::size_t>(base + in_.size() - (start + len)));
+  }
+  if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+}
+
+void TcpSession::resume_reading() {
+  if (!paused_) return;
+  paused_ = false;
+  process_lines();
+  do_read();
+}
+
+void TcpSession::send(const app::Outbound& message) {
+  if (closed_) return;
+  auto& stats = server_.stats();
+  ++stats.out_by_type[message.index()];
+  protocol::encode(pending_, message, ++seq_);
+  pending_.push_back('\n');
+  if (pending_.size() + writing_.size() > server_.config().limits.outbound_queue_bytes) {
+    ++stats.slow_consumer_disconnects;
+    log_->warn("conn {} tcp slow consumer: {} bytes queued, limit {}; disconnecting", id_,
+               pending_.size() + writing_.size(), server_.config().limits.outbound_queue_bytes);
+    pending_.clear();
+    close("slow consumer");
+    return;
+  }
+  schedule_flush();
+}
+
+void TcpSession::schedule_flush() {
+  if (flush_scheduled_ || write_in_flight_) return;
+  flush_scheduled_ = true;
+  // Deferred so every reply produced by this read batch leaves in one write.
+  boost::asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->do_write();
+  });
+}
+
+void TcpSession::do_write() {
+  if (write_in_flight_ || closed_) return;
+  if (pending_.empty()) {
+    if (closing_) close("shutdown");
+    return;
+  }
+  writing_.swap(pending_);
+  write_in_flight_ = true;
+  boost::asio::async_write(socket_, boost::asio::buffer(writing_),
+                           [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                             self->on_write(ec, n);
+                           });
+}
+
+void TcpSession::on_write(const boost::system::error_code& ec, std::size_t n) {
+  write_in_flight_ = false;
+  if (ec) {
+    close("write error");
+    return;
+  }
+  server_.stats().bytes_out += n;
+  writing_.clear();
+  if (writing_.capacity() > (1u << 20)) writing_.shrink_to_fit();
+  do_write();
+}
+
+void TcpSession::check_idle(std::chrono::steady_clock::time_point t) {
+  const auto limit = std::chrono::milliseconds(server_.config().limits.idle_timeout_ms);
+  if (!closed_ && t - last_active_ > limit) {
+    ++server_.stats().idle_disconnects;
+    close("idle timeout");
+  }
+}
+
+void TcpSession::shutdown() {
+  if (closed_) return;
+  closing_ = true;
+  paused_ = true;
+  if (!write_in_flight_) do_write();
+}
+
+void TcpSession::close(const char* reason) {
+  if (closed_) return;
+  closed_ = true;
+  log_->info("conn {} tcp closed: {}", id_, reason);
+  unregister_from_gateway();
+  boost::system::error_code ec;
+  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  server_.remove(id_);
+}
+
+}  // namespace tradeshard::net
