@@ -13,7 +13,7 @@ endfunction()
 
 # One doctest executable per tests/<module>/ folder, registered with CTest.
 function(tradeshard_module_tests module)
-  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/${module}/*_test.cpp)
+  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/${module}/*.cpp)
   if(NOT sources)
     return()
   endif()
