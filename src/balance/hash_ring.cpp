@@ -8,12 +8,14 @@
 
 namespace tradeshard::balance {
 
-void HashRing::add(std::string_view id, std::uint32_t owner, std::uint32_t points) {
+void HashRing::add(std::span<const Member> members, std::uint32_t points) {
   using Point = std::pair<std::uint64_t, std::uint32_t>;
   std::vector<Point> fresh;
-  fresh.reserve(points);
+  fresh.reserve(members.size() * points);
   // The point index is the hash seed, so a point never depends on other members or on order.
-  for (std::uint32_t i = 0; i < points; ++i) fresh.emplace_back(core::stable_hash(id, i), owner);
+  for (const Member& m : members) {
+    for (std::uint32_t i = 0; i < points; ++i) fresh.emplace_back(core::stable_hash(m.id, i), m.owner);
+  }
   // Ties (64-bit collisions) break by owner so the order is total and reproducible.
   std::sort(fresh.begin(), fresh.end());
   std::vector<Point> merged;

@@ -93,16 +93,21 @@ RouteError LoadBalancer::sticky_error(const Slot& home) const noexcept {
   return home.draining || home.removed ? RouteError::symbol_draining : RouteError::no_healthy_worker;
 }
 
-template <typename Better>
-std::optional<std::uint32_t> LoadBalancer::pick_best(Eligibility want, Better better) const {
+template <typename Key>
+std::optional<std::uint32_t> LoadBalancer::pick_min(Eligibility want, Key key) const {
   std::optional<std::uint32_t> best;
-  // Slot order, so a strict `better` leaves ties to the lowest WorkerId. Removed slots fail
-  // eligible(); scanning slots_ directly saves the indirection through active_.
+  decltype(key(slots_.front())) best_key{};
+  // Slot order and a strict `<`, so ties go to the lowest WorkerId. Removed slots fail
+  // eligible(); the best key stays in registers instead of being reloaded each step.
   const auto n = static_cast<std::uint32_t>(slots_.size());
   for (std::uint32_t i = 0; i < n; ++i) {
     const Slot& s = slots_[i];
     if (!eligible(s, want)) continue;
-    if (!best || better(s, slots_[*best])) best = i;
+    const auto k = key(s);
+    if (!best || k < best_key) {
+      best = i;
+      best_key = k;
+    }
   }
   return best;
 }
@@ -111,12 +116,10 @@ std::optional<std::uint32_t> LoadBalancer::pick(Eligibility want) {
   switch (config_.strategy) {
     case Strategy::round_robin: return pick_round_robin(want);
     case Strategy::least_connections:
-      return pick_best(want, [](const Slot& a, const Slot& b) { return a.load < b.load; });
+      return pick_min(want, [](const Slot& s) { return s.load; });
     case Strategy::weighted_capacity: return pick_weighted(want);
     case Strategy::lowest_latency:
-      return pick_best(want, [](const Slot& a, const Slot& b) {
-        return a.latency_us < b.latency_us || (a.latency_us == b.latency_us && a.load < b.load);
-      });
+      return pick_latency(want);
     case Strategy::hash: break;
   }
   assert(false && "hash is routed on the ring");
@@ -138,6 +141,24 @@ std::optional<std::uint32_t> LoadBalancer::pick_weighted(Eligibility want) const
       best = i;
       best_next = next;
       best_capacity = s.capacity;
+    }
+  }
+  return best;
+}
+
+std::optional<std::uint32_t> LoadBalancer::pick_latency(Eligibility want) const {
+  std::optional<std::uint32_t> best;
+  double best_latency = 0.0;
+  std::uint32_t best_load = 0;
+  const auto n = static_cast<std::uint32_t>(slots_.size());
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const Slot& s = slots_[i];
+    if (!eligible(s, want)) continue;
+    // Equal latency (e.g. seeds not yet measured) falls back to fewer live orders.
+    if (!best || s.latency_us < best_latency || (s.latency_us == best_latency && s.load < best_load)) {
+      best = i;
+      best_latency = s.latency_us;
+      best_load = s.load;
     }
   }
   return best;

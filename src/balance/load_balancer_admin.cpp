@@ -75,6 +75,31 @@ std::size_t LoadBalancer::StringHash::operator()(std::string_view s) const noexc
 }
 
 AddResult LoadBalancer::add_worker(WorkerSpec spec) {
+  const AddResult added = add_slot(std::move(spec));
+  if (added.error == ManageError::ok && slots_[added.worker.value].pool != Pool::other) {
+    const std::uint32_t index = added.worker.value;
+    rings_[static_cast<std::size_t>(slots_[index].pool)].add(specs_[index].id, index, config_.points_per_worker);
+  }
+  return added;
+}
+
+std::vector<AddResult> LoadBalancer::add_workers(std::vector<WorkerSpec> specs) {
+  std::vector<AddResult> results;
+  results.reserve(specs.size());
+  for (WorkerSpec& spec : specs) results.push_back(add_slot(std::move(spec)));
+  // Collected after all adds: specs_ may have reallocated, so the ids are read only now.
+  std::array<std::vector<HashRing::Member>, 2> members;
+  for (const AddResult& r : results) {
+    if (r.error != ManageError::ok || slots_[r.worker.value].pool == Pool::other) continue;
+    members[static_cast<std::size_t>(slots_[r.worker.value].pool)].push_back({specs_[r.worker.value].id, r.worker.value});
+  }
+  for (std::size_t pool = 0; pool < members.size(); ++pool) {
+    if (!members[pool].empty()) rings_[pool].add(members[pool], config_.points_per_worker);
+  }
+  return results;
+}
+
+AddResult LoadBalancer::add_slot(WorkerSpec&& spec) {
   if (spec.id.empty() || spec.capacity == 0 || !std::isfinite(spec.latency_us_seed) || spec.latency_us_seed < 0.0) {
     return {WorkerId{}, ManageError::invalid_spec};
   }
@@ -98,9 +123,6 @@ AddResult LoadBalancer::add_worker(WorkerSpec spec) {
   slot.latency_us = spec.latency_us_seed;
 
   const auto index = static_cast<std::uint32_t>(slots_.size());
-  if (slot.pool != Pool::other) {
-    rings_[static_cast<std::size_t>(slot.pool)].add(spec.id, index, config_.points_per_worker);
-  }
   by_id_.emplace(spec.id, index);
   slots_.push_back(slot);
   specs_.push_back(std::move(spec));

@@ -264,3 +264,18 @@ TEST_CASE("LoadBalancer: per-symbol state is erased when live orders reach zero"
     CHECK(lb.stats().total_load == 0);
   }
 }
+
+// Ensure a start-up batch builds the same ring as one-by-one adds and still refuses duplicates.
+TEST_CASE("HashRing: add_workers batch equals single adds") {
+  const std::vector<std::uint64_t> hashes = symbol_hashes(5'000);
+  LoadBalancer single = hash_workers(4);
+  LoadBalancer batch(Config{.strategy = Strategy::hash});
+  std::vector<WorkerSpec> specs;
+  for (int i = 1; i <= 4; ++i) specs.push_back(spec("worker-" + std::to_string(i), 1'000'000));
+  specs.push_back(spec("worker-2", 5));
+  const std::vector<AddResult> added = batch.add_workers(specs);
+  REQUIRE(added.size() == 5);
+  CHECK(added[3].worker == WorkerId{3});
+  CHECK(added[4].error == ManageError::duplicate_id);
+  CHECK(placements(single, hashes) == placements(batch, hashes));
+}

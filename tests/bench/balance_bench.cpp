@@ -72,10 +72,11 @@ std::vector<std::uint32_t> zipf_sequence(std::size_t k, std::size_t n, std::uint
 
 LoadBalancer make_balancer(const Case& c, int workers) {
   LoadBalancer lb(Config{.strategy = c.strategy, .hash_balance_factor = c.factor});
+  std::vector<WorkerSpec> specs;
   for (int i = 1; i <= workers; ++i) {
-    WorkerSpec s{"worker-" + std::to_string(i), "inproc://worker-" + std::to_string(i), 1'000'000, "", {}, 100.0 + i};
-    (void)lb.add_worker(std::move(s));
+    specs.push_back({"worker-" + std::to_string(i), "inproc://worker-" + std::to_string(i), 1'000'000, "", {}, 100.0 + i});
   }
+  (void)lb.add_workers(std::move(specs));
   return lb;
 }
 

@@ -4,6 +4,7 @@
 // removing a member never moves a key between the other members. Standard library only.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -11,8 +12,16 @@ namespace tradeshard::balance {
 
 class HashRing {
  public:
-  // Adds `points` points owned by `owner` (an opaque slot number). Allocates: admin path only.
-  void add(std::string_view id, std::uint32_t owner, std::uint32_t points);
+  struct Member {
+    std::string_view id;
+    std::uint32_t owner;  // opaque slot number
+  };
+  // Adds `points` points per member. One sort + merge for the whole batch. Admin path only.
+  void add(std::span<const Member> members, std::uint32_t points);
+  void add(std::string_view id, std::uint32_t owner, std::uint32_t points) {
+    const Member one{id, owner};
+    add(std::span<const Member>(&one, 1), points);
+  }
   // Drops every point of `owner`; the other points keep their positions.
   void remove(std::uint32_t owner);
 
