@@ -31,6 +31,8 @@ BarSeries::Update BarSeries::on_tick(std::int64_t ts_ms, std::int64_t price) {
 void BarSeries::push_closed(const Bar& b) {
   if (capacity_ == 0) return;
   if (ring_.size() < capacity_) {
+    // One allocation for the whole history instead of log2(capacity) regrowths on the tick path.
+    if (ring_.empty()) ring_.reserve(capacity_);
     ring_.push_back(b);
     return;
   }

@@ -121,6 +121,7 @@ PartitionerResult Partitioner::create(PartitionerConfig config) {
     std::sort(p.ring_.begin(), p.ring_.end(), [](const RingPoint& a, const RingPoint& b) {
       return a.hash != b.hash ? a.hash < b.hash : a.partition < b.partition;
     });
+    p.build_buckets();
   }
   return out;
 }
@@ -155,9 +156,25 @@ PartitionId Partitioner::by_range(std::string_view symbol) const noexcept {
   return within_to(symbol, it->to) ? it->partition : fallback_of(symbol);
 }
 
+void Partitioner::build_buckets() {
+  // About one ring point per bucket, between 2^8 and 2^20 buckets.
+  unsigned bits = 8;
+  while (bits < 20 && (std::size_t{1} << bits) < ring_.size()) ++bits;
+  bucket_shift_ = 64 - bits;
+  const std::size_t buckets = std::size_t{1} << bits;
+  bucket_.assign(buckets + 1, static_cast<std::uint32_t>(ring_.size()));
+  std::size_t i = 0;
+  for (std::size_t b = 0; b < buckets; ++b) {
+    while (i < ring_.size() && (ring_[i].hash >> bucket_shift_) < b) ++i;
+    bucket_[b] = static_cast<std::uint32_t>(i);
+  }
+}
+
 PartitionId Partitioner::by_ring(std::string_view symbol) const noexcept {
   const std::uint64_t h = core::stable_hash(symbol);
-  auto it = std::lower_bound(ring_.begin(), ring_.end(), h,
+  const std::size_t b = static_cast<std::size_t>(h >> bucket_shift_);
+  // The first point >= h lies in h's bucket or is the first point after it.
+  auto it = std::lower_bound(ring_.begin() + bucket_[b], ring_.begin() + bucket_[b + 1], h,
                              [](const RingPoint& p, std::uint64_t v) { return p.hash < v; });
   if (it == ring_.end()) it = ring_.begin();  // the ring wraps around
   return it->partition;

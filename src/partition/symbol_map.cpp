@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <unordered_set>
 
 #include "tradeshard/core/hash.hpp"
 
@@ -41,7 +42,10 @@ SymbolMapResult SymbolMap::create(SymbolMapConfig config) {
   // Initial weights are the start-up symbols' count share per partition; with none, all weights
   // are zero and the assignment spreads partitions evenly by number.
   std::vector<double> weights(parts, 0.0);
-  for (const auto& s : config.initial_symbols) weights[p.partitioner.partition_of(s)] += 1.0;
+  std::unordered_set<std::string_view> seen;
+  for (const auto& s : config.initial_symbols) {
+    if (seen.insert(s).second) weights[p.partitioner.partition_of(s)] += 1.0;
+  }
   auto a = Assignment::create(parts, std::move(config.nodes), weights);
   if (!a.ok()) {
     out.error = SymbolMapError::assignment;

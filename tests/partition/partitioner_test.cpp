@@ -111,6 +111,23 @@ TEST_CASE("Partitioner: consistent hash ring") {
         PartitionerError::zero_points);
 }
 
+// Ensure the ring is consistent: one more partition takes about 1/9 of the symbols, all to itself.
+TEST_CASE("Partitioner: consistent hash moves symbols only to a new partition") {
+  const Partitioner p8 = make({.strategy = Strategy::consistent_hash, .partitions = 8,
+                               .points_per_partition = 64});
+  const Partitioner p9 = make({.strategy = Strategy::consistent_hash, .partitions = 9,
+                               .points_per_partition = 64});
+  int moved = 0;
+  for (int i = 0; i < 9000; ++i) {
+    const std::string s = "SYM" + std::to_string(i);
+    if (p8.partition_of(s) == p9.partition_of(s)) continue;
+    ++moved;
+    CHECK(p9.partition_of(s) == 8);
+  }
+  CHECK(moved > 600);
+  CHECK(moved < 1400);
+}
+
 // Ensure the stats match hand-computed values, including the min == 0 definitions.
 TEST_CASE("PartitionStats: hand-computed values") {
   const std::vector<double> v{2, 4, 4, 4, 5, 5, 7, 9};

@@ -66,6 +66,8 @@ TEST_CASE("SymbolMap: config errors") {
   CHECK(r.partitioner_error == PartitionerError::zero_partitions);
   r = SymbolMap::create({.nodes = {}});
   CHECK(r.assignment_error == AssignmentError::no_nodes);
+  r = SymbolMap::create({.max_symbols = 1, .initial_symbols = {"A", "A"}});
+  CHECK(r.ok());  // a repeated start-up symbol is interned once
   r = SymbolMap::create({.max_symbols = 1, .initial_symbols = {"A", "B"}});
   CHECK(r.error == SymbolMapError::initial_symbol);
   CHECK(r.route_error == RouteError::symbol_table_full);

@@ -76,6 +76,7 @@ class Partitioner {
   [[nodiscard]] PartitionId fallback_of(std::string_view symbol) const noexcept;
   [[nodiscard]] PartitionId by_range(std::string_view symbol) const noexcept;
   [[nodiscard]] PartitionId by_ring(std::string_view symbol) const noexcept;
+  void build_buckets();
 
   Strategy strategy_ = Strategy::hash;
   std::uint32_t partitions_ = 1;
@@ -83,6 +84,9 @@ class Partitioner {
   std::vector<RangeRule> ranges_;  // sorted by from
   std::unordered_map<std::string, PartitionId, Hash, std::equal_to<>> list_;
   std::vector<RingPoint> ring_;    // sorted by hash
+  // bucket_[b] = first ring index whose hash has top bits >= b: narrows each lookup to a few points.
+  std::vector<std::uint32_t> bucket_;
+  unsigned bucket_shift_ = 64;
 };
 
 struct PartitionerResult {
