@@ -67,7 +67,7 @@ Wal::Wal(const WalOptions& options, DurableFn on_durable, ErrorFn on_error)
     : options_(options), shared_(std::make_unique<Shared>()) {
   shared_->on_durable = std::move(on_durable);
   shared_->on_error = std::move(on_error);
-  buffer_.reserve(4096);
+  buffer_.reserve(64 * 1024);
 }
 
 Wal::Open Wal::open(const WalOptions& options, DurableFn on_durable, ErrorFn on_error) {
@@ -79,6 +79,7 @@ Wal::Open Wal::open(const WalOptions& options, DurableFn on_durable, ErrorFn on_
   }
   std::unique_ptr<Wal> wal(new Wal(options, std::move(on_durable), std::move(on_error)));
   wal->last_version_ = rec.recovery.last_version;
+  wal->staged_version_ = rec.recovery.last_version;
   // Records recovered after a kill -9 may still be only in the page cache: make them durable
   // before reporting anything as durable.
   for (const auto& seg : rec.segments) {
@@ -137,11 +138,23 @@ bool Wal::rotate() {
 }
 
 AppendError Wal::append(std::uint64_t version, std::string_view payload) {
-  Shared& sh = *shared_;
-  if (sh.failed.load(std::memory_order_relaxed)) return AppendError::io_error;
-  if (version != last_version_ + 1) return AppendError::not_next_version;
+  const AppendError e = stage(version, payload);
+  return e == AppendError::ok ? flush() : e;
+}
+
+AppendError Wal::stage(std::uint64_t version, std::string_view payload) {
+  if (shared_->failed.load(std::memory_order_relaxed)) return AppendError::io_error;
+  if (version != staged_version_ + 1) return AppendError::not_next_version;
   if (payload.size() > options_.max_record) return AppendError::too_large;
   detail::frame(buffer_, version, payload);
+  staged_version_ = version;
+  return AppendError::ok;
+}
+
+AppendError Wal::flush() {
+  Shared& sh = *shared_;
+  if (sh.failed.load(std::memory_order_relaxed)) return AppendError::io_error;
+  if (buffer_.empty()) return AppendError::ok;
   if (segment_size_ > 0 && segment_size_ + buffer_.size() > options_.segment_bytes && !rotate()) {
     return AppendError::io_error;
   }
@@ -153,8 +166,9 @@ AppendError Wal::append(std::uint64_t version, std::string_view payload) {
     return AppendError::io_error;
   }
   segment_size_ += buffer_.size();
-  last_version_ = version;
-  sh.written.store(version, std::memory_order_seq_cst);
+  buffer_.clear();
+  last_version_ = staged_version_;
+  sh.written.store(last_version_, std::memory_order_seq_cst);
   // Pairs with run(): either the thread sees the new version or we see it idle and wake it.
   if (sh.idle.load(std::memory_order_seq_cst)) sh.wake();
   return AppendError::ok;
@@ -288,6 +302,7 @@ std::uint64_t Wal::snapshots_written() const noexcept { return shared_->snapshot
 
 Wal::~Wal() {
   Shared& sh = *shared_;
+  (void)flush();
   if (sh.thread.joinable()) {
     sh.stop.store(true);
     sh.wake();

@@ -17,8 +17,9 @@ namespace tradeshard::storage::detail {
 std::uint64_t checksum(const char* data, std::size_t n) noexcept { return XXH3_64bits(data, n); }
 
 void frame(std::string& out, std::uint64_t version, std::string_view payload) {
-  out.resize(frame_header + payload.size());
-  char* p = out.data();
+  const std::size_t at = out.size();
+  out.resize(at + frame_header + payload.size());
+  char* p = out.data() + at;
   put_u32(p, static_cast<std::uint32_t>(payload.size()));
   put_u64(p + 12, version);
   if (!payload.empty()) std::memcpy(p + frame_header, payload.data(), payload.size());

@@ -30,7 +30,7 @@ inline std::uint64_t get_u64(const char* p) noexcept {
   return v;
 }
 
-// Replaces out with one framed record.
+// Appends one framed record to out.
 void frame(std::string& out, std::uint64_t version, std::string_view payload);
 
 std::string segment_name(std::uint64_t seq);

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <limits>
+#include <random>
 
 #include "ledger_fixture.hpp"
 #include "tradeshard/ledger/ledger_state.hpp"
@@ -197,4 +198,38 @@ TEST_CASE("LedgerState: average price for display") {
   CHECK(average_price(150'000'000'001LL, 30'000, ic, 7) == core::Decimal{500'000'000'003LL, 7});
   CHECK(average_price(-30'000, -3, ic, 7) == core::Decimal{1'000'000'000LL, 7});  // short 3 lots @ 100
   CHECK(average_price(5, 0, ic, 7) == core::Decimal{0, 7});
+}
+
+// Ensure trade() (with its int64 fast path) matches a plain __int128 reference on random trades.
+TEST_CASE("LedgerState: trade arithmetic matches the reference") {
+  const auto reference = [](Position p, std::int64_t delta, std::int64_t value) {
+    const __int128 open = p.qty < 0 ? -__int128{p.qty} : p.qty;
+    const __int128 traded = delta < 0 ? -__int128{delta} : delta;
+    if (p.qty == 0 || (p.qty > 0) == (delta > 0)) return Position{p.qty + delta, p.cost + value, p.realized};
+    const __int128 closed = open < traded ? open : traded;
+    const __int128 removed = closed == open ? __int128{p.cost} : __int128{p.cost} * closed / open;
+    const __int128 closed_value = __int128{value} * closed / traded;
+    Position n{p.qty + delta, static_cast<std::int64_t>(p.cost - removed),
+               static_cast<std::int64_t>(p.realized - closed_value - removed)};
+    if (traded > closed) n.cost = static_cast<std::int64_t>(value - closed_value);
+    return n;
+  };
+  std::mt19937_64 rng(99);
+  Position p;
+  for (int i = 0; i < 20000; ++i) {
+    const auto delta = static_cast<std::int64_t>(rng() % 2001) - 1000;
+    if (delta == 0) continue;
+    const auto price = static_cast<std::int64_t>(1 + rng() % 1'000'000);
+    const std::int64_t value = price * delta * 7;
+    const auto got = trade(p, delta, value);
+    REQUIRE(got.has_value());
+    const Position want = reference(p, delta, value);
+    REQUIRE(*got == want);
+    p = *got;
+  }
+  // Products beyond int64 take the exact __int128 path instead of failing.
+  const Position big{3'000'000'000LL, 4'000'000'000'000'000'000LL, 0};
+  const auto r = trade(big, -1'000'000'000LL, -1'000'000'000'000'000'000LL);
+  REQUIRE(r.has_value());
+  CHECK(*r == reference(big, -1'000'000'000LL, -1'000'000'000'000'000'000LL));
 }

@@ -264,3 +264,26 @@ TEST_CASE("Wal: bad snapshot and version holes are errors") {
     CHECK(w.error.find("are missing") != std::string::npos);
   }
 }
+
+// Ensure staged records reach the file only on flush(), all in order, and versions stay strict.
+TEST_CASE("Wal: stage and flush batch the writes") {
+  TempDir d;
+  std::atomic<std::uint64_t> durable{0};
+  auto w = Wal::open(options(d), [&](std::uint64_t v) { durable.store(v); });
+  REQUIRE(w.ok());
+  for (std::uint64_t v = 1; v <= 3; ++v) REQUIRE(w.wal->stage(v, payload(v)) == AppendError::ok);
+  CHECK(w.wal->stage(5, "x") == AppendError::not_next_version);
+  CHECK(w.wal->staged_version() == 3);
+  CHECK(w.wal->last_version() == 0);
+  CHECK(fs::file_size(only_segment(d)) == 0);
+  CHECK(w.wal->request_snapshot(3, "s") == AppendError::not_next_version);  // not written yet
+  REQUIRE(w.wal->flush() == AppendError::ok);
+  CHECK(w.wal->last_version() == 3);
+  CHECK(fs::file_size(only_segment(d)) == 3 * frame_size(1));
+  CHECK(wait_for([&] { return durable.load() == 3; }));
+  REQUIRE(w.wal->append(4, payload(4)) == AppendError::ok);
+  w.wal.reset();
+  auto again = Wal::open(options(d), nullptr);
+  REQUIRE(again.ok());
+  CHECK(again.recovery.records.size() == 4);
+}

@@ -73,9 +73,15 @@ class Wal {
   Wal(const Wal&) = delete;
   Wal& operator=(const Wal&) = delete;
 
-  // version must be last_version() + 1.
+  // stage() + flush(): the record is in the file when this returns. version = staged_version() + 1.
   [[nodiscard]] AppendError append(std::uint64_t version, std::string_view payload);
-  // version must be <= last_version(); the write happens on the fsync thread.
+  // Batching for the event loop: stage() only frames the record in memory; flush() writes every
+  // staged record with one write() and wakes the fsync thread. Call flush() once per loop turn,
+  // before any reply that depends on the staged records leaves the process.
+  [[nodiscard]] AppendError stage(std::uint64_t version, std::string_view payload);
+  [[nodiscard]] AppendError flush();
+  [[nodiscard]] std::uint64_t staged_version() const noexcept { return staged_version_; }
+  // version must be <= last_version() (flushed); the write happens on the fsync thread.
   [[nodiscard]] AppendError request_snapshot(std::uint64_t version, std::string bytes);
 
   [[nodiscard]] std::uint64_t last_version() const noexcept { return last_version_; }
@@ -92,10 +98,11 @@ class Wal {
   void finish_snapshot(std::uint64_t version, const std::string& bytes);
 
   WalOptions options_;
-  std::uint64_t last_version_ = 0;
+  std::uint64_t last_version_ = 0;    // highest version written to the file
+  std::uint64_t staged_version_ = 0;  // highest version framed (>= last_version_)
   std::uint64_t segment_seq_ = 0;
   std::uint64_t segment_size_ = 0;
-  std::string buffer_;  // reused frame buffer: no allocation per append
+  std::string buffer_;  // staged frames; reused, so no allocation per append
   std::unique_ptr<Shared> shared_;
 };
 
