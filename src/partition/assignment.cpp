@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <numeric>
+#include <utility>
 
 namespace tradeshard::partition {
 
@@ -29,6 +30,52 @@ NodeIndex lightest(const std::vector<NodeIndex>& candidates, const std::vector<d
     }
   }
   return best;
+}
+
+// (partition, donor) for the next move onto the new node `fresh`, or nullopt when none helps.
+std::optional<std::pair<PartitionId, NodeIndex>> pick_for_new_node(
+    const std::vector<NodeIndex>& owner, std::span<const double> weights,
+    const std::vector<double>& load, std::vector<NodeIndex> donors, NodeIndex fresh,
+    double target) {
+  const double need = target - load[fresh];
+  if (need <= eps) return std::nullopt;
+  std::stable_sort(donors.begin(), donors.end(),
+                   [&](NodeIndex a, NodeIndex b) { return load[a] > load[b] + eps; });
+  for (NodeIndex d : donors) {
+    if (load[d] <= target + eps) break;
+    std::optional<PartitionId> pick;
+    for (PartitionId p = 0; p < owner.size(); ++p) {
+      const double w = weights[p];
+      if (owner[p] != d || w <= eps || w > need + eps) continue;
+      if (load[fresh] + w >= load[d] - eps) continue;  // must lower the pair's maximum
+      if (!pick || w > weights[*pick] + eps) pick = p;
+    }
+    if (pick) return std::pair{*pick, d};
+  }
+  return std::nullopt;
+}
+
+// Moves for a weightless cluster: the new node takes partitions, highest id first, from whichever
+// node holds the most, until it holds its floor share.
+std::vector<Move> spread_by_count(std::vector<NodeIndex> owner, const std::vector<NodeIndex>& donors,
+                                  NodeIndex fresh) {
+  std::vector<std::size_t> count(fresh + 1, 0);
+  for (NodeIndex o : owner) ++count[o];
+  const std::size_t share = owner.size() / (donors.size() + 1);
+  std::vector<Move> moves;
+  while (count[fresh] < share) {
+    NodeIndex from = donors.front();
+    for (NodeIndex d : donors) {
+      if (count[d] > count[from]) from = d;
+    }
+    PartitionId p = static_cast<PartitionId>(owner.size());
+    while (owner[--p] != from) {}
+    owner[p] = fresh;
+    --count[from];
+    ++count[fresh];
+    moves.push_back({p, from, fresh});
+  }
+  return moves;
 }
 
 }  // namespace
@@ -135,34 +182,22 @@ PlanResult Assignment::plan_add_node(std::string id, std::span<const double> wei
   double total = 0;
   for (NodeIndex n : donors) total += load[n];
   const double target = total / static_cast<double>(donors.size() + 1);
+  if (total <= eps) {
+    // Nothing measured yet: even out partition numbers instead, so the new node owns a share of
+    // the symbols still to come.
+    out.plan.moves = spread_by_count(owner, donors, fresh);
+    return out;
+  }
   // Each step moves the largest partition that still fits the new node's deficit off the
   // heaviest donor that has one; a donor never gives once it is at or below the target.
   for (std::size_t step = 0; step < owner.size(); ++step) {
-    const double need = target - load[fresh];
-    if (need <= eps) break;
-    std::vector<NodeIndex> order = donors;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](NodeIndex a, NodeIndex b) { return load[a] > load[b] + eps; });
-    std::optional<PartitionId> pick;
-    NodeIndex from = 0;
-    for (NodeIndex d : order) {
-      if (load[d] <= target + eps) break;
-      for (PartitionId p = 0; p < owner.size(); ++p) {
-        const double w = weights[p];
-        if (owner[p] != d || w <= eps || w > need + eps) continue;
-        if (load[fresh] + w >= load[d] - eps) continue;  // must lower the pair's maximum
-        if (!pick || w > weights[*pick] + eps) pick = p;
-      }
-      if (pick) {
-        from = d;
-        break;
-      }
-    }
+    const auto pick = pick_for_new_node(owner, weights, load, donors, fresh, target);
     if (!pick) break;
-    owner[*pick] = fresh;
-    load[from] -= weights[*pick];
-    load[fresh] += weights[*pick];
-    out.plan.moves.push_back({*pick, from, fresh});
+    const Move m{pick->first, pick->second, fresh};
+    owner[m.partition] = fresh;
+    load[m.from] -= weights[m.partition];
+    load[fresh] += weights[m.partition];
+    out.plan.moves.push_back(m);
   }
   return out;
 }

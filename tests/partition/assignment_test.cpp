@@ -33,6 +33,20 @@ TEST_CASE("Assignment: zero weights spread by partition count") {
   for (NodeIndex n = 0; n < 3; ++n) CHECK(a.partitions_of(n).size() == 3);
 }
 
+// Ensure a node added before any weight exists still gets its share of partitions by number.
+TEST_CASE("Assignment: add node with zero weights spreads by count") {
+  const std::vector<double> w(10, 0.0);
+  Assignment a = make(10, {"a", "b"}, w);  // 5 and 5
+  const PlanResult r = a.plan_add_node("c", w);
+  REQUIRE(r.ok());
+  REQUIRE(r.plan.moves.size() == 3);  // floor(10 / 3)
+  for (const Move& m : r.plan.moves) CHECK(m.to == 2);
+  REQUIRE(a.apply(r.plan) == AssignmentError::ok);
+  CHECK(a.partitions_of(0).size() + a.partitions_of(1).size() == 7);
+  CHECK(a.partitions_of(0).size() >= 3);
+  CHECK(a.partitions_of(1).size() >= 3);
+}
+
 // Ensure bad inputs are named.
 TEST_CASE("Assignment: create errors") {
   const std::vector<double> w(4, 1.0);
