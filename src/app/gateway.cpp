@@ -2,7 +2,8 @@
 
 namespace tradeshard::app {
 
-Gateway::Gateway(const Config& config) : config_(config), instruments_(config.instruments) {}
+Gateway::Gateway(const Config& config, TradeLedger* ledger)
+    : config_(config), instruments_(config.instruments), orders_(config, instruments_, *this, ledger) {}
 Gateway::~Gateway() = default;
 
 std::uint64_t Gateway::open(ClientPort& port) {
@@ -14,12 +15,30 @@ std::uint64_t Gateway::open(ClientPort& port) {
 void Gateway::close(std::uint64_t conn, Now /*now*/) {
   channels_.drop(conn);
   conns_.erase(conn);
+  orders_.on_disconnect(conn);
 }
 
-void Gateway::reply_reject(Conn& c, std::string_view id, std::string_view reason, std::string_view message) {
+void Gateway::send(std::uint64_t conn, const Outbound& message) {
+  const auto it = conns_.find(conn);
+  if (it != conns_.end()) it->second.port->send(message);
+}
+
+void Gateway::publish(std::string_view channel, const Outbound& message) {
+  const auto* subs = channels_.subscribers(channel);
+  if (!subs) return;
+  for (const auto conn : *subs) send(conn, message);
+}
+
+bool Gateway::has_subscribers(std::string_view channel) const { return channels_.subscribers(channel) != nullptr; }
+
+void Gateway::count_reject(std::string_view reason) {
   auto it = counters_.rejects.find(reason);
   if (it == counters_.rejects.end()) it = counters_.rejects.emplace(std::string(reason), 0).first;
   ++it->second;
+}
+
+void Gateway::reply_reject(Conn& c, std::string_view id, std::string_view reason, std::string_view message) {
+  count_reject(reason);
   c.port->send(RejectOut{id, reason, message});
 }
 
@@ -84,7 +103,7 @@ void Gateway::on_subscribe(std::uint64_t id, Conn& c, const SubscribeCmd& cmd) {
   c.port->send(SubscribedOut{cmd.subscribe, cmd.channels});
 }
 
-void Gateway::handle(std::uint64_t conn, const Command& command, Now /*now*/) {
+void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
   const auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   Conn& c = it->second;
@@ -104,15 +123,26 @@ void Gateway::handle(std::uint64_t conn, const Command& command, Now /*now*/) {
   if (const auto* order = std::get_if<OrderCmd>(&command)) {
     std::string_view account = order->account;
     if (!authorize(c, order->id, account)) return;
-    reply_reject(c, order->id, "unavailable", "order routing is not wired yet");
+    orders_.on_order(conn, account, *order, now);
     return;
   }
+  // Cancel/replace without an account act on this connection's own orders (see docs/protocol.md).
   if (const auto* cancel = std::get_if<CancelCmd>(&command)) {
-    reply_reject(c, cancel->id, "unknown_order", "no live order with this id");
+    std::string_view account = cancel->account;
+    if (config_.auth_enabled && !authorize(c, cancel->id, account)) return;
+    orders_.on_cancel(conn, account, *cancel);
     return;
   }
   if (const auto* replace = std::get_if<ReplaceCmd>(&command)) {
-    reply_reject(c, replace->id, "unknown_order", "no live order with this id");
+    std::string_view account = replace->account;
+    if (config_.auth_enabled && !authorize(c, replace->id, account)) return;
+    orders_.on_replace(conn, account, *replace);
+    return;
+  }
+  if (const auto* all = std::get_if<CancelAllCmd>(&command)) {
+    std::string_view account = all->account;
+    if (config_.auth_enabled && !authorize(c, "", account)) return;
+    orders_.on_cancel_all(conn, account, *all);
     return;
   }
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "tradeshard/app/gateway.hpp"
+#include "routes.hpp"
 #include "tradeshard/net/server.hpp"
 
 namespace tradeshard::net {
@@ -43,6 +44,7 @@ bool token_equal(std::string_view a, std::string_view b) {
 HttpApi::HttpApi(Server& server, app::Gateway& gateway)
     : server_(server), gateway_(gateway), started_(std::chrono::steady_clock::now()) {
   add_core_routes();
+  add_order_routes(*this, gateway);
 }
 
 HttpResponse HttpApi::reply(unsigned status, const nlohmann::json& body) {

@@ -7,6 +7,10 @@
 #include "http_api.hpp"
 #include "http_session.hpp"
 #include "tcp_session.hpp"
+#include "tradeshard/app/gateway.hpp"
+#include "wall_clock.hpp"
+
+#include <boost/asio/post.hpp>
 
 namespace tradeshard::net {
 namespace asio = boost::asio;
@@ -112,6 +116,16 @@ void Server::add(const std::shared_ptr<HttpSession>& s) {
 void Server::remove(std::uint64_t id) {
   if (sessions_.erase(id) + http_sessions_.erase(id) > 0) --stats_.connections_open;
   if (stopping_) maybe_done();
+}
+
+void Server::schedule_pump() {
+  if (pump_posted_ || !gateway_.has_pending_work()) return;
+  pump_posted_ = true;
+  // Posted, not run inline: a batch per turn lets reads and writes interleave with matching.
+  asio::post(io_, [this] {
+    pump_posted_ = false;
+    if (gateway_.pump(now())) schedule_pump();
+  });
 }
 
 void Server::sweep() {

@@ -44,14 +44,21 @@ void TcpSession::do_read() {
 
 void TcpSession::on_read(const boost::system::error_code& ec, std::size_t n) {
   reading_ = false;
+  if (ec == boost::asio::error::eof) {
+    // Half-close (e.g. `nc` at end of input): no more requests, but the replies to what was
+    // sent are still owed. Posted behind the pump already scheduled for those requests.
+    boost::asio::post(socket_.get_executor(), [self = shared_from_this()] { self->shutdown(); });
+    return;
+  }
   if (ec) {
-    close(ec == boost::asio::error::eof ? "peer closed" : "read error");
+    close("read error");
     return;
   }
   server_.stats().bytes_in += n;
   in_end_ += n;
   touch(std::chrono::steady_clock::now());
   process_lines();
+  server_.schedule_pump();
   if (!closed_) do_read();
 }
 
@@ -135,7 +142,7 @@ void TcpSession::schedule_flush() {
 void TcpSession::do_write() {
   if (write_in_flight_ || closed_) return;
   if (pending_.empty()) {
-    if (closing_) close("shutdown");
+    if (closing_) close("closed after flushing replies");
     return;
   }
   writing_.swap(pending_);

@@ -67,6 +67,7 @@ void WsSession::on_read(const beast::error_code& ec, std::size_t n) {
     const std::size_t len = frame_.size();
     frame_.resize(len + 64, '\0');
     handle_message(std::string_view(frame_.data(), len), 64);
+    server_.schedule_pump();
   }
   buffer_.consume(buffer_.size());
   do_read();

@@ -226,13 +226,24 @@ std::optional<json> LineClient::read_json(std::chrono::milliseconds timeout) {
 
 std::optional<json> LineClient::read_until(const std::string& type, const std::string& id,
                                            std::chrono::milliseconds timeout) {
+  const auto matches = [&](const json& j) {
+    return j["type"] == type && (id.empty() || (j.contains("id") && j["id"] == id));
+  };
+  for (auto it = backlog_.begin(); it != backlog_.end(); ++it) {
+    if (matches(*it)) {
+      json j = std::move(*it);
+      backlog_.erase(it);
+      return j;
+    }
+  }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     auto j = read_json(left);
     if (!j) return std::nullopt;
-    if ((*j)["type"] == type && (id.empty() || (j->contains("id") && (*j)["id"] == id))) return j;
+    if (matches(*j)) return j;
+    backlog_.push_back(std::move(*j));
   }
 }
 

@@ -60,7 +60,8 @@ class LineClient {
   // Next line, or nullopt on timeout / close.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
   std::optional<json> read_json(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
-  // Reads until a message with the given type (and id, when not empty) arrives; skips others.
+  // The first message of the given type (and id, when not empty), from those already read and
+  // kept, or read now; messages that do not match are kept for later calls, never dropped.
   std::optional<json> read_until(const std::string& type, const std::string& id = "",
                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
   // True when the peer closed the connection within timeout (reads and discards data).
@@ -70,6 +71,7 @@ class LineClient {
  private:
   int fd_ = -1;
   std::string buf_;
+  std::vector<json> backlog_;
 };
 
 struct HttpReply {

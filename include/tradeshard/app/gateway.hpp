@@ -15,6 +15,8 @@
 #include "tradeshard/app/config.hpp"
 #include "tradeshard/app/histogram.hpp"
 #include "tradeshard/app/messages.hpp"
+#include "tradeshard/app/order_flow.hpp"
+#include "tradeshard/app/outbox.hpp"
 #include "tradeshard/core/instrument.hpp"
 
 namespace tradeshard::app {
@@ -25,10 +27,10 @@ struct GatewayCounters {
   std::map<std::string, std::uint64_t, std::less<>> errors;   // wire errors by code
 };
 
-class Gateway {
+class Gateway final : public Outbox {
  public:
-  explicit Gateway(const Config& config);
-  ~Gateway();
+  explicit Gateway(const Config& config, TradeLedger* ledger = nullptr);
+  ~Gateway() override;
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
@@ -38,6 +40,18 @@ class Gateway {
   void handle(std::uint64_t conn, const Command& command, Now now);
   void handle_error(std::uint64_t conn, const DecodeError& error);
 
+  // Runs queued work (worker input queues); true while work remains (call again soon).
+  bool pump(Now now) { return orders_.pump(now); }
+  [[nodiscard]] bool has_pending_work() const noexcept { return orders_.has_queued(); }
+
+  // Outbox.
+  void send(std::uint64_t conn, const Outbound& message) override;
+  void publish(std::string_view channel, const Outbound& message) override;
+  [[nodiscard]] bool has_subscribers(std::string_view channel) const override;
+  void count_reject(std::string_view reason) override;
+
+  [[nodiscard]] OrderFlow& orders() noexcept { return orders_; }
+  [[nodiscard]] const OrderFlow& orders() const noexcept { return orders_; }
   [[nodiscard]] const core::InstrumentTable& instruments() const noexcept { return instruments_; }
   [[nodiscard]] const GatewayCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] std::size_t connection_count() const noexcept { return conns_.size(); }
@@ -65,6 +79,7 @@ class Gateway {
   std::uint64_t last_conn_ = 0;
   Channels channels_;
   GatewayCounters counters_;
+  OrderFlow orders_;
 };
 
 }  // namespace tradeshard::app

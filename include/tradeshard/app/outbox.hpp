@@ -1,0 +1,40 @@
+#pragma once
+// How app components reach clients: by connection id, or by channel. Implemented by the Gateway.
+#include <cstdint>
+#include <string_view>
+
+#include "tradeshard/app/messages.hpp"
+
+namespace tradeshard::app {
+
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  // Sends to one connection; a connection that is gone is skipped silently.
+  virtual void send(std::uint64_t conn, const Outbound& message) = 0;
+  // Sends to every subscriber of the channel.
+  virtual void publish(std::string_view channel, const Outbound& message) = 0;
+  [[nodiscard]] virtual bool has_subscribers(std::string_view channel) const = 0;
+  // Counts a reject by reason for /stats and /metrics.
+  virtual void count_reject(std::string_view reason) = 0;
+};
+
+// One trade, for the ledger: both accounts, both legs, at fixed point.
+struct Trade {
+  std::string_view buyer, seller;  // account names
+  core::InstrumentId instrument = 0;
+  core::Ticks price = 0;
+  core::Lots qty = 0;
+};
+
+// The ledger as the order path sees it (implemented over ledger::Coordinator).
+class TradeLedger {
+ public:
+  virtual ~TradeLedger() = default;
+  // Would a commit succeed now (quorum)? Orders are admitted only while this holds.
+  [[nodiscard]] virtual bool available() const = 0;
+  // Commits the trade's change set; false when quorum is lost (nothing applied).
+  [[nodiscard]] virtual bool commit(const Trade& trade) = 0;
+};
+
+}  // namespace tradeshard::app

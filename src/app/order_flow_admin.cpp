@@ -1,0 +1,98 @@
+// OrderFlow, admin half: live worker management and read-only views.
+#include "tradeshard/app/order_flow.hpp"
+
+namespace tradeshard::app {
+
+std::uint32_t OrderFlow::worker_index(balance::WorkerId id) const {
+  // Workers are appended in balancer slot order, so the slot is the index.
+  return id.value;
+}
+
+std::string OrderFlow::add_worker(const WorkerConfig& w) {
+  balance::WorkerSpec spec{w.id, w.address.empty() ? "inproc://" + w.id : w.address, w.capacity, w.pool, w.classes,
+                           w.latency_us};
+  const auto r = balancer_.add_worker(std::move(spec));
+  if (r.error != balance::ManageError::ok) return std::string(balance::to_string(r.error));
+  if (r.worker.value != workers_.size()) return "internal: worker slot out of order";
+  book::EngineOptions opts;
+  opts.stp = config_.matching.self_trade_prevention == "cancel_resting" ? book::StpMode::cancel_resting
+             : config_.matching.self_trade_prevention == "off"          ? book::StpMode::off
+                                                                        : book::StpMode::cancel_incoming;
+  opts.market_band_bps = config_.matching.market_protection_bps;
+  WorkerRuntime rt;
+  rt.name = w.id;
+  rt.id = r.worker;
+  rt.engine = std::make_unique<book::MatchingEngine>(instruments_, opts);
+  rt.queue_capacity = w.queue_capacity ? w.queue_capacity : w.capacity;
+  workers_.push_back(std::move(rt));
+  return {};
+}
+
+std::string OrderFlow::drain_worker(std::string_view id) {
+  const auto e = balancer_.drain(id);
+  return e == balance::ManageError::ok ? std::string{} : std::string(balance::to_string(e));
+}
+
+std::string OrderFlow::set_worker_health(std::string_view id, bool healthy) {
+  const auto e = balancer_.set_healthy(id, healthy);
+  return e == balance::ManageError::ok ? std::string{} : std::string(balance::to_string(e));
+}
+
+std::string OrderFlow::set_strategy(std::string_view name) {
+  const auto s = balance::parse_strategy(name);
+  if (!s) return "unknown strategy (round_robin, least_connections, weighted_capacity, lowest_latency, hash)";
+  balancer_.set_strategy(*s);
+  return {};
+}
+
+// Removing a worker cancels what it still holds: queued orders and resting orders end with
+// done:"worker_removed" to their owners, so no order is orphaned; then the slot is retired.
+std::string OrderFlow::remove_worker(std::string_view id) {
+  const auto wid = balancer_.find(id);
+  if (!wid) return "unknown_worker";
+  const std::uint32_t wi = worker_index(*wid);
+  if (auto e = balancer_.drain(id); e != balance::ManageError::ok) return std::string(balance::to_string(e));
+  std::vector<book::OrderKey> keys;
+  for (const auto& [key, r] : orders_) {
+    if (r.worker == wi) keys.push_back(key);
+  }
+  for (const auto key : keys) {
+    auto it = orders_.find(key);
+    if (it == orders_.end()) continue;
+    if (it->second.queued) {
+      cancel_queued(key, "worker_removed");
+      continue;
+    }
+    events_.clear();
+    if (workers_[wi].engine->cancel(it->second.order.account, key, events_) == book::RejectReason::ok) {
+      dispatch(wi, events_, Now{}, "worker_removed");
+    }
+  }
+  const auto r = balancer_.remove(id);
+  if (r.error != balance::ManageError::ok) return std::string(balance::to_string(r.error));
+  workers_[wi].removed = true;
+  workers_[wi].queue.clear();
+  return {};
+}
+
+std::vector<OrderFlow::OpenOrder> OrderFlow::open_orders(std::string_view account) const {
+  std::vector<OpenOrder> out;
+  const auto a = account_ids_.find(std::string(account));
+  if (a == account_ids_.end()) return out;
+  for (const auto& [id, key] : accounts_[a->second].live) {
+    const auto& r = orders_.at(key);
+    OpenOrder o{id, instruments_.at(r.order.instrument).symbol, workers_[r.worker].name, r.order.side,
+                r.order.price, r.order.qty, r.order.qty, r.queued};
+    if (!r.queued) {
+      if (const auto v = workers_[r.worker].engine->find(key)) {
+        o.price = v->price;
+        o.qty = v->qty;
+        o.leaves = v->leaves;
+      }
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace tradeshard::app

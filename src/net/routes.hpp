@@ -1,0 +1,10 @@
+#pragma once
+// Route groups added to the HTTP API by component.
+namespace tradeshard::app {
+class Gateway;
+}
+
+namespace tradeshard::net {
+class HttpApi;
+void add_order_routes(HttpApi& api, app::Gateway& gateway);
+}  // namespace tradeshard::net
