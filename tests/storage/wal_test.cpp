@@ -121,7 +121,14 @@ TEST_CASE("Wal: segment rotation") {
   TempDir d;
   WalOptions o = options(d);
   o.segment_bytes = 200;
-  write_records(o, 1, 50);
+  {
+    // Durability must follow records across rotations (sealed segments get their own fsync).
+    std::atomic<std::uint64_t> durable{0};
+    auto w = Wal::open(o, [&](std::uint64_t v) { durable.store(v); });
+    REQUIRE(w.ok());
+    for (std::uint64_t v = 1; v <= 50; ++v) REQUIRE(w.wal->append(v, payload(v)) == AppendError::ok);
+    CHECK(wait_for([&] { return durable.load() == 50; }));
+  }
   std::size_t logs = 0;
   for (const auto& e : fs::directory_iterator(d.path)) logs += e.path().extension() == ".log";
   CHECK(logs > 5);
