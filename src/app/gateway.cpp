@@ -3,7 +3,10 @@
 namespace tradeshard::app {
 
 Gateway::Gateway(const Config& config, TradeLedger* ledger)
-    : config_(config), instruments_(config.instruments), orders_(config, instruments_, *this, ledger) {}
+    : config_(config),
+      instruments_(config.instruments),
+      orders_(config, instruments_, *this, ledger),
+      ticks_(config, *this) {}
 Gateway::~Gateway() = default;
 
 std::uint64_t Gateway::open(ClientPort& port) {
@@ -108,6 +111,11 @@ void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
   if (it == conns_.end()) return;
   Conn& c = it->second;
   ++counters_.commands_in[command.index()];
+  // Ticks first: the hot path.
+  if (const auto* tick = std::get_if<TickCmd>(&command)) {
+    ticks_.on_tick(conn, *tick, now);
+    return;
+  }
   if (const auto* login = std::get_if<LoginCmd>(&command)) {
     on_login(c, *login);
     return;

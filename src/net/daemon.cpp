@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <fstream>
 
@@ -14,13 +15,25 @@
 namespace tradeshard::net {
 
 struct Daemon::Impl {
-  explicit Impl(const app::Config& c) : config(c), gateway(c), server(io, c, gateway), notifier(io), signals(io) {}
+  explicit Impl(const app::Config& c)
+      : config(c), gateway(c), server(io, c, gateway), notifier(io), signals(io), sampler(io) {}
+  // Measured load per partition and ticks/s per node, every partitioning.load_sample_ms.
+  void sample(std::chrono::steady_clock::time_point last) {
+    sampler.expires_after(std::chrono::milliseconds(config.partitioning.load_sample_ms));
+    sampler.async_wait([this, last](const boost::system::error_code& ec) {
+      if (ec) return;
+      const auto now = std::chrono::steady_clock::now();
+      gateway.ticks().sample(std::chrono::duration_cast<std::chrono::milliseconds>(now - last).count());
+      sample(now);
+    });
+  }
   const app::Config& config;
   boost::asio::io_context io{1};
   app::Gateway gateway;
   Server server;
   Notifier notifier;
   boost::asio::signal_set signals;
+  boost::asio::steady_timer sampler;
 };
 
 Daemon::Daemon(const app::Config& config) : impl_(std::make_unique<Impl>(config)) {}
@@ -43,11 +56,13 @@ int Daemon::run(const std::string& ports_file) {
     log->info("signal {}: stopping (flushing queued replies)", sig == SIGINT ? "SIGINT" : "SIGTERM");
     d.notifier.notify("STOPPING=1\nSTATUS=stopping");
     d.notifier.stop_watchdog();
+    d.sampler.cancel();
     d.server.stop([&d] { d.io.stop(); });
   });
   d.notifier.notify("READY=1\nSTATUS=serving tcp " + std::to_string(d.server.tcp_port()) + ", http " +
                     std::to_string(d.server.http_port()));
   d.notifier.start_watchdog();
+  d.sample(std::chrono::steady_clock::now());
   log->info("tradeshardd {} ready: {} instruments, {} workers", TRADESHARD_VERSION, d.config.instruments.size(),
             d.config.workers.size());
   d.io.run();

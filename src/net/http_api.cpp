@@ -45,6 +45,7 @@ HttpApi::HttpApi(Server& server, app::Gateway& gateway)
     : server_(server), gateway_(gateway), started_(std::chrono::steady_clock::now()) {
   add_core_routes();
   add_order_routes(*this, gateway);
+  add_tick_routes(*this, gateway);
 }
 
 HttpResponse HttpApi::reply(unsigned status, const nlohmann::json& body) {

@@ -7,4 +7,5 @@ class Gateway;
 namespace tradeshard::net {
 class HttpApi;
 void add_order_routes(HttpApi& api, app::Gateway& gateway);
+void add_tick_routes(HttpApi& api, app::Gateway& gateway);
 }  // namespace tradeshard::net

@@ -192,7 +192,7 @@ app::WorkerConfig load_worker(Section& s) {
 
 void load_partitioning(Section& s, app::PartitioningConfig& p) {
   p.strategy = s.choice("strategy", p.strategy, {"hash", "range", "list", "consistent_hash"});
-  p.partitions = static_cast<std::uint32_t>(s.uint("partitions", p.partitions, 1, 65'536));
+  p.partitions = static_cast<std::uint32_t>(s.uint("partitions", p.partitions, 1, 1u << 20));
   p.max_symbols = static_cast<std::uint32_t>(s.uint("max_symbols", p.max_symbols, 1, 10'000'000));
   p.fallback_partition = static_cast<std::uint32_t>(s.uint("fallback_partition", 0, 0, p.partitions - 1));
   if (s.has("ranges")) {
@@ -232,10 +232,16 @@ void load_partitioning(Section& s, app::PartitioningConfig& p) {
     }
   }
   if (p.nodes.empty()) fail(s.key("nodes"), "at least one processing node is required");
+  p.points_per_partition = static_cast<std::uint32_t>(s.uint("points_per_partition", p.points_per_partition, 1, 4096));
   p.bar_history = static_cast<std::uint32_t>(s.uint("bar_history", p.bar_history, 1, 100'000));
+  p.load_sample_ms = static_cast<std::uint32_t>(s.uint("load_sample_ms", p.load_sample_ms, 100, 3'600'000));
   p.signal_cooldown_ms = s.uint("signal_cooldown_ms", p.signal_cooldown_ms, 0, 86'400'000);
-  p.spread_threshold = s.num("spread_threshold", p.spread_threshold, 0, 1);
-  p.imbalance_ratio = s.num("imbalance_ratio", p.imbalance_ratio, 1, 1000);
+  p.signal_trigger = s.choice("signal_trigger", p.signal_trigger, {"edge", "every_tick"});
+  p.spread_max_bps = static_cast<std::uint32_t>(s.uint("spread_max_bps", p.spread_max_bps, 1, 100'000));
+  p.imbalance_ratio = decimal_field(s, "imbalance_ratio", "1.5", true);
+  if (p.imbalance_ratio.units <= 0 || p.imbalance_ratio.scale > 6) {
+    fail(s.key("imbalance_ratio"), "must be a positive decimal with at most 6 fractional digits");
+  }
   s.finish();
 }
 

@@ -67,16 +67,19 @@ struct RangeRule {
 
 struct PartitioningConfig {
   std::string strategy = "consistent_hash";
-  std::uint32_t partitions = 64;
+  std::uint32_t partitions = 256;
   std::uint32_t max_symbols = 100'000;
   std::vector<RangeRule> ranges;  // strategy "range"
   std::vector<std::pair<std::string, std::uint32_t>> lists;  // strategy "list": symbol -> partition
   std::uint32_t fallback_partition = 0;
   std::vector<NodeConfig> nodes;
+  std::uint32_t points_per_partition = 64;
   std::uint32_t bar_history = 600;
-  std::uint64_t signal_cooldown_ms = 1000;
-  double spread_threshold = 0.0001;  // spread < threshold * bid (ratio; compared in fixed point)
-  double imbalance_ratio = 1.5;
+  std::uint32_t load_sample_ms = 1000;
+  std::uint64_t signal_cooldown_ms = 0;
+  std::string signal_trigger = "edge";  // "edge" | "every_tick"
+  std::uint32_t spread_max_bps = 1;     // spread signal: (ask - bid) < bid * bps / 10000 (seed: 0.0001)
+  core::Decimal imbalance_ratio{15, 1}; // imbalance signal: bid_size > ratio * ask_size (seed: 1.5)
 };
 
 struct ReplicationConfig {

@@ -17,6 +17,7 @@
 #include "tradeshard/app/messages.hpp"
 #include "tradeshard/app/order_flow.hpp"
 #include "tradeshard/app/outbox.hpp"
+#include "tradeshard/app/tick_flow.hpp"
 #include "tradeshard/core/instrument.hpp"
 
 namespace tradeshard::app {
@@ -50,6 +51,8 @@ class Gateway final : public Outbox {
   [[nodiscard]] bool has_subscribers(std::string_view channel) const override;
   void count_reject(std::string_view reason) override;
 
+  [[nodiscard]] TickFlow& ticks() noexcept { return ticks_; }
+  [[nodiscard]] const TickFlow& ticks() const noexcept { return ticks_; }
   [[nodiscard]] OrderFlow& orders() noexcept { return orders_; }
   [[nodiscard]] const OrderFlow& orders() const noexcept { return orders_; }
   [[nodiscard]] const core::InstrumentTable& instruments() const noexcept { return instruments_; }
@@ -80,6 +83,7 @@ class Gateway final : public Outbox {
   Channels channels_;
   GatewayCounters counters_;
   OrderFlow orders_;
+  TickFlow ticks_;
 };
 
 }  // namespace tradeshard::app

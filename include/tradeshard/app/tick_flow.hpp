@@ -1,0 +1,83 @@
+#pragma once
+// The tick path: symbol -> partition -> processing node, per-symbol market state, strategies,
+// bars, and the quotes/signals/bars channels; node add/remove with a move plan applied between
+// two ticks (state moves with its partition). Standard library only; loop thread only.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tradeshard/app/clock.hpp"
+#include "tradeshard/app/config.hpp"
+#include "tradeshard/app/histogram.hpp"
+#include "tradeshard/app/messages.hpp"
+#include "tradeshard/app/outbox.hpp"
+#include "tradeshard/market/processor_node.hpp"
+#include "tradeshard/partition/symbol_map.hpp"
+
+namespace tradeshard::app {
+
+struct NodeRuntimeStats {
+  std::uint64_t ticks_at_sample = 0;
+  double ticks_per_s = 0;
+  LatencyHistogram process_ns;  // per tick, inside the node
+};
+
+struct TickFlowStats {
+  std::uint64_t ticks_in = 0;
+  std::uint64_t rejected = 0;        // invalid quote or symbol table full
+  std::uint64_t stale = 0;           // Binance update id went backwards: dropped
+  std::uint64_t gaps = 0;            // Binance update id jumped by more than one
+  std::uint64_t signals = 0;
+  std::uint64_t bars_closed = 0;
+  std::uint64_t rebalances = 0;
+};
+
+class TickFlow {
+ public:
+  TickFlow(const Config& config, Outbox& outbox);
+
+  // One tick from a client connection or a feed; errors go back to `conn` (0 = a feed).
+  void on_tick(std::uint64_t conn, const TickCmd& tick, Now now);
+  // Periodic: measured load per partition and ticks/s per node.
+  void sample(std::int64_t elapsed_ms);
+
+  // Node management: the plan is computed, applied between two ticks and returned.
+  struct PlanOutcome {
+    std::string error;  // empty = applied
+    partition::MovePlan plan;
+  };
+  PlanOutcome add_node(const std::string& id);
+  PlanOutcome remove_node(const std::string& id);
+  PlanOutcome rebalance();
+  [[nodiscard]] std::optional<partition::MovePlan> preview_add(const std::string& id) const;
+
+  [[nodiscard]] const partition::SymbolMap& map() const noexcept { return map_; }
+  [[nodiscard]] const std::vector<market::ProcessorNode>& nodes() const noexcept { return nodes_; }
+  [[nodiscard]] const std::vector<NodeRuntimeStats>& node_stats() const noexcept { return node_stats_; }
+  [[nodiscard]] const TickFlowStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const std::optional<partition::MovePlan>& last_plan() const noexcept { return last_plan_; }
+  // Bars of one symbol (closed history plus the open bar), nullopt for an unknown symbol.
+  [[nodiscard]] std::optional<std::vector<market::Bar>> bars(std::string_view symbol, market::Interval i) const;
+
+ private:
+  PlanOutcome apply(partition::PlanResult planned);
+  void ensure_channels(market::SymbolId id);
+  void publish(const market::TickOutput& out);
+
+  const Config& config_;
+  Outbox& outbox_;
+  market::NodeConfig node_config_;
+  partition::SymbolMap map_;
+  std::vector<market::ProcessorNode> nodes_;
+  std::vector<NodeRuntimeStats> node_stats_;
+  // Per symbol id: channel names and the last Binance update id.
+  std::vector<std::string> quote_channel_, bars_1s_channel_, bars_1m_channel_;
+  std::vector<std::uint64_t> last_update_id_;
+  market::TickOutput out_;
+  std::optional<partition::MovePlan> last_plan_;
+  TickFlowStats stats_;
+};
+
+}  // namespace tradeshard::app
