@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Regenerates the tables of docs/benchmarks.md between the GENERATED markers from the
+end-to-end JSON (tradeshard-bench --json) and the component benchmarks' last-line JSON."""
+import argparse
+import glob
+import json
+import os
+import sys
+
+BEGIN, END = "<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"
+
+
+def lat(row, name, d):
+    return f"| {name} | {d['p50']} | {d['p90']} | {d['p99']} | {d['p999']} | {d['max']} | {d['count']} |"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "n/a"
+
+
+def e2e_tables(r):
+    env = (f"Commit `{r['commit']}`, {r['date']}, {r['nproc']} CPUs ({r['cpu_model']}), suite `{r['suite']}` "
+           f"({r['duration_s']:.0f} s). Placement: client on CPU {r['placement']['client_cpu']}, daemon and "
+           f"baselines on CPU {r['placement']['server_cpu']} (same CPU: {r['placement']['same_cpu']}).")
+    out = [env, "", "### Round trips (µs; closed loop, 1 connection, 1 in flight)", "",
+           "| measurement | p50 | p90 | p99 | p99.9 | max | samples |", "|---|---|---|---|---|---|---|",
+           lat(None, "order submit → ack (daemon)", r["order_rtt_us"]),
+           lat(None, "order submit → taker fill (daemon)", r["order_fill_us"]),
+           lat(None, "same line via echo baseline", r["echo_rtt_us"])]
+    if "ping_rtt_us" in r:
+        out.append(lat(None, "ping → pong (daemon)", r["ping_rtt_us"]))
+    ol = r.get("open_loop")
+    if ol:
+        out.append(lat(None, f"order → ack, open loop {ol['rate_per_s']:.0f}/s", ol["order_rtt_us"]))
+        out.append(lat(None, f"echo, open loop {ol['rate_per_s']:.0f}/s", ol["echo_rtt_us"]))
+    for key, label in (("same_cpu", "same CPU"), ("connections_4", "4 connections"), ("websocket", "WebSocket")):
+        if key in r:
+            out.append(lat(None, f"order → ack, {label}", r[key]["order_rtt_us"]))
+            if "echo_rtt_us" in r[key]:
+                out.append(lat(None, f"echo, {label}", r[key]["echo_rtt_us"]))
+    if "open_loop_high" in r:
+        h = r["open_loop_high"]
+        out.append(lat(None, f"order → ack, open loop {h['rate_per_s']:.0f}/s", h["order_rtt_us"]))
+        out.append(lat(None, f"echo, open loop {h['rate_per_s']:.0f}/s", h["echo_rtt_us"]))
+    out += ["", "### Tick ingest (JSON ticks/s, one connection unless noted)", "",
+            "| measurement | daemon | discard baseline | ratio |", "|---|---|---|---|",
+            f"| TCP, different CPUs | {r['ticks_per_s']:.0f} | {r['discard_ticks_per_s']:.0f} | "
+            f"{ratio(r['ticks_per_s'], r['discard_ticks_per_s'])} |"]
+    for key, label in (("same_cpu", "TCP, same CPU"), ("connections_4", "TCP, 4 connections")):
+        if key in r:
+            out.append(f"| {label} | {r[key]['ticks_per_s']:.0f} | {r[key]['discard_ticks_per_s']:.0f} | "
+                       f"{ratio(r[key]['ticks_per_s'], r[key]['discard_ticks_per_s'])} |")
+    if "websocket" in r:
+        out.append(f"| WebSocket | {r['websocket']['ticks_per_s']:.0f} | – | – |")
+    t = r["ticks"]
+    out += ["", f"Daemon CPU: {t['daemon_cpu_ns_per_tick']:.0f} ns per tick; {r['daemon_cpu_s']['total']:.2f} s "
+            f"over the whole suite. Orders: {r['orders']['orders_sent']} sent, {r['orders']['rejects']} rejected "
+            f"({', '.join(f'{k}: {v}' for k, v in r['orders']['reject_reasons'].items()) or 'none'}), "
+            f"{r['orders']['fills']} fills, {r['orders']['timeouts']} timeouts.", "",
+            "### Targets (issue 7)", "", "| target | value | limit | met |", "|---|---|---|---|"]
+    for name, v in r["targets"].items():
+        if name == "all_ok":
+            continue
+        out.append(f"| {name} | {v['value']} | {v['rule'].replace('value ', '').replace(' limit', '')} "
+                   f"{v['limit']} | {'yes' if v['ok'] else '**no**'} |")
+    return out
+
+
+def component_tables(results_dir):
+    out = ["", "### Component benchmarks (last JSON line of each)", "", "| benchmark | figures |", "|---|---|"]
+    for path in sorted(glob.glob(os.path.join(results_dir, "tradeshard-bench-*.txt"))):
+        name = os.path.basename(path)[:-4]
+        lines = [l for l in open(path, encoding="utf-8", errors="replace").read().splitlines() if l.startswith("{")]
+        if not lines:
+            out.append(f"| {name} | (no JSON line) |")
+            continue
+        try:
+            data = json.loads(lines[-1])
+        except json.JSONDecodeError:
+            out.append(f"| {name} | (unparsable JSON line) |")
+            continue
+        flat = json.dumps(data, separators=(", ", ": "))
+        out.append(f"| {name} | `{flat[:600]}{'…' if len(flat) > 600 else ''}` |")
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--doc", required=True)
+    a = ap.parse_args()
+    report = json.load(open(a.json, encoding="utf-8"))
+    body = "\n".join(e2e_tables(report) + component_tables(a.results))
+    doc = open(a.doc, encoding="utf-8").read() if os.path.exists(a.doc) else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in doc or END not in doc or doc.index(BEGIN) > doc.index(END):
+        sys.exit(f"bench_report: {a.doc} lacks the {BEGIN} / {END} markers")
+    head, rest = doc.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(a.doc, "w", encoding="utf-8") as f:
+        f.write(f"{head}{BEGIN}\n{body}\n{END}{tail}")
+    print(f"bench_report: updated {a.doc}")
+
+
+if __name__ == "__main__":
+    main()

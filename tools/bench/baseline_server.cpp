@@ -1,0 +1,140 @@
+#include "baseline_server.hpp"
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/write.hpp>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+namespace tradeshard::bench {
+namespace {
+
+using boost::asio::ip::tcp;
+constexpr std::size_t kBuffer = 64 * 1024;
+constexpr std::string_view kPing = R"({"type":"ping")";
+
+struct Counters {
+  std::uint64_t lines = 0, bytes = 0, connections = 0;
+};
+
+class EchoSession : public std::enable_shared_from_this<EchoSession> {
+ public:
+  EchoSession(tcp::socket s, Counters& c) : socket_(std::move(s)), counters_(c) {}
+  void start() { do_read(); }
+
+ private:
+  void do_read() {
+    socket_.async_read_some(boost::asio::buffer(buf_), [self = shared_from_this()](auto ec, std::size_t n) {
+      if (ec) return;
+      self->counters_.bytes += n;
+      boost::asio::async_write(self->socket_, boost::asio::buffer(self->buf_.data(), n),
+                               [self](auto wec, std::size_t) {
+                                 if (!wec) self->do_read();
+                               });
+    });
+  }
+  tcp::socket socket_;
+  Counters& counters_;
+  std::array<char, kBuffer> buf_{};
+};
+
+class DiscardSession : public std::enable_shared_from_this<DiscardSession> {
+ public:
+  DiscardSession(tcp::socket s, Counters& c) : socket_(std::move(s)), counters_(c) {}
+  void start() { do_read(); }
+
+ private:
+  void do_read() {
+    socket_.async_read_some(boost::asio::buffer(buf_), [self = shared_from_this()](auto ec, std::size_t n) {
+      if (ec) return;
+      self->on_data(n);
+    });
+  }
+  // Counts lines; keeps the first bytes of the current line to recognise a ping split across reads.
+  void on_data(std::size_t n) {
+    counters_.bytes += n;
+    const char* p = buf_.data();
+    const char* end = p + n;
+    while (p < end) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      const char* stop = nl ? nl : end;
+      if (head_.size() < kPing.size()) head_.append(p, std::min<std::size_t>(kPing.size() - head_.size(), static_cast<std::size_t>(stop - p)));
+      if (!nl) break;
+      ++counters_.lines;
+      if (head_ == kPing) pongs_.append(R"({"type":"pong","seq":)" + std::to_string(++seq_) + "}\n");
+      head_.clear();
+      p = nl + 1;
+    }
+    if (!pongs_.empty() && !writing_) {
+      writing_ = true;
+      out_.swap(pongs_);
+      boost::asio::async_write(socket_, boost::asio::buffer(out_), [self = shared_from_this()](auto ec, std::size_t) {
+        self->writing_ = false;
+        self->out_.clear();
+        if (!ec && !self->pongs_.empty()) self->on_data(0);
+      });
+    }
+    if (n > 0) do_read();
+  }
+  tcp::socket socket_;
+  Counters& counters_;
+  std::array<char, kBuffer> buf_{};
+  std::string head_, pongs_, out_;
+  bool writing_ = false;
+  std::uint64_t seq_ = 0;
+};
+
+template <class Session>
+void do_accept(tcp::acceptor& acceptor, Counters& counters) {
+  acceptor.async_accept([&acceptor, &counters](auto ec, tcp::socket s) {
+    if (!ec) {
+      boost::system::error_code ignored;
+      s.set_option(tcp::no_delay(true), ignored);
+      ++counters.connections;
+      std::make_shared<Session>(std::move(s), counters)->start();
+    }
+    do_accept<Session>(acceptor, counters);
+  });
+}
+
+}  // namespace
+
+int run_baseline_server(const std::string& kind, std::uint16_t port, const std::string& ports_file) {
+  boost::asio::io_context io(1);
+  tcp::acceptor acceptor(io);
+  boost::system::error_code ec;
+  const tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), port);
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    std::fprintf(stderr, "tradeshard-bench --serve %s: cannot listen on 127.0.0.1:%u: %s\n", kind.c_str(), port,
+                 ec.message().c_str());
+    return 1;
+  }
+  Counters counters;
+  if (kind == "echo") do_accept<EchoSession>(acceptor, counters);
+  else do_accept<DiscardSession>(acceptor, counters);
+  const auto bound = acceptor.local_endpoint().port();
+  if (!ports_file.empty()) {
+    // Written whole then renamed, so a poller never reads half a file.
+    const std::string tmp = ports_file + ".tmp";
+    std::ofstream(tmp) << "{\"tcp\":" << bound << "}\n";
+    std::rename(tmp.c_str(), ports_file.c_str());
+  }
+  std::fprintf(stderr, "tradeshard-bench: %s server on 127.0.0.1:%u\n", kind.c_str(), bound);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&io](auto, int) { io.stop(); });
+  io.run();
+  std::fprintf(stderr, "tradeshard-bench: %s server stopped: %llu connections, %llu lines, %llu bytes\n", kind.c_str(),
+               static_cast<unsigned long long>(counters.connections), static_cast<unsigned long long>(counters.lines),
+               static_cast<unsigned long long>(counters.bytes));
+  return 0;
+}
+
+}  // namespace tradeshard::bench
