@@ -2,10 +2,11 @@
 
 namespace tradeshard::app {
 
-Gateway::Gateway(const Config& config, TradeLedger* ledger)
+Gateway::Gateway(const Config& config)
     : config_(config),
       instruments_(config.instruments),
-      orders_(config, instruments_, *this, ledger),
+      ledger_(config, instruments_),
+      orders_(config, instruments_, *this, &ledger_),
       ticks_(config, *this) {}
 Gateway::~Gateway() = default;
 
@@ -145,6 +146,7 @@ void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
     std::string_view account = replace->account;
     if (config_.auth_enabled && !authorize(c, replace->id, account)) return;
     orders_.on_replace(conn, account, *replace);
+    ledger_.flush();  // a replace can trade
     return;
   }
   if (const auto* all = std::get_if<CancelAllCmd>(&command)) {
@@ -155,6 +157,12 @@ void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
   }
 }
 
-std::vector<std::string> Gateway::degraded_reasons() const { return {}; }
+std::vector<std::string> Gateway::degraded_reasons() const {
+  std::vector<std::string> reasons;
+  if (ledger_.stats().storage_failed) reasons.emplace_back("ledger storage failed: orders are refused");
+  if (!ledger_.coordinator().has_quorum()) reasons.emplace_back("no ledger quorum: orders are refused");
+  if (orders_.balancer().stats().routable_workers == 0) reasons.emplace_back("no routable worker");
+  return reasons;
+}
 
 }  // namespace tradeshard::app

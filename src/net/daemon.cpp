@@ -10,13 +10,16 @@
 
 #include "tradeshard/app/gateway.hpp"
 #include "tradeshard/net/notifier.hpp"
+#include "ledger_storage.hpp"
 #include "tradeshard/net/server.hpp"
 
 namespace tradeshard::net {
 
 struct Daemon::Impl {
   explicit Impl(const app::Config& c)
-      : config(c), gateway(c), server(io, c, gateway), notifier(io), signals(io), sampler(io) {}
+      : config(c), gateway(c), server(io, c, gateway), notifier(io), signals(io), sampler(io) {
+    if (c.ledger.durable) storage = std::make_unique<LedgerStorage>(io, c.ledger, gateway.ledger());
+  }
   // Measured load per partition and ticks/s per node, every partitioning.load_sample_ms.
   void sample(std::chrono::steady_clock::time_point last) {
     sampler.expires_after(std::chrono::milliseconds(config.partitioning.load_sample_ms));
@@ -34,6 +37,7 @@ struct Daemon::Impl {
   Notifier notifier;
   boost::asio::signal_set signals;
   boost::asio::steady_timer sampler;
+  std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
 };
 
 Daemon::Daemon(const app::Config& config) : impl_(std::make_unique<Impl>(config)) {}

@@ -46,6 +46,7 @@ HttpApi::HttpApi(Server& server, app::Gateway& gateway)
   add_core_routes();
   add_order_routes(*this, gateway);
   add_tick_routes(*this, gateway);
+  add_ledger_routes(*this, gateway);
 }
 
 HttpResponse HttpApi::reply(unsigned status, const nlohmann::json& body) {

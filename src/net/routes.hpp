@@ -8,4 +8,5 @@ namespace tradeshard::net {
 class HttpApi;
 void add_order_routes(HttpApi& api, app::Gateway& gateway);
 void add_tick_routes(HttpApi& api, app::Gateway& gateway);
+void add_ledger_routes(HttpApi& api, app::Gateway& gateway);
 }  // namespace tradeshard::net

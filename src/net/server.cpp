@@ -93,6 +93,9 @@ void Server::accept_http() {
       if (ec == asio::error::operation_aborted || stopping_) return;
       spdlog::get("http")->warn("http accept failed: {}", ec.message());
     } else if (!stopping_ && admit_connection()) {
+      // Replies (and WebSocket frames after an upgrade) must not wait for the peer's delayed ACK.
+      boost::system::error_code nd;
+      socket.set_option(tcp::no_delay(true), nd);
       auto s = std::make_shared<HttpSession>(*this, next_session_id(), std::move(socket));
       add(s);
       s->start();

@@ -372,7 +372,9 @@ app::Config parse_config(const std::string& text) {
   if (s.has("ledger")) {
     Section l(s.at("ledger"), "ledger");
     c.ledger.data_dir = l.str("data_dir", c.ledger.data_dir);
-    c.ledger.fsync = l.choice("fsync", c.ledger.fsync, {"every_commit", "interval", "off"});
+    c.ledger.fsync = l.choice("fsync", c.ledger.fsync, {"every_commit", "interval"});
+    c.ledger.snapshot_every =
+        static_cast<std::uint32_t>(l.uint("snapshot_every", c.ledger.snapshot_every, 1, 100'000'000));
     c.ledger.fsync_interval_ms =
         static_cast<std::uint32_t>(l.uint("fsync_interval_ms", c.ledger.fsync_interval_ms, 1, 60'000));
     c.ledger.durable = l.boolean("durable", c.ledger.durable);

@@ -90,9 +90,10 @@ struct ReplicationConfig {
 
 struct LedgerConfig {
   std::string data_dir = "data/ledger";
-  std::string fsync = "interval";  // "every_commit" | "interval" | "off"
+  std::string fsync = "interval";  // "every_commit" | "interval"
   std::uint32_t fsync_interval_ms = 5;
-  bool durable = true;  // false: memory only (tests, demos)
+  std::uint32_t snapshot_every = 100'000;  // committed change sets between snapshots
+  bool durable = true;                     // false: memory only (tests, demos)
 };
 
 struct FeedConfig {

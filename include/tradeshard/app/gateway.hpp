@@ -14,6 +14,7 @@
 #include "tradeshard/app/clock.hpp"
 #include "tradeshard/app/config.hpp"
 #include "tradeshard/app/histogram.hpp"
+#include "tradeshard/app/ledger_service.hpp"
 #include "tradeshard/app/messages.hpp"
 #include "tradeshard/app/order_flow.hpp"
 #include "tradeshard/app/outbox.hpp"
@@ -30,7 +31,7 @@ struct GatewayCounters {
 
 class Gateway final : public Outbox {
  public:
-  explicit Gateway(const Config& config, TradeLedger* ledger = nullptr);
+  explicit Gateway(const Config& config);
   ~Gateway() override;
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -42,7 +43,11 @@ class Gateway final : public Outbox {
   void handle_error(std::uint64_t conn, const DecodeError& error);
 
   // Runs queued work (worker input queues); true while work remains (call again soon).
-  bool pump(Now now) { return orders_.pump(now); }
+  bool pump(Now now) {
+    const bool more = orders_.pump(now);
+    ledger_.flush();
+    return more;
+  }
   [[nodiscard]] bool has_pending_work() const noexcept { return orders_.has_queued(); }
 
   // Outbox.
@@ -51,6 +56,8 @@ class Gateway final : public Outbox {
   [[nodiscard]] bool has_subscribers(std::string_view channel) const override;
   void count_reject(std::string_view reason) override;
 
+  [[nodiscard]] LedgerService& ledger() noexcept { return ledger_; }
+  [[nodiscard]] const LedgerService& ledger() const noexcept { return ledger_; }
   [[nodiscard]] TickFlow& ticks() noexcept { return ticks_; }
   [[nodiscard]] const TickFlow& ticks() const noexcept { return ticks_; }
   [[nodiscard]] OrderFlow& orders() noexcept { return orders_; }
@@ -82,6 +89,7 @@ class Gateway final : public Outbox {
   std::uint64_t last_conn_ = 0;
   Channels channels_;
   GatewayCounters counters_;
+  LedgerService ledger_;
   OrderFlow orders_;
   TickFlow ticks_;
 };

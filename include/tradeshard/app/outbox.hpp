@@ -35,6 +35,9 @@ class TradeLedger {
   [[nodiscard]] virtual bool available() const = 0;
   // Commits the trade's change set; false when quorum is lost (nothing applied).
   [[nodiscard]] virtual bool commit(const Trade& trade) = 0;
+  // Writes what was committed in this loop turn to the log file. Called at the end of every
+  // loop handler that may have committed, before any reply of that handler reaches a socket.
+  virtual void flush() {}
 };
 
 }  // namespace tradeshard::app

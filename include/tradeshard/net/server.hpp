@@ -67,6 +67,8 @@ class Server {
   void add(const std::shared_ptr<HttpSession>& s);
   void remove(std::uint64_t id);
   [[nodiscard]] bool stopping() const noexcept { return stopping_; }
+  // Runs the Gateway's queued work soon (once per loop turn while work remains).
+  void schedule_pump();
   [[nodiscard]] std::chrono::steady_clock::time_point started() const noexcept { return started_; }
 
  private:
@@ -90,6 +92,7 @@ class Server {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::uint64_t last_session_id_ = 0;
   bool stopping_ = false;
+  bool pump_posted_ = false;
   std::function<void()> on_done_;
 };
 

@@ -1,0 +1,27 @@
+#pragma once
+// The ledger's write-ahead log at the edge: opens and recovers storage::Wal under
+// ledger.data_dir, replays it into the Gateway's ledger, and brings the fsync thread's
+// notifications back onto the loop.
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "tradeshard/app/ledger_service.hpp"
+#include "tradeshard/storage/wal.hpp"
+
+namespace tradeshard::net {
+
+class LedgerStorage final : public app::LedgerLog {
+ public:
+  // Throws std::runtime_error with a one-line reason when the log cannot be opened or replayed.
+  LedgerStorage(boost::asio::io_context& io, const app::LedgerConfig& config, app::LedgerService& ledger);
+  ~LedgerStorage() override;
+
+  bool stage(std::uint64_t version, std::string_view bytes) override;
+  bool flush() override;
+  void snapshot(std::uint64_t version, std::string bytes) override;
+
+ private:
+  std::unique_ptr<storage::Wal> wal_;
+};
+
+}  // namespace tradeshard::net
