@@ -7,9 +7,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <fstream>
+#include <random>
 
 #include "tradeshard/app/gateway.hpp"
 #include "tradeshard/net/notifier.hpp"
+#include "feed_client.hpp"
 #include "ledger_storage.hpp"
 #include "tradeshard/net/server.hpp"
 
@@ -19,6 +21,10 @@ struct Daemon::Impl {
   explicit Impl(const app::Config& c)
       : config(c), gateway(c), server(io, c, gateway), notifier(io), signals(io), sampler(io) {
     if (c.ledger.durable) storage = std::make_unique<LedgerStorage>(io, c.ledger, gateway.ledger());
+    std::random_device seed;  // backoff jitter only: feeds must not reconnect in lockstep
+    for (const auto& f : c.feeds) {
+      feeds.push_back(std::make_shared<FeedClient>(io, f, gateway, [this] { server.schedule_pump(); }, seed()));
+    }
   }
   // Measured load per partition and ticks/s per node, every partitioning.load_sample_ms.
   void sample(std::chrono::steady_clock::time_point last) {
@@ -37,6 +43,7 @@ struct Daemon::Impl {
   Notifier notifier;
   boost::asio::signal_set signals;
   boost::asio::steady_timer sampler;
+  std::vector<std::shared_ptr<FeedClient>> feeds;
   std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
 };
 
@@ -61,11 +68,13 @@ int Daemon::run(const std::string& ports_file) {
     d.notifier.notify("STOPPING=1\nSTATUS=stopping");
     d.notifier.stop_watchdog();
     d.sampler.cancel();
+    for (auto& f : d.feeds) f->stop();
     d.server.stop([&d] { d.io.stop(); });
   });
   d.notifier.notify("READY=1\nSTATUS=serving tcp " + std::to_string(d.server.tcp_port()) + ", http " +
                     std::to_string(d.server.http_port()));
   d.notifier.start_watchdog();
+  for (auto& f : d.feeds) f->start();  // after the Server: ticks may publish to subscribers at once
   d.sample(std::chrono::steady_clock::now());
   log->info("tradeshardd {} ready: {} instruments, {} workers", TRADESHARD_VERSION, d.config.instruments.size(),
             d.config.workers.size());

@@ -1,4 +1,5 @@
 // HTTP views and admin actions of the tick path: partitions, processing nodes, bars.
+#include "feed_client.hpp"
 #include "http_api.hpp"
 #include "routes.hpp"
 #include "tradeshard/app/gateway.hpp"
@@ -118,7 +119,7 @@ void add_tick_routes(HttpApi& api, app::Gateway& g) {
     const auto& s = g.ticks().stats();
     return json{{"ticks_processed", s.ticks_in}, {"rejected", s.rejected}, {"stale", s.stale}, {"gaps", s.gaps},
                 {"signals", s.signals}, {"bars_closed", s.bars_closed}, {"rebalances", s.rebalances},
-                {"symbols", g.ticks().map().symbol_count()}};
+                {"symbols", g.ticks().map().symbol_count()}, {"feeds", feeds_stats_json()}};
   });
   api.add_metrics([&g] {
     const auto& s = g.ticks().stats();

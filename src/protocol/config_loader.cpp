@@ -393,6 +393,8 @@ app::Config parse_config(const std::string& text) {
       fc.subscribe = f.str("subscribe", "");
       fc.conflate = f.boolean("conflate", true);
       fc.max_backoff_ms = static_cast<std::uint32_t>(f.uint("max_backoff_ms", fc.max_backoff_ms, 100, 3'600'000));
+      fc.ca_file = f.str("ca_file", "");
+      if (!fc.ca_file.empty() && fc.url.rfind("wss://", 0) != 0) fail(f.key("ca_file"), "only applies to wss:// feeds");
       f.finish();
       c.feeds.push_back(std::move(fc));
     }

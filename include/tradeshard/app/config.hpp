@@ -101,6 +101,7 @@ struct FeedConfig {
   std::string subscribe;  // optional text frame sent after connect
   bool conflate = true;
   std::uint32_t max_backoff_ms = 30'000;
+  std::string ca_file;  // wss:// only: extra trusted CA (PEM file) besides the system store
 };
 
 struct Config {
