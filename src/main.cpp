@@ -10,6 +10,7 @@
 #include "tradeshard/app/gateway.hpp"
 #include "tradeshard/net/daemon.hpp"
 #include "tradeshard/net/logging.hpp"
+#include "tradeshard/protocol/codec.hpp"
 #include "tradeshard/protocol/config_loader.hpp"
 
 namespace {
@@ -43,6 +44,11 @@ int main(int argc, char** argv) {
       std::cerr << "tradeshardd: unknown argument \"" << a << "\" (see --help)\n";
       return 1;
     }
+  }
+  if (!tradeshard::protocol::decoder_supported_by_cpu()) {
+    std::cerr << "tradeshardd: this binary's JSON decoder was built for AVX2/BMI1/PCLMUL/LZCNT, which this CPU "
+                 "lacks; rebuild with cmake -DTRADESHARD_JSON_ISA=generic\n";
+    return 1;
   }
   tradeshard::app::Config config;
   try {

@@ -193,15 +193,18 @@ void OrderFlow::on_cancel_all(std::uint64_t conn, std::string_view account, cons
   for (const auto key : keys) {
     const auto it = orders_.find(key);
     if (it == orders_.end() || (inst && it->second.order.instrument != *inst)) continue;
-    if (it->second.queued) {
-      cancel_queued(key, "cancelled");
-      continue;
-    }
-    events_.clear();
-    const auto worker = it->second.worker;
-    if (workers_[worker].engine->cancel(it->second.order.account, key, events_) == book::RejectReason::ok) {
-      dispatch(worker, events_, Now{});
-    }
+    cancel_order(key, "cancelled");
+  }
+}
+
+void OrderFlow::cancel_order(book::OrderKey key, std::string_view reason) {
+  const auto it = orders_.find(key);
+  if (it == orders_.end()) return;
+  if (it->second.queued) return cancel_queued(key, reason);
+  events_.clear();
+  const auto worker = it->second.worker;
+  if (workers_[worker].engine->cancel(it->second.order.account, key, events_) == book::RejectReason::ok) {
+    dispatch(worker, events_, Now{}, reason == "cancelled" ? std::string_view{} : reason);
   }
 }
 
@@ -215,16 +218,7 @@ void OrderFlow::on_disconnect(std::uint64_t conn) {
     auto it = orders_.find(key);
     if (it == orders_.end()) continue;
     it->second.conn = 0;  // nobody to tell any more
-    if (!config_.matching.cancel_on_disconnect) continue;
-    if (it->second.queued) {
-      cancel_queued(key, "cancelled");
-      continue;
-    }
-    events_.clear();
-    const auto worker = it->second.worker;
-    if (workers_[worker].engine->cancel(it->second.order.account, key, events_) == book::RejectReason::ok) {
-      dispatch(worker, events_, Now{});
-    }
+    if (config_.matching.cancel_on_disconnect) cancel_order(key, "cancelled");
   }
 }
 

@@ -30,7 +30,21 @@ std::string OrderFlow::add_worker(const WorkerConfig& w) {
 
 std::string OrderFlow::drain_worker(std::string_view id) {
   const auto e = balancer_.drain(id);
-  return e == balance::ManageError::ok ? std::string{} : std::string(balance::to_string(e));
+  if (e != balance::ManageError::ok) return std::string(balance::to_string(e));
+  const auto wid = balancer_.find(id);
+  workers_[worker_index(*wid)].draining = true;
+  retire_if_drained(worker_index(*wid));
+  return {};
+}
+
+// A draining worker leaves once it holds nothing: no live order means nothing to cancel or tell.
+void OrderFlow::retire_if_drained(std::uint32_t wi) {
+  WorkerRuntime& w = workers_[wi];
+  if (!w.draining || w.removed || !balancer_.is_drained(w.name)) return;
+  if (balancer_.remove(w.name).error == balance::ManageError::ok) {
+    w.removed = true;
+    w.queue.clear();
+  }
 }
 
 std::string OrderFlow::set_worker_health(std::string_view id, bool healthy) {
@@ -56,18 +70,8 @@ std::string OrderFlow::remove_worker(std::string_view id) {
   for (const auto& [key, r] : orders_) {
     if (r.worker == wi) keys.push_back(key);
   }
-  for (const auto key : keys) {
-    auto it = orders_.find(key);
-    if (it == orders_.end()) continue;
-    if (it->second.queued) {
-      cancel_queued(key, "worker_removed");
-      continue;
-    }
-    events_.clear();
-    if (workers_[wi].engine->cancel(it->second.order.account, key, events_) == book::RejectReason::ok) {
-      dispatch(wi, events_, Now{}, "worker_removed");
-    }
-  }
+  for (const auto key : keys) cancel_order(key, "worker_removed");
+  if (workers_[wi].removed) return {};  // it was draining: the last cancel retired it already
   const auto r = balancer_.remove(id);
   if (r.error != balance::ManageError::ok) return std::string(balance::to_string(r.error));
   workers_[wi].removed = true;

@@ -114,7 +114,9 @@ void OrderFlow::finish(book::OrderKey key) {
   if (const auto c = conn_orders_.find(r.conn); c != conn_orders_.end()) {
     if (const auto o = c->second.find(r.client_id); o != c->second.end() && o->second == key) c->second.erase(o);
   }
+  const auto worker = r.worker;
   orders_.erase(it);
+  retire_if_drained(worker);
 }
 
 void OrderFlow::publish_depth() {

@@ -51,6 +51,7 @@ HttpResponse replica_action(app::Gateway& g, std::string_view node, std::string_
     }
     const auto r = action == "resync" ? c.resync(node) : c.sync(node);
     if (r.error != ledger::SyncError::ok) return HttpApi::error(409, "sync_failed", "replica could not catch up");
+    g.retry_held();  // quorum may be back: commit and send what waited for it
     return HttpApi::reply(200, {{"ok", true}, {"replica", node}, {"action", action}, {"version", r.version},
                                 {"applied", r.applied}, {"from_snapshot", r.from_snapshot}});
   }

@@ -34,24 +34,23 @@ bool SessionBase::admit(std::chrono::steady_clock::time_point t) {
   return true;
 }
 
-bool SessionBase::handle_message(std::string_view text, std::size_t padding) {
+void SessionBase::handle_message(std::string_view text, std::size_t padding, const app::Now& at) {
   auto& stats = server_.stats();
   ++stats.messages_in;
-  if (!admit(std::chrono::steady_clock::now())) {
+  if (server_.config().limits.messages_per_second != 0 && !admit(std::chrono::steady_clock::now())) {
     ++stats.errors_by_code[static_cast<int>(app::WireError::rate_limited)];
     server_.gateway().handle_error(gateway_conn_, app::DecodeError{app::WireError::rate_limited,
                                                                   "over limits.messages_per_second; message dropped", {}, {}});
-    return true;
+    return;
   }
   auto result = server_.decoder().decode(text, padding);
   if (auto* err = std::get_if<app::DecodeError>(&result)) {
     ++stats.errors_by_code[static_cast<int>(err->code)];
     log_->debug("conn {} {}: {} ({})", id_, transport_, app::to_string(err->code), err->message);
     server_.gateway().handle_error(gateway_conn_, *err);
-    return true;
+    return;
   }
-  server_.gateway().handle(gateway_conn_, std::get<app::Command>(result), now());
-  return true;
+  server_.gateway().handle(gateway_conn_, std::get<app::Command>(result), at);
 }
 
 }  // namespace tradeshard::net

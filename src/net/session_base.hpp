@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "tradeshard/app/clock.hpp"
 #include "tradeshard/app/messages.hpp"
 
 namespace tradeshard::net {
@@ -27,8 +28,9 @@ class SessionBase : public app::ClientPort {
   virtual void shutdown() = 0;
 
  protected:
-  // Decodes and dispatches one message; false when the session must close.
-  bool handle_message(std::string_view text, std::size_t padding);
+  // Decodes and dispatches one message; `at` is when its bytes were read (one clock read per
+  // read batch, not per message: the tick path's budget is a few hundred nanoseconds).
+  void handle_message(std::string_view text, std::size_t padding, const app::Now& at);
   // Token bucket for limits.messages_per_second; true = allowed.
   bool admit(std::chrono::steady_clock::time_point now);
   void touch(std::chrono::steady_clock::time_point now) { last_active_ = now; }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tradeshard/net/server.hpp"
+#include "wall_clock.hpp"
 
 namespace tradeshard::net {
 namespace {
@@ -65,6 +66,7 @@ void TcpSession::on_read(const boost::system::error_code& ec, std::size_t n) {
 void TcpSession::process_lines() {
   const auto max_line = server_.config().limits.max_line_bytes;
   char* base = in_.data();
+  const app::Now at = now();
   while (!closed_ && !paused_) {
     char* start = base + in_begin_;
     char* end = base + in_end_;
@@ -100,7 +102,7 @@ void TcpSession::process_lines() {
       send(app::ErrorOut{"too_large", "line exceeds limits.max_line_bytes; skipped"});
       continue;
     }
-    handle_message(std::string_view(start, len), static_cast<std::size_t>(base + in_.size() - (start + len)));
+    handle_message(std::string_view(start, len), static_cast<std::size_t>(base + in_.size() - (start + len)), at);
   }
   if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
 }

@@ -4,6 +4,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "tradeshard/net/server.hpp"
+#include "wall_clock.hpp"
 
 namespace tradeshard::net {
 namespace beast = boost::beast;
@@ -66,7 +67,7 @@ void WsSession::on_read(const beast::error_code& ec, std::size_t n) {
     frame_.assign(static_cast<const char*>(data.data()), data.size());
     const std::size_t len = frame_.size();
     frame_.resize(len + 64, '\0');
-    handle_message(std::string_view(frame_.data(), len), 64);
+    handle_message(std::string_view(frame_.data(), len), 64, now());
     server_.schedule_pump();
   }
   buffer_.consume(buffer_.size());

@@ -182,6 +182,26 @@ TEST_CASE("Admin: token, round robin spread, drain, remove tells owners") {
   CHECK(http_request(d.http_port(), "POST", "/admin/balancer", R"({"strategy":"random"})", kToken).status == 400);
 }
 
+// Ensure a drained worker finishes its live orders and then leaves by itself.
+TEST_CASE("Admin: drained worker is removed when its last order ends") {
+  DaemonProcess d(test_config({{"balancer", {{"strategy", "round_robin"}}}}));
+  LineClient c(d.tcp_port());
+  c.send(order("d-1", "acc", "buy", "100", "1"));
+  const std::string home = expect(c, "ack", "d-1")["worker"];
+  CHECK(http_request(d.http_port(), "POST", "/admin/workers/" + home + "/drain", "", kToken).status == 200);
+  auto state_of = [&](const std::string& id) {
+    const json workers = http_request(d.http_port(), "GET", "/workers").body_json();  // keep it alive
+    for (const auto& w : workers["workers"]) {
+      if (w["id"] == id) return w["state"].get<std::string>();
+    }
+    return std::string("gone");
+  };
+  CHECK(state_of(home) == "draining");
+  c.send({{"type", "cancel"}, {"id", "d-1"}});
+  expect(c, "done", "d-1");
+  CHECK(state_of(home) == "gone");
+}
+
 // Ensure a full worker refuses with no_capacity and a release frees the slot.
 TEST_CASE("Orders: capacity exhaustion and release") {
   DaemonProcess d(test_config({{"workers", {{{"id", "w1"}, {"capacity", 2}}}}}));

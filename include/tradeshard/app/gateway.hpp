@@ -49,6 +49,11 @@ class Gateway final : public Outbox {
     return more;
   }
   [[nodiscard]] bool has_pending_work() const noexcept { return orders_.has_queued(); }
+  // Housekeeping after replica changes and on the periodic timer: held trades, log flush.
+  void retry_held() {
+    orders_.retry_held();
+    ledger_.flush();
+  }
 
   // Outbox.
   void send(std::uint64_t conn, const Outbound& message) override;

@@ -27,6 +27,7 @@ struct WorkerRuntime {
   std::unique_ptr<book::MatchingEngine> engine;
   std::deque<book::OrderKey> queue;  // emergency orders enter at the front
   std::uint32_t queue_capacity = 0;
+  bool draining = false;  // removed automatically when its last live order ends
   bool removed = false;
 };
 
@@ -50,6 +51,8 @@ class OrderFlow {
   // Drains worker queues (batch_size per worker per call); true while work remains.
   bool pump(Now now);
   [[nodiscard]] bool has_queued() const noexcept { return queued_ > 0; }
+  // Re-proposes trades held while the ledger had no quorum; true when nothing is held any more.
+  bool retry_held() { return held_.empty() || flush_held(); }
 
   // Live management (admin). Empty string = ok, else the error text.
   std::string add_worker(const WorkerConfig& w);
@@ -103,7 +106,10 @@ class OrderFlow {
   void emit(const book::Event& ev, std::uint64_t conn, std::string_view client_id, std::uint32_t worker,
             std::string_view done_reason);
   void finish(book::OrderKey key);  // terminal: release capacity, forget ids
+  void retire_if_drained(std::uint32_t worker);
   void cancel_queued(book::OrderKey key, std::string_view reason);
+  // Cancels a queued or resting order; its owner gets done with `reason`.
+  void cancel_order(book::OrderKey key, std::string_view reason);
   bool flush_held();
   bool commit_trade(const book::Event& taker_fill, book::AccountId maker_account);
   [[nodiscard]] std::uint32_t worker_index(balance::WorkerId id) const;

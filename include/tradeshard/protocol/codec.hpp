@@ -30,6 +30,9 @@ class Decoder {
   std::unique_ptr<Impl> impl_;
 };
 
+// False when this binary's decoder was built for AVX2 (haswell) and this CPU lacks it.
+[[nodiscard]] bool decoder_supported_by_cpu() noexcept;
+
 // Appends one message as a JSON object (no trailing newline) with the connection's `seq`.
 void encode(std::string& out, const app::Outbound& message, std::uint64_t seq);
 
