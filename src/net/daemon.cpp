@@ -33,6 +33,7 @@ struct Daemon::Impl {
       if (ec) return;
       const auto now = std::chrono::steady_clock::now();
       gateway.ticks().sample(std::chrono::duration_cast<std::chrono::milliseconds>(now - last).count());
+      gateway.retry_held();
       sample(now);
     });
   }
