@@ -39,7 +39,6 @@ std::string_view to_string(DecimalError e) noexcept {
 }
 
 DecimalParse parse_decimal(std::string_view s) noexcept {
-  DecimalParse r;
   if (s.empty()) return {{}, DecimalError::empty};
   std::size_t i = 0;
   bool neg = false;
@@ -47,16 +46,19 @@ DecimalParse parse_decimal(std::string_view s) noexcept {
     neg = s[0] == '-';
     ++i;
   }
-  __int128 units = 0;
+  // 64-bit accumulation: the hot path (market data, orders) never needs 128-bit arithmetic.
+  std::uint64_t units = 0;
   int scale = 0;
   int digits = 0;
   bool seen_dot = false;
+  constexpr std::uint64_t kLimit = static_cast<std::uint64_t>(INT64_MAX);
   for (; i < s.size(); ++i) {
     const char c = s[i];
     if (is_digit(c)) {
       ++digits;
-      units = units * 10 + (c - '0');
-      if (units > kMax) return {{}, DecimalError::overflow};
+      const auto d = static_cast<std::uint64_t>(c - '0');
+      if (units > (kLimit - d) / 10) return {{}, DecimalError::overflow};  // exact, no wrap
+      units = units * 10 + d;
       if (seen_dot) ++scale;
     } else if (c == '.' && !seen_dot) {
       seen_dot = true;
@@ -84,8 +86,8 @@ DecimalParse parse_decimal(std::string_view s) noexcept {
       // Shift the point right: consume fractional digits first, then multiply.
       while (exp > 0 && scale > 0) { --scale; --exp; }
       while (exp-- > 0) {
+        if (units > kLimit / 10) return {{}, DecimalError::overflow};
         units *= 10;
-        if (units > kMax) return {{}, DecimalError::overflow};
       }
     }
   }
@@ -96,14 +98,12 @@ DecimalParse parse_decimal(std::string_view s) noexcept {
   }
   if (units == 0) scale = 0;
   if (scale > Decimal::max_scale) return {{}, DecimalError::too_precise};
-  r.value.units = static_cast<std::int64_t>(neg ? -units : units);
-  r.value.scale = static_cast<std::uint8_t>(scale);
-  return r;
+  const auto v = static_cast<std::int64_t>(units);
+  return {{neg ? -v : v, static_cast<std::uint8_t>(scale)}, DecimalError::ok};
 }
 
 namespace {
-StepResult divide(Decimal v, Decimal step, bool round) noexcept {
-  if (step.units <= 0 || step.scale > Decimal::max_scale) return {0, StepError::bad_step};
+StepResult divide_wide(Decimal v, Decimal step, bool round) noexcept {
   const int s = v.scale > step.scale ? v.scale : step.scale;
   __int128 a = v.units;
   __int128 b = step.units;
@@ -117,6 +117,25 @@ StepResult divide(Decimal v, Decimal step, bool round) noexcept {
   }
   if (q > kMax || q < -kMax) return {0, StepError::overflow};
   return {static_cast<std::int64_t>(q), StepError::ok};
+}
+
+StepResult divide(Decimal v, Decimal step, bool round) noexcept {
+  if (step.units <= 0 || step.scale > Decimal::max_scale) return {0, StepError::bad_step};
+  const int s = v.scale > step.scale ? v.scale : step.scale;
+  std::int64_t a = 0, b = 0;
+  // Both at the common scale in 64 bits; 128 bits only when that would overflow.
+  if (__builtin_mul_overflow(v.units, kPow10[static_cast<std::size_t>(s - v.scale)], &a) ||
+      __builtin_mul_overflow(step.units, kPow10[static_cast<std::size_t>(s - step.scale)], &b)) {
+    return divide_wide(v, step, round);
+  }
+  if (b == 1) return {a, StepError::ok};  // e.g. 1e-8 market data, or a price as fine as its tick
+  std::int64_t q = a / b;
+  const std::int64_t rem = a % b;
+  if (rem != 0) {
+    if (!round) return {0, StepError::not_multiple};
+    if ((rem < 0 ? -rem : rem) >= b - (rem < 0 ? -rem : rem)) q += (a < 0 ? -1 : 1);
+  }
+  return {q, StepError::ok};
 }
 }  // namespace
 

@@ -39,3 +39,25 @@ TEST_CASE("Decimal: steps") {
   CHECK(format_steps(0, tick) == "0.00");
   CHECK(to_string(Decimal{2535190, 5}) == "25.35190");
 }
+
+// Ensure the 64-bit fast paths agree with exact arithmetic at the edges of int64.
+TEST_CASE("Decimal: int64 boundaries and the wide path") {
+  CHECK(parse_decimal("9223372036854775807").value.units == INT64_MAX);
+  CHECK(parse_decimal("9223372036854775808").error == DecimalError::overflow);
+  CHECK(parse_decimal("18446744073709551620").error == DecimalError::overflow);  // wraps to 4 in 64 bits
+  CHECK(parse_decimal("99999999999999999999999").error == DecimalError::overflow);
+  CHECK(parse_decimal("-9223372036854775807").value.units == -INT64_MAX);
+  CHECK(parse_decimal("922337203685477580.7").value == Decimal{INT64_MAX, 1});
+  CHECK(parse_decimal("1e18").value.units == 1000000000000000000LL);
+  CHECK(parse_decimal("1e19").error == DecimalError::overflow);
+  // 9.2e10 at 1e-8 is 9.2e18 steps: fits; 9.3e10 does not.
+  CHECK(to_steps(parse_decimal("92000000000").value, market_data_step).steps == 9200000000000000000LL);
+  CHECK(to_steps(parse_decimal("93000000000").value, market_data_step).error == StepError::overflow);
+  // Rescaling the step overflows 64 bits, the quotient does not: the 128-bit path answers.
+  CHECK(to_steps(Decimal{5, 18}, Decimal{5, 18}).steps == 1);
+  CHECK(to_steps(Decimal{1000000000, 0}, Decimal{1, 18}).error == StepError::overflow);
+  CHECK(to_steps(Decimal{9, 0}, Decimal{3, 0}).steps == 3);
+  CHECK(to_steps_rounded(Decimal{7, 0}, Decimal{2, 0}).steps == 4);   // 3.5 -> 4
+  CHECK(to_steps_rounded(Decimal{-7, 0}, Decimal{2, 0}).steps == -4);
+  CHECK(to_steps_rounded(Decimal{5, 0}, Decimal{4, 0}).steps == 1);   // 1.25 -> 1
+}
