@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tradeshard/net/server.hpp"
+#include "linger.hpp"
 #include "wall_clock.hpp"
 
 namespace tradeshard::net {
@@ -187,9 +188,7 @@ void TcpSession::close(const char* reason) {
   closed_ = true;
   log_->info("conn {} tcp closed: {}", id_, reason);
   unregister_from_gateway();
-  boost::system::error_code ec;
-  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  linger_close(socket_, std::chrono::seconds(1));
   server_.remove(id_);
 }
 

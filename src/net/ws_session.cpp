@@ -4,6 +4,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "tradeshard/net/server.hpp"
+#include "linger.hpp"
 #include "wall_clock.hpp"
 
 namespace tradeshard::net {
@@ -138,9 +139,7 @@ void WsSession::close(const char* reason) {
   closed_ = true;
   log_->info("conn {} ws closed: {}", id_, reason);
   unregister_from_gateway();
-  beast::error_code ec;
-  beast::get_lowest_layer(ws_).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-  beast::get_lowest_layer(ws_).close();
+  linger_close(beast::get_lowest_layer(ws_).socket(), std::chrono::seconds(1));
   server_.remove(id_);
 }
 
