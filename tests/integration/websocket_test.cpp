@@ -65,10 +65,15 @@ TEST_CASE("WebSocket: oversize frame closes with 1009") {
   beast::flat_buffer buf;
   beast::error_code ec;
   c.ws.read(buf, ec);
-  CHECK(ec == websocket::error::closed);
-  CHECK(c.ws.reason().code == websocket::close_code::too_big);
+  // The connection ends. The close frame (1009) is sent first; whether the client's Beast stream
+  // reports it as a clean close or as the transport error of its own teardown depends on timing
+  // (seen under ASan), so the code is checked whenever the close was clean.
+  CHECK(ec);
+  if (ec == websocket::error::closed) CHECK(c.ws.reason().code == websocket::close_code::too_big);
   other.send({{"type", "ping"}});
   CHECK(other.read_until("pong").has_value());
+  CHECK(d.log().find("closing with 1009") != std::string::npos);
+  CHECK(http_request(d.http_port(), "GET", "/stats").body_json()["oversize_messages"] == 1);
 }
 
 // Ensure upgrades to paths other than /ws are refused.
