@@ -96,7 +96,7 @@ class FeedClient : public std::enable_shared_from_this<FeedClient> {
   Backoff backoff_;
   std::mt19937_64 rng_;
   FeedState state_ = FeedState::connecting;
-  bool stopped_ = false, started_once_ = false;
+  bool stopped_ = false;
   FeedCounters counters_;
 };
 

@@ -2,6 +2,7 @@
 // decoding) directly, then the real daemon against a scripted local feed server (ws:// and wss://).
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -311,4 +312,23 @@ TEST_CASE("Feed: conflation keeps the latest tick of a burst") {
     REQUIRE(bars["bars"].size() >= 1);
     CHECK(bars["bars"].back()["close"] == "30.01");
   }
+}
+
+// Ensure SIGTERM with a connected feed and a feed waiting to retry stops the daemon cleanly
+// (exit 0): the clients are stopped before the loop ends and destroyed without touching it.
+TEST_CASE("Feed: SIGTERM with live feeds exits cleanly") {
+  FeedServer server([](FeedServer::Session& s, int) {
+    s.send(book_ticker("BTCUSDT", 1, "50000.1", "50000.3"));
+    s.hold();
+  });
+  DaemonProcess d(test_config({{"feeds", json::array({{{"url", "ws://127.0.0.1:" + std::to_string(server.port()) + "/"}},
+                                                      {{"url", "ws://127.0.0.1:1/"}, {"max_backoff_ms", 100}}})}}));
+  const auto s = wait_stats(d.http_port(), [](const json& j) {
+    return j["ticks"]["feeds"][0]["ticks"] == 1 && j["ticks"]["feeds"][1]["errors"] >= 2;
+  });
+  INFO(s.dump());
+  CHECK(s["ticks"]["feeds"][1]["last_error"].get<std::string>().find("connect") != std::string::npos);
+  CHECK(d.stop(SIGTERM) == 0);
+  CHECK(d.log().find("AddressSanitizer") == std::string::npos);
+  CHECK(d.log().find("runtime error") == std::string::npos);
 }
