@@ -35,8 +35,11 @@ tools="$here/build/tools"
 if [ ! -x "$tools/promtool" ]; then
   mkdir -p "$tools/deb"
   if ! ls "$tools"/deb/prometheus_*.deb >/dev/null 2>&1; then
-    [ -n "$(apt-cache policy prometheus | grep Candidate)" ] || $SUDO apt-get update -qq
-    (cd "$tools/deb" && apt-get download prometheus >/dev/null)
+    # Stale or missing package lists make the download fail: refresh them once and retry.
+    if ! (cd "$tools/deb" && apt-get download prometheus >/dev/null 2>&1); then
+      $SUDO apt-get update -qq
+      (cd "$tools/deb" && apt-get download prometheus >/dev/null)
+    fi
   fi
   dpkg-deb -x "$tools"/deb/prometheus_*.deb "$tools/deb/x"
   cp "$tools/deb/x/usr/bin/promtool" "$tools/promtool"
