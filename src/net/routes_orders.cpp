@@ -158,7 +158,7 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     }
     return json{{"orders", f.orders_in}, {"acks", f.acks}, {"trades", f.trades}, {"volume_lots", f.volume_lots},
                 {"fills", f.fills}, {"resting_orders", resting}, {"live_orders", g.orders().live_orders()},
-                {"held_for_ledger", f.held_events},
+                {"held_for_ledger", f.held_events}, {"queued_peak", f.queued_peak},
                 {"order_to_ack_us", {{"p50", f.order_to_ack.percentile_ns(0.5) / 1000.0},
                                      {"p99", f.order_to_ack.percentile_ns(0.99) / 1000.0},
                                      {"max", f.order_to_ack.max_ns() / 1000.0}}},

@@ -232,7 +232,11 @@ DecodeResult Decoder::Impl::tick(bool binance) {
   const Raw& sym = binance ? f.b_s : f.symbol;
   const Raw* vals[4] = {binance ? &f.b_b : &f.bid, binance ? &f.b_a : &f.ask, binance ? &f.b_B : &f.bid_size,
                         binance ? &f.b_A : &f.ask_size};
-  static constexpr std::string_view names[2][4] = {{"bid", "ask", "bid_size", "ask_size"}, {"b", "a", "B", "A"}};
+  static constexpr std::string_view bad[2][4] = {
+      {"bid must be a non-negative decimal", "ask must be a non-negative decimal",
+       "bid_size must be a non-negative decimal", "ask_size must be a non-negative decimal"},
+      {"b must be a non-negative decimal", "a must be a non-negative decimal", "B must be a non-negative decimal",
+       "A must be a non-negative decimal"}};
   if (!sym.present()) return fail(WireError::missing_field, binance ? "s is required" : "symbol is required");
   if (sym.kind != Kind::string || sym.text.empty() || sym.text.size() > 32) {
     return fail(WireError::bad_field, "symbol must be a string of 1..32 bytes");
@@ -245,10 +249,7 @@ DecodeResult Decoder::Impl::tick(bool binance) {
       return fail(WireError::missing_field, binance ? (i == 0 ? "b is required" : "a is required")
                                                     : (i == 0 ? "bid is required" : "ask is required"));
     }
-    if (!md_of(*vals[i], *outs[i])) {
-      (void)names;
-      return fail(WireError::bad_field, "bid/ask/sizes must be non-negative decimals (at most 8 decimals kept)");
-    }
+    if (!md_of(*vals[i], *outs[i])) return fail(WireError::bad_field, bad[binance ? 1 : 0][i]);
   }
   std::uint64_t v = 0;
   const Raw& ts = binance ? f.b_E : f.ts;

@@ -92,7 +92,10 @@ TEST_CASE("Decoder: ticks, own schema and Binance bookTicker") {
   t = cmd<app::TickCmd>(r);
   REQUIRE(t);
   CHECK(t->bid == 112345679);
-  CHECK(err(d.decode(R"({"type":"tick","symbol":"X","bid":"-1","ask":"2"})"))->code == app::WireError::bad_field);
+  r = d.decode(R"({"type":"tick","symbol":"X","bid":"-1","ask":"2"})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::bad_field);
+  CHECK(err(r)->message == "bid must be a non-negative decimal");
 }
 
 // Ensure subscribe lists are read and bounded.
