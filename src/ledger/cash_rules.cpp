@@ -79,13 +79,6 @@ std::optional<CurrencyId> CashRules::find_currency(std::string_view name) const 
   return std::nullopt;
 }
 
-std::optional<CashUnits> CashRules::notional(core::InstrumentId id, core::Ticks price,
-                                             core::Lots qty) const noexcept {
-  const __int128 v = __int128{price} * qty * instruments_[id].unit;
-  if (v > int64_max || v < int64_min) return std::nullopt;
-  return static_cast<CashUnits>(v);
-}
-
 core::Decimal average_price(CashUnits cost, core::Lots qty, const InstrumentCash& ic,
                             std::uint8_t currency_scale) noexcept {
   if (qty == 0) return core::Decimal{0, currency_scale};

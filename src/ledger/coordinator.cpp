@@ -69,6 +69,7 @@ ProposeResult Coordinator::replay(const ChangeSet& cs) {
 
 ProposeResult Coordinator::commit_at(const ChangeSet& cs) {
   ProposeResult out{cs.version, false, 0, ProposeError::ok, LedgerError::ok};
+  for (const auto& rep : replicas_) rep->prefetch(cs);
   for (auto& rep : replicas_) {
     const ApplyResult a = rep->apply(cs);
     if (a.status == ApplyStatus::applied) {
@@ -91,7 +92,7 @@ ProposeResult Coordinator::commit_at(const ChangeSet& cs) {
 
 void Coordinator::append_log(const ChangeSet& cs) {
   if (log_count_ == ring_.size()) truncate_log();
-  ring_[(ring_head_ + log_count_) % ring_.size()] = cs;
+  ring_[(ring_head_ + log_count_) % ring_.size()].assign(cs);
   ++log_count_;
 }
 

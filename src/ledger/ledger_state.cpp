@@ -1,8 +1,10 @@
 #include "tradeshard/ledger/ledger_state.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "tradeshard/core/hash.hpp"
 
@@ -48,13 +50,10 @@ const Position* Account::find(core::InstrumentId i) const noexcept {
   return nullptr;
 }
 
-std::optional<Position> trade(const Position& p, core::Lots delta, CashUnits value) noexcept {
-  Position n = p;
-  if (p.qty == 0 || (p.qty > 0) == (delta > 0)) {
-    // Opening or adding: the traded value joins the basis.
-    if (!add_to(n.qty, p.qty, delta) || !add_to(n.cost, p.cost, value)) return std::nullopt;
-    return n;
-  }
+namespace {
+
+// Reducing (or flipping) trade: the proportional-basis arithmetic, kept out of line.
+std::optional<Position> reduce(const Position& p, core::Lots delta, CashUnits value) noexcept {
   // Common case in int64 (the __int128 division below is a library call, ~10x slower).
   if (const auto fast = reduce_fast(p, delta, value)) return fast;
   const __int128 open = p.qty < 0 ? -__int128{p.qty} : __int128{p.qty};
@@ -70,19 +69,51 @@ std::optional<Position> trade(const Position& p, core::Lots delta, CashUnits val
   __int128 cost = __int128{p.cost} - removed;
   if (rest > 0) cost = __int128{value} - closed_value;  // flipped: basis of the new side
   if (!fits(realized) || !fits(qty) || !fits(cost)) return std::nullopt;
+  Position n = p;
   n.qty = static_cast<core::Lots>(qty);
   n.cost = static_cast<CashUnits>(cost);
   n.realized = static_cast<CashUnits>(realized);
   return n;
 }
 
+// Opening or adding inline (the traded value joins the basis); reducing out of line.
+inline std::optional<Position> trade_inline(const Position& p, core::Lots delta,
+                                            CashUnits value) noexcept {
+  if (p.qty == 0 || (p.qty > 0) == (delta > 0)) {
+    Position n = p;
+    if (!add_to(n.qty, p.qty, delta) || !add_to(n.cost, p.cost, value)) return std::nullopt;
+    return n;
+  }
+  return reduce(p, delta, value);
+}
+
+}  // namespace
+
+std::optional<Position> trade(const Position& p, core::Lots delta, CashUnits value) noexcept {
+  return trade_inline(p, delta, value);
+}
+
 // Trivially constructible on purpose: apply() keeps an uninitialised array of these on the stack
 // (zeroing it showed up as a top cost in the benchmark).
 struct LedgerState::Slot {
   Slot() {}  // NOLINT: deliberately leaves every member uninitialised
-  bool is_cash;
-  AccountId account;
-  std::uint32_t key;  // instrument or currency
+  // account << 32 | cash_bit | instrument-or-currency: one compare finds a staged balance.
+  static constexpr std::uint64_t cash_bit = std::uint64_t{1} << 31;
+  static std::uint64_t position_id(AccountId a, core::InstrumentId i) noexcept {
+    return std::uint64_t{a} << 32 | i;
+  }
+  static std::uint64_t cash_id(AccountId a, CurrencyId c) noexcept {
+    return std::uint64_t{a} << 32 | cash_bit | c;
+  }
+  [[nodiscard]] bool is_cash() const noexcept { return (id & cash_bit) != 0; }
+  [[nodiscard]] AccountId account() const noexcept { return static_cast<AccountId>(id >> 32); }
+  [[nodiscard]] std::uint32_t key() const noexcept {
+    return static_cast<std::uint32_t>(id & (cash_bit - 1));
+  }
+  std::uint64_t id;
+  // Where the balance lives (a Position or CashBalance of an existing account), so commit writes
+  // it without a second search; nullptr: created on commit (new position or new account).
+  void* target;
   union {
     Position position;
     CashBalance cash;
@@ -111,26 +142,50 @@ LedgerError LedgerState::validate_opens(const ChangeSet& cs) const noexcept {
   return LedgerError::ok;
 }
 
-LedgerError LedgerState::stage(const ChangeSet& cs, Slot* slots, std::size_t& n) const noexcept {
-  const std::size_t account_limit = accounts_.size() + cs.open_count();
-  // Finds the staged value of (account, key), loading it from the books on first touch, so two
-  // changes to the same balance in one set (e.g. a self-trade) compose.
-  auto slot = [&](bool is_cash, AccountId a, std::uint32_t key) -> Slot& {
+LedgerError LedgerState::stage(const ChangeSet& cs, Slot* slots, std::size_t& count) noexcept {
+  // A local count (through the reference every store to a slot would force a reload); `count`
+  // is only meaningful when stage succeeds.
+  std::size_t n = 0;
+  const std::size_t existing = accounts_.size();
+  const std::size_t account_limit = existing + cs.open_count();
+  // Staged value of a balance, loaded from the books on first touch, so two changes to the same
+  // balance in one set (e.g. a self-trade) compose.
+  auto staged = [&](std::uint64_t id) -> Slot* {
     for (std::size_t i = 0; i < n; ++i) {
-      if (slots[i].is_cash == is_cash && slots[i].account == a && slots[i].key == key) {
-        return slots[i];
+      if (slots[i].id == id) return &slots[i];
+    }
+    return nullptr;
+  };
+  auto position_slot = [&](AccountId a, core::InstrumentId ins) -> Slot& {
+    const std::uint64_t id = Slot::position_id(a, ins);
+    if (Slot* s = staged(id)) return *s;
+    Slot& s = slots[n++];
+    s.id = id;
+    s.target = nullptr;
+    s.position = Position{};
+    if (a < existing) {
+      for (auto& e : accounts_[a].positions) {
+        if (e.instrument == ins) {
+          s.target = &e.position;
+          s.position = e.position;
+          break;
+        }
       }
     }
+    return s;
+  };
+  // Every existing account holds one CashBalance per currency (commit / restore_account).
+  auto cash_slot = [&](AccountId a, CurrencyId cur) -> Slot& {
+    const std::uint64_t id = Slot::cash_id(a, cur);
+    if (Slot* s = staged(id)) return *s;
     Slot& s = slots[n++];
-    s.is_cash = is_cash;
-    s.account = a;
-    s.key = key;
-    const Account* acc = a < accounts_.size() ? &accounts_[a] : nullptr;
-    if (is_cash) {
-      s.cash = acc != nullptr && key < acc->cash.size() ? acc->cash[key] : CashBalance{};
-    } else {
-      const Position* p = acc != nullptr ? acc->find(key) : nullptr;
-      s.position = p != nullptr ? *p : Position{};
+    s.id = id;
+    s.target = nullptr;
+    s.cash = CashBalance{};
+    if (a < existing) {
+      CashBalance& b = accounts_[a].cash[cur];
+      s.target = &b;
+      s.cash = b;
     }
     return s;
   };
@@ -144,24 +199,24 @@ LedgerError LedgerState::stage(const ChangeSet& cs, Slot* slots, std::size_t& n)
         if (c.qty == 0) return LedgerError::bad_quantity;
         const auto value = rules.notional(c.instrument, c.price, c.qty);
         if (!value) return LedgerError::overflow;
-        Slot& s = slot(false, c.account, c.instrument);
-        const auto next = trade(s.position, c.qty, *value);
+        Slot& s = position_slot(c.account, c.instrument);
+        const auto next = trade_inline(s.position, c.qty, *value);
         if (!next) return LedgerError::overflow;
         s.position = *next;
         break;
       }
       case ChangeKind::close_position: {
         if (c.instrument >= rules.instrument_count()) return LedgerError::unknown_instrument;
-        Slot& ps = slot(false, c.account, c.instrument);
+        Slot& ps = position_slot(c.account, c.instrument);
         if (ps.position.qty == 0) break;  // nothing open: a no-op, not an error
         const core::Lots delta = -ps.position.qty;
         const auto value = rules.notional(c.instrument, c.price, delta);
         if (!value) return LedgerError::overflow;
-        const auto next = trade(ps.position, delta, *value);
+        const auto next = trade_inline(ps.position, delta, *value);
         if (!next) return LedgerError::overflow;
         ps.position = *next;
         // Closing settles against cash: selling a long brings in −value (> 0).
-        Slot& cs_slot = slot(true, c.account, rules.instrument(c.instrument).currency);
+        Slot& cs_slot = cash_slot(c.account, rules.instrument(c.instrument).currency);
         if (__builtin_sub_overflow(cs_slot.cash.balance, *value, &cs_slot.cash.balance)) {
           return LedgerError::overflow;
         }
@@ -173,7 +228,7 @@ LedgerError LedgerState::stage(const ChangeSet& cs, Slot* slots, std::size_t& n)
         if (c.currency >= rules.currency_count()) return LedgerError::unknown_currency;
         if (c.kind != ChangeKind::update_cash && c.qty <= 0) return LedgerError::bad_amount;
         const CashUnits amount = c.kind == ChangeKind::withdraw ? -c.qty : c.qty;
-        Slot& s = slot(true, c.account, c.currency);
+        Slot& s = cash_slot(c.account, c.currency);
         if (!add_to(s.cash.balance, s.cash.balance, amount)) return LedgerError::overflow;
         if (c.kind != ChangeKind::update_cash &&
             !add_to(s.cash.net_transfers, s.cash.net_transfers, amount)) {
@@ -184,10 +239,26 @@ LedgerError LedgerState::stage(const ChangeSet& cs, Slot* slots, std::size_t& n)
       default: return LedgerError::bad_quantity;
     }
   }
+  count = n;
   return LedgerError::ok;
 }
 
 void LedgerState::commit(const ChangeSet& cs, const Slot* slots, std::size_t n) {
+  // Existing balances first: appending a position below may move its account's vector.
+  std::size_t created = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Slot& s = slots[i];
+    if (s.target == nullptr) {
+      ++created;
+    } else if (s.is_cash()) {
+      *static_cast<CashBalance*>(s.target) = s.cash;
+    } else {
+      *static_cast<Position*>(s.target) = s.position;
+    }
+  }
+  if (created == 0 && cs.open_count() == 0) return;  // the common case: a fill between known accounts
+  // Moving accounts_ keeps the targets above valid anyway (their vectors' buffers do not move).
+  static_assert(std::is_nothrow_move_constructible_v<Account>);
   for (std::size_t i = 0; i < cs.open_count(); ++i) {
     Account a;
     a.name = std::string(cs.opened(i).name());
@@ -197,24 +268,41 @@ void LedgerState::commit(const ChangeSet& cs, const Slot* slots, std::size_t n) 
   }
   for (std::size_t i = 0; i < n; ++i) {
     const Slot& s = slots[i];
-    Account& acc = accounts_[s.account];
-    if (s.is_cash) {
-      acc.cash[s.key] = s.cash;
-      continue;
-    }
-    auto it = std::find_if(acc.positions.begin(), acc.positions.end(),
-                           [&](const PositionEntry& e) { return e.instrument == s.key; });
-    if (it == acc.positions.end()) {
-      acc.positions.push_back(PositionEntry{s.key, s.position});
+    if (s.target != nullptr) continue;
+    Account& acc = accounts_[s.account()];
+    if (s.is_cash()) {
+      acc.cash[s.key()] = s.cash;
     } else {
-      it->position = s.position;
+      acc.positions.push_back(PositionEntry{s.key(), s.position});
     }
   }
 }
 
+void LedgerState::prefetch(const ChangeSet& cs) const noexcept {
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    const AccountId a = cs[i].account;
+    if (a >= accounts_.size()) continue;
+    // positions and cash: the first 48 bytes, which may straddle two lines.
+    const char* p = reinterpret_cast<const char*>(&accounts_[a]);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + offsetof(Account, cash) + sizeof(std::vector<CashBalance>) - 1);
+  }
+}
+
 LedgerError LedgerState::apply(const ChangeSet& cs) {
-  if (cs.empty() && cs.open_count() == 0) return LedgerError::empty;
-  if (const auto e = validate_opens(cs); e != LedgerError::ok) return e;
+  if (cs.open_count() != 0) {
+    if (const auto e = validate_opens(cs); e != LedgerError::ok) return e;
+  } else if (cs.empty()) {
+    return LedgerError::empty;
+  }
+  // Start every touched account's balances loading at once (the account headers were prefetched
+  // by the coordinator), rather than one dependent miss after another in stage().
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    const AccountId a = cs[i].account;
+    if (a >= accounts_.size()) continue;
+    __builtin_prefetch(accounts_[a].positions.data());
+    __builtin_prefetch(accounts_[a].cash.data());
+  }
   // Stage every touched balance first so a failing change leaves the books untouched.
   Slot slots[ChangeSet::max_changes * 2];  // NOLINT: filled before read
   std::size_t n = 0;

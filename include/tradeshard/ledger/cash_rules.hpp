@@ -5,7 +5,7 @@
 // price_ticks × qty_lots × tick_size × lot_size of an instrument quoted in it is an exact integer
 // number of cash units: scale = max(min_scale, max over those instruments of tick.scale +
 // lot.scale). Example: BTCUSDT tick 0.01, lot 0.00001 -> USDT scale 7, so int64 cash holds
-// ±9.2e11 USDT. notional() computes in __int128 and reports overflow instead of wrapping.
+// ±9.2e11 USDT. notional() reports overflow instead of wrapping.
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -60,8 +60,18 @@ class CashRules {
   [[nodiscard]] std::size_t instrument_count() const noexcept { return instruments_.size(); }
 
   // Signed cash value of qty lots at price ticks, exact; nullopt when it does not fit int64.
+  // unit >= 1, so |price × qty| <= |result|: an overflow of either int64 product means the exact
+  // result does not fit either, and two checked int64 multiplies decide it (inline: hot path).
   [[nodiscard]] std::optional<CashUnits> notional(core::InstrumentId id, core::Ticks price,
-                                                  core::Lots qty) const noexcept;
+                                                  core::Lots qty) const noexcept {
+    std::int64_t pq = 0;
+    std::int64_t v = 0;
+    if (__builtin_mul_overflow(price, qty, &pq) ||
+        __builtin_mul_overflow(pq, instruments_[id].unit, &v)) {
+      return std::nullopt;
+    }
+    return v;
+  }
 
  private:
   std::vector<Currency> currencies_;

@@ -42,6 +42,9 @@ class Replica {
   [[nodiscard]] virtual std::uint64_t version() const noexcept = 0;
   // Applies cs iff active and cs.version == version() + 1; all or nothing.
   [[nodiscard]] virtual ApplyResult apply(const ChangeSet& cs) = 0;
+  // Hint before apply(cs) (no effect on state): an in-memory replica starts loading what cs
+  // touches, so the coordinator overlaps every replica's cache misses. Remote replicas ignore it.
+  virtual void prefetch(const ChangeSet& /*cs*/) const noexcept {}
   // Replaces the whole state (catch-up after the change log was truncated). Refused when failed.
   [[nodiscard]] virtual bool install(const LedgerState& snapshot) = 0;
   // Read-only view of the books (for account views, snapshots and consistency checks).
@@ -61,6 +64,7 @@ class MemoryReplica final : public Replica {
   void set_state(ReplicaState s) noexcept override { state_ = s; }
   [[nodiscard]] std::uint64_t version() const noexcept override { return books_.version(); }
   [[nodiscard]] ApplyResult apply(const ChangeSet& cs) override;
+  void prefetch(const ChangeSet& cs) const noexcept override { books_.prefetch(cs); }
   [[nodiscard]] bool install(const LedgerState& snapshot) override;
   [[nodiscard]] const LedgerState& view() const noexcept override { return books_; }
   [[nodiscard]] ApplyResult last_error() const noexcept override { return last_error_; }
