@@ -19,10 +19,19 @@ def ratio(a, b):
 
 
 def e2e_tables(r):
-    env = (f"Commit `{r['commit']}`, {r['date']}, {r['nproc']} CPUs ({r['cpu_model']}), suite `{r['suite']}` "
-           f"({r['duration_s']:.0f} s). Placement: client on CPU {r['placement']['client_cpu']}, daemon and "
+    env = (f"Commit `{r['commit']}`, {r['date']}, {r['nproc']} CPUs ({r['cpu_model']}), suite `{r['suite']}`"
+           f"{' --only ' + r['only'] if 'only' in r else ''} ({r['duration_s']:.0f} s). Placement: client on CPU {r['placement']['client_cpu']}, daemon and "
            f"baselines on CPU {r['placement']['server_cpu']} (same CPU: {r['placement']['same_cpu']}).")
-    out = [env, "", "### Round trips (µs; closed loop, 1 connection, 1 in flight)", "",
+    out = [env]
+    if "order_rtt_us" in r:
+        out += round_trip_table(r)
+    out += tick_table(r)
+    out += targets_table(r)
+    return out
+
+
+def round_trip_table(r):
+    out = ["", "### Round trips (µs; closed loop, 1 connection, 1 in flight)", "",
            "| measurement | p50 | p90 | p99 | p99.9 | max | samples |", "|---|---|---|---|---|---|---|",
            lat(None, "order submit → ack (daemon)", r["order_rtt_us"]),
            lat(None, "order submit → taker fill (daemon)", r["order_fill_us"]),
@@ -34,7 +43,7 @@ def e2e_tables(r):
         out.append(lat(None, f"order → ack, open loop {ol['rate_per_s']:.0f}/s", ol["order_rtt_us"]))
         out.append(lat(None, f"echo, open loop {ol['rate_per_s']:.0f}/s", ol["echo_rtt_us"]))
     for key, label in (("same_cpu", "same CPU"), ("connections_4", "4 connections"), ("websocket", "WebSocket")):
-        if key in r:
+        if key in r and "order_rtt_us" in r[key]:
             out.append(lat(None, f"order → ack, {label}", r[key]["order_rtt_us"]))
             if "echo_rtt_us" in r[key]:
                 out.append(lat(None, f"echo, {label}", r[key]["echo_rtt_us"]))
@@ -42,7 +51,11 @@ def e2e_tables(r):
         h = r["open_loop_high"]
         out.append(lat(None, f"order → ack, open loop {h['rate_per_s']:.0f}/s", h["order_rtt_us"]))
         out.append(lat(None, f"echo, open loop {h['rate_per_s']:.0f}/s", h["echo_rtt_us"]))
-    out += ["", "### Tick ingest (JSON ticks/s, one connection unless noted)", "",
+    return out
+
+
+def tick_table(r):
+    out = ["", "### Tick ingest (JSON ticks/s, one connection unless noted)", "",
             "| measurement | daemon | discard baseline | ratio |", "|---|---|---|---|",
             f"| TCP, different CPUs | {r['ticks_per_s']:.0f} | {r['discard_ticks_per_s']:.0f} | "
             f"{ratio(r['ticks_per_s'], r['discard_ticks_per_s'])} |"]
@@ -50,14 +63,27 @@ def e2e_tables(r):
         if key in r:
             out.append(f"| {label} | {r[key]['ticks_per_s']:.0f} | {r[key]['discard_ticks_per_s']:.0f} | "
                        f"{ratio(r[key]['ticks_per_s'], r[key]['discard_ticks_per_s'])} |")
-    if "websocket" in r:
-        out.append(f"| WebSocket | {r['websocket']['ticks_per_s']:.0f} | – | – |")
+    # WebSocket rows: the baseline is plain Beast reading and dropping the same frames.
+    placements = [("different CPUs", r)] + ([("same CPU", r["same_cpu"])] if "same_cpu" in r else [])
+    for label, w in placements:
+        if "ws_ticks_per_s" in w:
+            out.append(f"| WebSocket, {label} (baseline: plain Beast discard) | {w['ws_ticks_per_s']:.0f} | "
+                       f"{w['ws_beast_discard_ticks_per_s']:.0f} | "
+                       f"{ratio(w['ws_ticks_per_s'], w['ws_beast_discard_ticks_per_s'])} |")
     t = r["ticks"]
-    out += ["", f"Daemon CPU: {t['daemon_cpu_ns_per_tick']:.0f} ns per tick; {r['daemon_cpu_s']['total']:.2f} s "
-            f"over the whole suite. Orders: {r['orders']['orders_sent']} sent, {r['orders']['rejects']} rejected "
-            f"({', '.join(f'{k}: {v}' for k, v in r['orders']['reject_reasons'].items()) or 'none'}), "
-            f"{r['orders']['fills']} fills, {r['orders']['timeouts']} timeouts.", "",
-            "### Targets (issue 7)", "", "| target | value | limit | met |", "|---|---|---|---|"]
+    cpu = f"Daemon CPU: {t['daemon_cpu_ns_per_tick']:.0f} ns per tick over TCP"
+    if "ws_ticks" in r:
+        cpu += f", {r['ws_ticks']['daemon_cpu_ns_per_tick']:.0f} ns per tick over WebSocket"
+    cpu += f"; {r['daemon_cpu_s']['total']:.2f} s over the whole suite."
+    if "orders" in r:
+        cpu += (f" Orders: {r['orders']['orders_sent']} sent, {r['orders']['rejects']} rejected "
+                f"({', '.join(f'{k}: {v}' for k, v in r['orders']['reject_reasons'].items()) or 'none'}), "
+                f"{r['orders']['fills']} fills, {r['orders']['timeouts']} timeouts.")
+    return out + ["", cpu]
+
+
+def targets_table(r):
+    out = ["", "### Targets (issue 7)", "", "| target | value | limit | met |", "|---|---|---|---|"]
     for name, v in r["targets"].items():
         if name == "all_ok":
             continue

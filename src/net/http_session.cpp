@@ -70,7 +70,10 @@ void HttpSession::on_read(const beast::error_code& ec, std::size_t n) {
                      false);
     }
     if (!server_.admit_connection()) return close();
-    auto ws = std::make_shared<WsSession>(server_, server_.next_session_id(), std::move(stream_));
+    // Frames a client sent right behind its upgrade request are in buffer_ already: hand them over.
+    const auto early = buffer_.cdata();
+    auto ws = std::make_shared<WsSession>(server_, server_.next_session_id(), stream_.release_socket(),
+                                          std::string_view(static_cast<const char*>(early.data()), early.size()));
     server_.add(ws);
     ws->start(std::move(req));
     closed_ = true;

@@ -1,6 +1,6 @@
 #include "ws_session.hpp"
 
-#include <boost/beast/core/buffers_to_string.hpp>
+#include <algorithm>
 #include <boost/beast/websocket.hpp>
 
 #include "tradeshard/net/server.hpp"
@@ -11,22 +11,45 @@ namespace tradeshard::net {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-WsSession::WsSession(Server& server, std::uint64_t id, beast::tcp_stream stream)
-    : SessionBase(server, id, "ws"), ws_(std::move(stream)) {}
+namespace {
+constexpr std::size_t kPadding = 64;             // simdjson reads up to 64 bytes past a document
+constexpr std::size_t kSocketChunk = 64 * 1024;  // one recv() for a burst of frames
+// Beast's read prepares at most one of its own reads (1536 bytes) past the message so far.
+constexpr std::size_t kReadSlack = 4096;
+
+std::chrono::steady_clock::time_point steady_at(const app::Now& at) {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::nanoseconds(at.mono_ns)));
+}
+}  // namespace
+
+WsSession::WsSession(Server& server, std::uint64_t id, boost::asio::ip::tcp::socket socket,
+                     std::string_view already_read)
+    : SessionBase(server, id, "ws"), ws_(std::move(socket), kSocketChunk, already_read) {
+  boost::system::error_code ec;
+  // Replies of one request (ack, fill, done) go out as separate frames: without this each waits
+  // for the peer's delayed ACK.
+  beast::get_lowest_layer(ws_).set_option(boost::asio::ip::tcp::no_delay(true), ec);
+  // Sized once so a message never moves and the decoder's padding is free after it.
+  buffer_.reserve(server.config().limits.max_line_bytes + kPadding + kReadSlack);
+}
 
 void WsSession::start(beast::http::request<beast::http::string_body> upgrade) {
   const auto& limits = server_.config().limits;
-  beast::get_lowest_layer(ws_).expires_never();
   websocket::stream_base::timeout t{};
-  t.handshake_timeout = std::chrono::milliseconds(limits.http_timeout_ms);
-  t.idle_timeout = std::chrono::milliseconds(limits.idle_timeout_ms);
-  t.keep_alive_pings = true;
+  t.handshake_timeout = std::chrono::milliseconds(limits.http_timeout_ms);  // upgrade and closing handshakes
+  // Idle peers are pinged and closed by check_idle() on the server's sweep: Beast's idle timer
+  // would be re-armed on every message read.
+  t.idle_timeout = websocket::stream_base::none();
+  t.keep_alive_pings = false;
   ws_.set_option(t);
   ws_.read_message_max(limits.max_line_bytes);
   ws_.text(true);
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(beast::http::field::server, "tradeshard/" TRADESHARD_VERSION);
   }));
+  // A peer's pong (or ping) is activity too; Beast answers pings itself.
+  ws_.control_callback([this](websocket::frame_type, beast::string_view) { touch(std::chrono::steady_clock::now()); });
   ws_.async_accept(upgrade, [self = shared_from_this()](const beast::error_code& ec) {
     if (ec) {
       self->log_->info("conn {} ws handshake failed: {}", self->id_, ec.message());
@@ -35,6 +58,7 @@ void WsSession::start(beast::http::request<beast::http::string_body> upgrade) {
       return;
     }
     self->open_ = true;
+    self->touch(std::chrono::steady_clock::now());
     self->register_with_gateway();
     self->log_->info("conn {} ws open", self->id_);
     self->do_read();
@@ -51,6 +75,7 @@ void WsSession::do_read() {
 
 void WsSession::on_read(const beast::error_code& ec, std::size_t n) {
   reading_ = false;
+  if (closed_) return;
   if (ec) {
     if (ec == websocket::error::message_too_big) {
       ++server_.stats().oversize_messages;
@@ -60,24 +85,35 @@ void WsSession::on_read(const beast::error_code& ec, std::size_t n) {
     return;
   }
   server_.stats().bytes_in += n;
-  touch(std::chrono::steady_clock::now());
+  // One clock read per socket read (a batch of frames), like TCP's once per read.
+  if (const auto reads = ws_.next_layer().socket_reads(); reads != clock_batch_) {
+    clock_batch_ = reads;
+    at_ = now();
+    touch(steady_at(at_));
+  }
   if (!ws_.got_text()) {
     send(app::ErrorOut{"bad_json", "binary frames are not accepted; send JSON text frames"});
   } else {
-    const auto data = buffer_.cdata();
-    frame_.assign(static_cast<const char*>(data.data()), data.size());
-    const std::size_t len = frame_.size();
-    frame_.resize(len + 64, '\0');
-    handle_message(std::string_view(frame_.data(), len), 64, now());
+    handle_frame();
     server_.schedule_pump();
   }
   buffer_.consume(buffer_.size());
   do_read();
 }
 
+void WsSession::handle_frame() {
+  // Decoded in place: prepare() exposes the buffer's free tail right after the message (moving
+  // the message to the front first if it must; growing only when the tail is under kPadding).
+  const std::size_t size = buffer_.size();
+  const std::size_t tail = buffer_.prepare(std::max(kPadding, buffer_.capacity() - size)).size();
+  const auto data = buffer_.cdata();
+  handle_message(std::string_view(static_cast<const char*>(data.data()), size), tail, at_);
+}
+
 void WsSession::resume_reading() {
   if (!paused_) return;
   paused_ = false;
+  clock_batch_ = ~std::uint64_t{0};  // frames still buffered were read before the pause: re-read the clock
   do_read();
 }
 
@@ -123,8 +159,22 @@ void WsSession::do_write() {
                   });
 }
 
-void WsSession::check_idle(std::chrono::steady_clock::time_point) {
-  // Beast's idle timeout (with keep-alive pings) closes silent WebSocket peers itself.
+void WsSession::check_idle(std::chrono::steady_clock::time_point t) {
+  if (!open_ || closed_ || closing_) return;
+  const auto limit = std::chrono::milliseconds(server_.config().limits.idle_timeout_ms);
+  const auto idle = t - last_active_;
+  if (idle > limit) {
+    ++server_.stats().idle_disconnects;
+    log_->info("conn {} ws idle for {} ms; closing", id_, server_.config().limits.idle_timeout_ms);
+    close("idle timeout");
+    return;
+  }
+  // Half way, one ping per silence: a live peer's pong (control_callback) counts as activity.
+  if (idle > limit / 2 && !ping_in_flight_ && pinged_silence_ != last_active_) {
+    ping_in_flight_ = true;
+    pinged_silence_ = last_active_;
+    ws_.async_ping({}, [self = shared_from_this()](const beast::error_code&) { self->ping_in_flight_ = false; });
+  }
 }
 
 void WsSession::shutdown() {
@@ -139,7 +189,7 @@ void WsSession::close(const char* reason) {
   closed_ = true;
   log_->info("conn {} ws closed: {}", id_, reason);
   unregister_from_gateway();
-  linger_close(beast::get_lowest_layer(ws_).socket(), std::chrono::seconds(1));
+  linger_close(beast::get_lowest_layer(ws_), std::chrono::seconds(1));
   server_.remove(id_);
 }
 

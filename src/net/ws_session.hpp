@@ -1,22 +1,27 @@
 #pragma once
 // One WebSocket client (upgraded from GET /ws): JSON text frames carrying the same messages as
-// TCP. One frame write in flight; queued frames bounded by limits.outbound_queue_bytes.
+// TCP. Beast reads each message into one reused flat_buffer and the decoder parses it in place
+// (the buffer keeps simdjson's padding free after the payload); the socket underneath is read in
+// large chunks (ws_stream.hpp). One frame write in flight; queued frames bounded by
+// limits.outbound_queue_bytes. Idle peers are pinged and then closed by check_idle().
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "session_base.hpp"
+#include "ws_stream.hpp"
 
 namespace tradeshard::net {
 
 class WsSession : public SessionBase, public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(Server& server, std::uint64_t id, boost::beast::tcp_stream stream);
+  // `already_read`: bytes the HTTP session read past the upgrade request (early frames).
+  WsSession(Server& server, std::uint64_t id, boost::asio::ip::tcp::socket socket, std::string_view already_read);
   void start(boost::beast::http::request<boost::beast::http::string_body> upgrade);
 
   void send(const app::Outbound& message) override;
@@ -28,16 +33,19 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
  private:
   void do_read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
+  void handle_frame();
   void do_write();
   void close(const char* reason);
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  boost::beast::flat_buffer buffer_;
-  std::string frame_;  // padded copy for the decoder
+  boost::beast::websocket::stream<BufferedSocket> ws_;
+  boost::beast::flat_buffer buffer_;  // one message at a time, reused; capacity kept for padding
+  std::uint64_t clock_batch_ = ~std::uint64_t{0};  // ws_ socket read count when at_ was taken
+  app::Now at_;
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
   bool reading_ = false, writing_ = false, paused_ = false, open_ = false, closed_ = false, closing_ = false,
-       close_sent_ = false;
+       close_sent_ = false, ping_in_flight_ = false;
+  std::chrono::steady_clock::time_point pinged_silence_{};  // last_active_ when the idle ping went out
 };
 
 }  // namespace tradeshard::net

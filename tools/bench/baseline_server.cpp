@@ -5,8 +5,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket.hpp>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <memory>
 
@@ -14,6 +21,9 @@ namespace tradeshard::bench {
 namespace {
 
 using boost::asio::ip::tcp;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
 constexpr std::size_t kBuffer = 64 * 1024;
 constexpr std::string_view kPing = R"({"type":"ping")";
 
@@ -88,6 +98,72 @@ class DiscardSession : public std::enable_shared_from_this<DiscardSession> {
   std::uint64_t seq_ = 0;
 };
 
+// Plain Beast: the daemon's stream type (websocket::stream over beast::tcp_stream) with Beast's
+// defaults (no timeouts, no compression), one async_read per message into a reused flat_buffer,
+// then consume. Accepts the upgrade at /ws only, like the daemon; answers {"type":"ping"...}
+// messages with a pong text frame (one write in flight) so the client's barrier works unchanged.
+class WsDiscardSession : public std::enable_shared_from_this<WsDiscardSession> {
+ public:
+  WsDiscardSession(tcp::socket s, Counters& c) : ws_(beast::tcp_stream(std::move(s))), counters_(c) {}
+  void start() {
+    http::async_read(ws_.next_layer(), buf_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return;
+      self->on_request();
+    });
+  }
+
+ private:
+  void on_request() {
+    if (!websocket::is_upgrade(req_) || req_.target() != "/ws" || buf_.size() != 0) {
+      // Not a clean upgrade at /ws (or frames sent before the 101): refuse, like the daemon's 404.
+      auto res = std::make_shared<http::response<http::string_body>>(http::status::not_found, 11);
+      res->body() = "WebSocket endpoint is /ws\n";
+      res->keep_alive(false);
+      res->prepare_payload();
+      http::async_write(ws_.next_layer(), *res, [self = shared_from_this(), res](beast::error_code, std::size_t) {
+        beast::error_code ignored;
+        self->ws_.next_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
+      return;
+    }
+    ws_.text(true);
+    ws_.async_accept(req_, [self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->do_read();
+    });
+  }
+  void do_read() {
+    ws_.async_read(buf_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec) return;
+      self->on_message(n);
+    });
+  }
+  void on_message(std::size_t n) {
+    ++counters_.lines;
+    counters_.bytes += n;
+    const auto data = buf_.cdata();
+    const std::string_view text(static_cast<const char*>(data.data()), data.size());
+    if (text.substr(0, kPing.size()) == kPing) {
+      pongs_.push_back(R"({"type":"pong","seq":)" + std::to_string(++seq_) + "}");
+      if (pongs_.size() == 1) do_write();
+    }
+    buf_.consume(buf_.size());
+    do_read();
+  }
+  void do_write() {
+    ws_.async_write(boost::asio::buffer(pongs_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return;
+      self->pongs_.pop_front();
+      if (!self->pongs_.empty()) self->do_write();
+    });
+  }
+  websocket::stream<beast::tcp_stream> ws_;
+  Counters& counters_;
+  beast::flat_buffer buf_;
+  http::request<http::string_body> req_;
+  std::deque<std::string> pongs_;
+  std::uint64_t seq_ = 0;
+};
+
 template <class Session>
 void do_accept(tcp::acceptor& acceptor, Counters& counters) {
   acceptor.async_accept([&acceptor, &counters](auto ec, tcp::socket s) {
@@ -119,6 +195,7 @@ int run_baseline_server(const std::string& kind, std::uint16_t port, const std::
   }
   Counters counters;
   if (kind == "echo") do_accept<EchoSession>(acceptor, counters);
+  else if (kind == "ws-discard") do_accept<WsDiscardSession>(acceptor, counters);
   else do_accept<DiscardSession>(acceptor, counters);
   const auto bound = acceptor.local_endpoint().port();
   if (!ports_file.empty()) {
@@ -131,7 +208,7 @@ int run_baseline_server(const std::string& kind, std::uint16_t port, const std::
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&io](auto, int) { io.stop(); });
   io.run();
-  std::fprintf(stderr, "tradeshard-bench: %s server stopped: %llu connections, %llu lines, %llu bytes\n", kind.c_str(),
+  std::fprintf(stderr, "tradeshard-bench: %s server stopped: %llu connections, %llu messages, %llu bytes\n", kind.c_str(),
                static_cast<unsigned long long>(counters.connections), static_cast<unsigned long long>(counters.lines),
                static_cast<unsigned long long>(counters.bytes));
   return 0;

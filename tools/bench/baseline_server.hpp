@@ -4,6 +4,8 @@
 //   echo:    writes back every byte it reads (each line comes back as it went), one write in flight.
 //   discard: reads and counts lines; answers {"type":"ping"} lines with a pong so the same client
 //            barrier measures it exactly like the daemon.
+//   ws-discard: plain Beast WebSocket at /ws: reads each message with websocket::stream::async_read,
+//            counts and drops it; answers {"type":"ping"} messages with a pong frame.
 // Single-threaded (one io_context), like the daemon. Runs until SIGTERM / SIGINT.
 #include <cstdint>
 #include <string>

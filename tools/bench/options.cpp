@@ -8,18 +8,21 @@ namespace tradeshard::bench {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tradeshard-bench --suite quick|full|smoke [--json FILE] [--daemon PATH] [--server-cpu N]\n"
+    "usage: tradeshard-bench --suite quick|full|smoke [--only ticks] [--json FILE] [--daemon PATH]\n"
+    "                        [--client-cpu N] [--server-cpu N]\n"
     "       tradeshard-bench (--tcp HOST:PORT | --ws ws://HOST:PORT/ws) [--mode ticks|orders|echo]\n"
     "                        [--connections N] [--rate R] [--window W] [--duration S] [--warmup S]\n"
     "                        [--seed N] [--client-cpu N] [--json FILE]\n"
-    "       tradeshard-bench --serve echo|discard [--port P] [--ports-file FILE]\n"
+    "       tradeshard-bench --serve echo|discard|ws-discard [--port P] [--ports-file FILE]\n"
     "  --suite      quick (<30 s) / full (<5 min) / smoke (<5 s): starts its own daemon and baselines\n"
+    "  --only ticks suites: only the tick ingest steps (TCP and WebSocket, each beside its baseline)\n"
     "  --rate R     open loop: R messages/s in total on a fixed schedule, latency from the intended\n"
     "               send time; 0 (default) = closed loop (orders/echo) or as fast as possible (ticks)\n"
     "  --window W   closed loop: requests in flight per connection (default 1)\n"
     "  --mode       ticks: tick firehose, throughput via ping/pong barrier; orders: seeded\n"
     "               limit/market/cancel mix, submit->ack and submit->fill; echo: ping round trips\n"
-    "  --serve      baseline server: echo (echoes each line) or discard (counts lines, answers pings)\n";
+    "  --serve      baseline server: echo (echoes each line), discard (counts lines, answers pings) or\n"
+    "               ws-discard (plain Beast WebSocket at /ws: counts messages, answers pings)\n";
 
 bool parse_number(std::string_view text, double& out) {
   const std::string s(text);
@@ -74,11 +77,17 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         return std::nullopt;
       }
       o.suite = v;
+    } else if (a == "--only") {
+      if (v != "ticks") {
+        std::fprintf(stderr, "tradeshard-bench: --only wants ticks\n");
+        return std::nullopt;
+      }
+      o.only = v;
     } else if (a == "--json") {
       o.json_path = v;
     } else if (a == "--serve") {
-      if (v != "echo" && v != "discard") {
-        std::fprintf(stderr, "tradeshard-bench: --serve wants echo or discard\n");
+      if (v != "echo" && v != "discard" && v != "ws-discard") {
+        std::fprintf(stderr, "tradeshard-bench: --serve wants echo, discard or ws-discard\n");
         return std::nullopt;
       }
       o.serve = v;
@@ -138,6 +147,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   const int picked = (o.suite.empty() ? 0 : 1) + (o.serve.empty() ? 0 : 1) + (o.tcp.empty() && o.ws.empty() ? 0 : 1);
   if (picked != 1) {
     std::fprintf(stderr, "tradeshard-bench: pick exactly one of --suite, --serve, --tcp/--ws (see --help)\n");
+    return std::nullopt;
+  }
+  if (!o.only.empty() && o.suite.empty()) {
+    std::fprintf(stderr, "tradeshard-bench: --only goes with --suite\n");
     return std::nullopt;
   }
   if (!o.tcp.empty() && !o.ws.empty()) {

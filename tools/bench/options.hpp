@@ -10,8 +10,9 @@ enum class Mode { ticks, orders, echo };
 
 struct Options {
   std::string suite;            // quick | full | smoke; empty = manual mode or --serve
+  std::string only;             // suites: "ticks" = only the tick ingest steps; empty = everything
   std::string json_path;        // where the suite/manual run writes its JSON report
-  std::string serve;            // echo | discard: run a baseline server instead of a client
+  std::string serve;            // echo | discard | ws-discard: run a baseline server instead of a client
   std::uint16_t port = 0;       // --serve: port to bind (0 = any free port)
   std::string ports_file;       // --serve: write {"tcp":N} here once listening
   std::string tcp;              // manual: HOST:PORT of a running daemon (TCP JSON lines)

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include "process.hpp"
 #include "report.hpp"
@@ -15,7 +16,7 @@ namespace {
 
 struct Plan {
   double warmup, rt, ticks, open_s, open_rate;
-  bool extras;  // full: same-CPU placement, 4 connections, a second rate, WebSocket
+  bool extras;  // full: same-CPU placement, 4 connections, a second rate, WebSocket orders
 };
 
 Plan plan_for(const std::string& suite) {
@@ -26,11 +27,12 @@ Plan plan_for(const std::string& suite) {
 
 class Suite {
  public:
-  explicit Suite(const Options& o) : opts_(o), plan_(plan_for(o.suite)) {}
+  explicit Suite(const Options& o) : opts_(o), plan_(plan_for(o.suite)), ticks_only_(o.only == "ticks") {}
   ~Suite() {
     daemon_.reset();
     echo_.reset();
     discard_.reset();
+    ws_discard_.reset();
     std::error_code ec;
     if (!dir_.empty() && !keep_dir_) std::filesystem::remove_all(dir_, ec);
   }
@@ -49,6 +51,7 @@ class Suite {
     report_ = environment_json(opts_.source_dir);
     report_["tool"] = "tradeshard-bench";
     report_["suite"] = opts_.suite;
+    if (ticks_only_) report_["only"] = "ticks";
     report_["placement"] = placement_json();
     main_steps();
     if (plan_.extras) extra_steps();
@@ -79,12 +82,12 @@ class Suite {
         std::vector<std::string>{opts_.daemon_path, "--config", dir_ + "/config.json", "--ports-file", dir_ + "/daemon.ports"},
         dir_ + "/daemon.ports", dir_ + "/daemon.log", server_cpu_);
     const std::string self = self_exe();
-    for (const char* kind : {"echo", "discard"}) {
+    using Slot = std::pair<const char*, std::unique_ptr<ChildProcess>*>;
+    for (const auto& [kind, slot] : {Slot{"echo", &echo_}, Slot{"discard", &discard_}, Slot{"ws-discard", &ws_discard_}}) {
       const std::string ports = dir_ + "/" + kind + ".ports";
-      auto p = std::make_unique<ChildProcess>(
+      *slot = std::make_unique<ChildProcess>(
           std::vector<std::string>{self, "--serve", kind, "--port", "0", "--ports-file", ports}, ports,
           dir_ + "/" + kind + ".log", server_cpu_);
-      (std::string(kind) == "echo" ? echo_ : discard_) = std::move(p);
     }
     daemon_cpu0_ = daemon_->cpu_seconds();
   }
@@ -93,6 +96,7 @@ class Suite {
     return {{"client_cpu", client_cpu_}, {"server_cpu", server_cpu_}, {"same_cpu", client_cpu_ == server_cpu_},
             {"client_affinity", affinity_of(0)}, {"daemon_affinity", affinity_of(daemon_->pid())},
             {"echo_affinity", affinity_of(echo_->pid())}, {"discard_affinity", affinity_of(discard_->pid())},
+            {"ws_discard_affinity", affinity_of(ws_discard_->pid())},
             {"how", "sched_setaffinity: client process; daemon and baselines spawned with the server CPU mask "
                     "and re-pinned (all threads) once listening"}};
   }
@@ -106,6 +110,14 @@ class Suite {
     s.duration_s = duration;
     s.warmup_s = plan_.warmup;
     s.seed = opts_.seed;
+    return s;
+  }
+
+  // The daemon's /ws (on its HTTP port) or the Beast baseline's (on its only port).
+  LoadSpec ws_spec(const ChildProcess& p, Mode mode, double duration) const {
+    LoadSpec s = spec(p, mode, duration);
+    s.endpoint.websocket = true;
+    if (&p == daemon_.get()) s.endpoint.port = p.http_port();
     return s;
   }
 
@@ -132,11 +144,19 @@ class Suite {
     return s["messages_in"].value("tick", std::uint64_t{0});
   }
 
-  // The headline set: orders vs echo, ticks vs discard, pings, open loop.
+  // The headline set: orders vs echo, ticks vs discard (TCP and WebSocket), pings, open loop.
   void main_steps() { report_.update(placement_set(plan_.rt, plan_.ticks, true)); }
 
   json placement_set(double rt, double tk, bool full_set) {
     json out;
+    if (!ticks_only_) order_steps(out, rt, full_set);
+    tick_steps(out, tk);
+    ws_tick_steps(out, tk);
+    if (full_set && !ticks_only_) out["open_loop"] = open_loop(plan_.open_rate, plan_.open_s);
+    return out;
+  }
+
+  void order_steps(json& out, double rt, bool full_set) {
     RoundTripStats echo, order, ping;
     round_trips("echo orders (before)", spec(*echo_, Mode::orders, rt / 2), echo);
     const json echo_before = latency_json(echo.ack);
@@ -155,11 +175,14 @@ class Suite {
       round_trips("daemon pings", spec(*daemon_, Mode::echo, rt / 2), ping);
       out["ping_rtt_us"] = latency_json(ping.ack);
     }
+  }
+
+  void tick_steps(json& out, double tk) {
     TickStats discard, tick;
     ticks("discard ticks (before)", spec(*discard_, Mode::ticks, tk / 2), discard);
     const double discard_before = discard.per_second();
     const std::uint64_t counted0 = daemon_tick_count();
-    cpu = daemon_->cpu_seconds();
+    const double cpu = daemon_->cpu_seconds();
     ticks("daemon ticks", spec(*daemon_, Mode::ticks, tk), tick);
     const double tick_cpu = daemon_->cpu_seconds() - cpu;
     const std::uint64_t counted = daemon_tick_count() - counted0;
@@ -174,8 +197,29 @@ class Suite {
     out["ticks"]["daemon_cpu_ns_per_tick"] =
         tick.ticks ? std::round(tick_cpu * 1e9 / static_cast<double>(counted ? counted : tick.ticks)) : 0.0;
     out["discard"] = tick_json(discard);
-    if (full_set) out["open_loop"] = open_loop(plan_.open_rate, plan_.open_s);
-    return out;
+  }
+
+  // The same firehose over WebSocket text frames (one tick per frame), beside the plain Beast
+  // read-and-discard baseline in the same placement, before and after the daemon.
+  void ws_tick_steps(json& out, double tk) {
+    TickStats beast, tick;
+    ticks("Beast ws discard ticks (before)", ws_spec(*ws_discard_, Mode::ticks, tk / 2), beast);
+    const double beast_before = beast.per_second();
+    const std::uint64_t counted0 = daemon_tick_count();
+    const double cpu = daemon_->cpu_seconds();
+    ticks("daemon ticks over WebSocket", ws_spec(*daemon_, Mode::ticks, tk), tick);
+    const double tick_cpu = daemon_->cpu_seconds() - cpu;
+    const std::uint64_t counted = daemon_tick_count() - counted0;
+    ticks("Beast ws discard ticks (after)", ws_spec(*ws_discard_, Mode::ticks, tk / 2), beast);
+    out["ws_ticks_per_s"] = std::round(tick.per_second());
+    out["ws_beast_discard_ticks_per_s"] = std::round(beast.per_second());
+    out["ws_beast_discard_ticks_per_s_before"] = std::round(beast_before);
+    out["ws_ticks"] = tick_json(tick);
+    out["ws_ticks"]["daemon_counted_incl_warmup"] = counted;
+    out["ws_ticks"]["daemon_cpu_s"] = tick_cpu;
+    out["ws_ticks"]["daemon_cpu_ns_per_tick"] =
+        tick.ticks ? std::round(tick_cpu * 1e9 / static_cast<double>(counted ? counted : tick.ticks)) : 0.0;
+    out["ws_beast_discard"] = tick_json(beast);
   }
 
   json open_loop(double rate, double seconds) {
@@ -190,44 +234,41 @@ class Suite {
 
   void extra_steps() {
     if (client_cpu_ != server_cpu_) {
-      for (auto* p : {daemon_.get(), echo_.get(), discard_.get()}) pin_to_cpu(p->pid(), client_cpu_);
+      for (auto* p : {daemon_.get(), echo_.get(), discard_.get(), ws_discard_.get()}) pin_to_cpu(p->pid(), client_cpu_);
       json same = placement_set(plan_.rt / 2, plan_.ticks / 2, false);
       same["placement"] = {{"client_cpu", client_cpu_}, {"server_cpu", client_cpu_}, {"same_cpu", true}};
       report_["same_cpu"] = same;
-      for (auto* p : {daemon_.get(), echo_.get(), discard_.get()}) pin_to_cpu(p->pid(), server_cpu_);
+      for (auto* p : {daemon_.get(), echo_.get(), discard_.get(), ws_discard_.get()}) pin_to_cpu(p->pid(), server_cpu_);
     }
     RoundTripStats echo4, order4;
-    round_trips("echo orders 4 conns", spec(*echo_, Mode::orders, plan_.rt / 2, 4), echo4);
-    round_trips("daemon orders 4 conns", spec(*daemon_, Mode::orders, plan_.rt / 2, 4), order4);
+    if (!ticks_only_) {
+      round_trips("echo orders 4 conns", spec(*echo_, Mode::orders, plan_.rt / 2, 4), echo4);
+      round_trips("daemon orders 4 conns", spec(*daemon_, Mode::orders, plan_.rt / 2, 4), order4);
+    }
     TickStats discard4, tick4;
     ticks("discard ticks 4 conns", spec(*discard_, Mode::ticks, plan_.ticks / 2, 4), discard4);
     ticks("daemon ticks 4 conns", spec(*daemon_, Mode::ticks, plan_.ticks / 2, 4), tick4);
-    report_["connections_4"] = {{"order_rtt_us", latency_json(order4.ack)}, {"echo_rtt_us", latency_json(echo4.ack)},
-                                {"orders", round_trip_json(order4)}, {"echo", round_trip_json(echo4)},
-                                {"ticks_per_s", std::round(tick4.per_second())},
+    report_["connections_4"] = {{"ticks_per_s", std::round(tick4.per_second())},
                                 {"discard_ticks_per_s", std::round(discard4.per_second())}};
+    if (ticks_only_) return;
+    report_["connections_4"].update({{"order_rtt_us", latency_json(order4.ack)}, {"echo_rtt_us", latency_json(echo4.ack)},
+                                     {"orders", round_trip_json(order4)}, {"echo", round_trip_json(echo4)}});
     report_["open_loop_high"] = open_loop(plan_.open_rate * 5, plan_.open_s / 2);
-    LoadSpec ws = spec(*daemon_, Mode::orders, plan_.rt / 2);
-    ws.endpoint.websocket = true;
-    ws.endpoint.port = daemon_->http_port();
     RoundTripStats ws_orders;
-    round_trips("daemon orders over WebSocket", ws, ws_orders);
-    ws.mode = Mode::ticks;
-    ws.duration_s = plan_.ticks / 2;
-    TickStats ws_ticks;
-    ticks("daemon ticks over WebSocket", ws, ws_ticks);
-    report_["websocket"] = {{"order_rtt_us", latency_json(ws_orders.ack)}, {"orders", round_trip_json(ws_orders)},
-                            {"ticks_per_s", std::round(ws_ticks.per_second())}, {"ticks", tick_json(ws_ticks)}};
+    round_trips("daemon orders over WebSocket", ws_spec(*daemon_, Mode::orders, plan_.rt / 2), ws_orders);
+    report_["websocket"] = {{"order_rtt_us", latency_json(ws_orders.ack)}, {"orders", round_trip_json(ws_orders)}};
   }
 
   json notes() const {
     json n = json::array();
-    const auto& reasons = report_["orders"]["reject_reasons"];
-    if (reasons.contains("unavailable")) {
+    if (ticks_only_) {
+      n.push_back("--only ticks: the order, ping and open-loop steps were not run");
+    } else if (report_["orders"]["reject_reasons"].contains("unavailable")) {
       n.push_back("daemon rejects orders with reason \"unavailable\" (routing not wired yet): order_rtt_us is "
                   "submit -> reject, and there are no fills or cancels yet");
     }
-    const double before = report_["echo_rtt_before_us"]["p999"], both = report_["echo_rtt_us"]["p999"];
+    const double before = report_.value("/echo_rtt_before_us/p999"_json_pointer, 0.0),
+                 both = report_.value("/echo_rtt_us/p999"_json_pointer, 0.0);
     if (before > 0 && both > 0 && (both > 2 * before || before > 2 * both)) {
       n.push_back("echo baseline p99.9 moved more than 2x between before and after the daemon (machine noise): "
                   "the p99.9 ratio is unreliable in this run");
@@ -237,6 +278,9 @@ class Suite {
     n.push_back("order_rtt_us / echo_rtt_us: closed loop, 1 connection, 1 request in flight; echo runs before and "
                 "after the daemon and is reported combined");
     n.push_back("ticks_per_s: one connection, as fast as possible, counted up to a ping/pong barrier");
+    n.push_back("ws_ticks_per_s: the same ticks as WebSocket text frames (one tick per masked frame) to /ws; "
+                "ws_beast_discard_ticks_per_s: plain Beast (websocket::stream<tcp_stream>, async_read per "
+                "message, default options) reading and dropping them, before and after the daemon, combined");
     return n;
   }
 
@@ -246,7 +290,8 @@ class Suite {
   int step_ = 0, client_cpu_ = 0, server_cpu_ = 0;
   std::string dir_;
   bool keep_dir_ = false;
-  std::unique_ptr<ChildProcess> daemon_, echo_, discard_;
+  bool ticks_only_ = false;
+  std::unique_ptr<ChildProcess> daemon_, echo_, discard_, ws_discard_;
   double daemon_cpu0_ = 0;
 };
 
