@@ -35,6 +35,7 @@ void Channels::subscribe(std::uint64_t conn, std::string_view channel) {
   if (std::find(v.begin(), v.end(), conn) != v.end()) return;
   v.push_back(conn);
   by_conn_[conn].emplace_back(channel);
+  ++version_;
 }
 
 void Channels::unsubscribe(std::uint64_t conn, std::string_view channel) {
@@ -43,6 +44,7 @@ void Channels::unsubscribe(std::uint64_t conn, std::string_view channel) {
   auto& v = it->second;
   v.erase(std::remove(v.begin(), v.end(), conn), v.end());
   if (v.empty()) subs_.erase(it);
+  ++version_;
   const auto c = by_conn_.find(conn);
   if (c != by_conn_.end()) {
     auto& names = c->second;
@@ -56,6 +58,7 @@ void Channels::drop(std::uint64_t conn) {
   if (c == by_conn_.end()) return;
   const auto names = std::move(c->second);
   by_conn_.erase(c);
+  ++version_;
   for (const auto& n : names) {
     const auto it = subs_.find(n);
     if (it == subs_.end()) continue;

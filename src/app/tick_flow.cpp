@@ -67,7 +67,21 @@ void TickFlow::ensure_channels(market::SymbolId id) {
     bars_1s_channel_.push_back("bars:" + name + ":1s");
     bars_1m_channel_.push_back("bars:" + name + ":1m");
     last_update_id_.push_back(0);
+    quote_subscribed_.push_back(-1);
   }
+}
+
+// The answer per symbol is cached until a subscription changes anywhere: hashing the channel
+// name for every tick cost as much as routing it.
+bool TickFlow::quote_subscribed(market::SymbolId id) {
+  const std::uint64_t v = outbox_.subscriptions_version();
+  if (v != subscriptions_seen_) {
+    std::fill(quote_subscribed_.begin(), quote_subscribed_.end(), std::int8_t{-1});
+    subscriptions_seen_ = v;
+  }
+  std::int8_t& c = quote_subscribed_[id];
+  if (c < 0) c = outbox_.has_subscribers(quote_channel_[id]) ? 1 : 0;
+  return c == 1;
 }
 
 void TickFlow::on_tick(std::uint64_t conn, const TickCmd& t, Now now) {
@@ -105,7 +119,7 @@ void TickFlow::on_tick(std::uint64_t conn, const TickCmd& t, Now now) {
     return;
   }
   map_.count_tick(route.symbol);
-  if (outbox_.has_subscribers(quote_channel_[route.symbol])) {
+  if (quote_subscribed(route.symbol)) {
     outbox_.publish(quote_channel_[route.symbol],
                     QuoteOut{map_.name(route.symbol), t.bid, t.ask, t.bid_size, t.ask_size,
                              t.ts_ms ? t.ts_ms : now.wall_ms});

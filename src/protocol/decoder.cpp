@@ -1,5 +1,6 @@
 #include <simdjson.h>
 
+#include <array>
 #include <cstring>
 
 #include "tradeshard/protocol/codec.hpp"
@@ -32,6 +33,18 @@ std::string_view trim(std::string_view s) noexcept {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// `p` points just past a string's opening quote in a document simdjson has indexed (so a closing
+// quote follows). Without a backslash before it, the string's value is that input span: true.
+bool unescaped_in_place(const char* p, std::string_view& out) noexcept {
+  const char* e = p;
+  while (*e != '"') {
+    if (*e == '\\') return false;
+    ++e;
+  }
+  out = std::string_view(p, static_cast<std::size_t>(e - p));
+  return true;
 }
 
 Raw* slot(Fields& f, std::string_view k) noexcept {
@@ -89,6 +102,10 @@ struct Decoder::Impl {
   std::string padded;  // copy of input when the caller's buffer lacks simdjson's padding
   std::vector<std::string_view> channels;
   Fields f;
+  // Fields set by the previous message: only these are reset (clearing all of Fields with a
+  // memset cost a seventh of decode()). Each known key is recorded once per message.
+  std::array<Raw*, sizeof(Fields) / sizeof(Raw)> touched{};
+  std::size_t touched_count = 0;
 
   DecodeResult decode(std::string_view text, std::size_t padding);
   DecodeResult fail(WireError code, std::string_view message) const {
@@ -124,7 +141,33 @@ bool decimal_of(const Raw& r, core::Decimal& out) noexcept {
   return true;
 }
 
+// Market-data fast path: plain digits with at most one '.', <= 18 digits and <= 8 decimals
+// convert exactly to 1e-8 steps without a Decimal; anything else (signs, exponents, more
+// decimals to round, overflow) takes the general path below, which decides and reports.
+bool md_fast(std::string_view s, std::int64_t& out) noexcept {
+  static constexpr std::int64_t pow10[9] = {1, 10, 100, 1'000, 10'000, 100'000, 1'000'000, 10'000'000,
+                                            100'000'000};
+  if (s.empty() || s.size() > 19) return false;
+  std::uint64_t units = 0;  // <= 19 digits: no wrap in 64 unsigned bits
+  int digits = 0;
+  int frac = -1;  // digits after the '.', -1 without one
+  for (const char c : s) {
+    if (c >= '0' && c <= '9') {
+      units = units * 10 + static_cast<std::uint64_t>(c - '0');
+      ++digits;
+      if (frac >= 0) ++frac;
+    } else if (c == '.' && frac < 0) {
+      frac = 0;
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0 || digits > 18 || frac > 8) return false;
+  return !__builtin_mul_overflow(static_cast<std::int64_t>(units), pow10[8 - (frac < 0 ? 0 : frac)], &out);
+}
+
 bool md_of(const Raw& r, std::int64_t& out) noexcept {
+  if ((r.kind == Kind::string || r.kind == Kind::number) && md_fast(r.text, out)) return true;
   core::Decimal d;
   if (!decimal_of(r, d)) return false;
   const auto s = core::to_steps_rounded(d, core::market_data_step);
@@ -275,7 +318,8 @@ DecodeResult Decoder::Impl::subscribe(bool on) {
 }
 
 DecodeResult Decoder::Impl::decode(std::string_view text, std::size_t padding) {
-  f = Fields{};
+  for (std::size_t i = 0; i < touched_count; ++i) *touched[i] = Raw{};
+  touched_count = 0;
   channels.clear();
   const char* data = text.data();
   if (padding < simdjson::SIMDJSON_PADDING) {
@@ -292,8 +336,12 @@ DecodeResult Decoder::Impl::decode(std::string_view text, std::size_t padding) {
   for (auto field_r : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(field_r).get(field) || field.unescaped_key().get(key)) return fail(WireError::bad_json, "not valid JSON");
+    if (std::move(field_r).get(field)) return fail(WireError::bad_json, "not valid JSON");
+    if (!unescaped_in_place(field.key().raw(), key) && field.unescaped_key().get(key)) {
+      return fail(WireError::bad_json, "not valid JSON");
+    }
     Raw* r = slot(f, key);
+    if (r != nullptr && !r->present()) touched[touched_count++] = r;
     od::value v = field.value();
     od::json_type t;
     if (v.type().get(t)) return fail(WireError::bad_json, "not valid JSON");
@@ -301,7 +349,10 @@ DecodeResult Decoder::Impl::decode(std::string_view text, std::size_t padding) {
       continue;  // unknown keys are ignored (forward compatibility); On-Demand skips the value
     }
     if (t == od::json_type::string) {
-      if (v.get_string().get(r->text)) return fail(WireError::bad_json, "invalid string");
+      // Most strings have no escapes: view them in the input instead of unescaping a copy.
+      if (!unescaped_in_place(v.raw_json_token().data() + 1, r->text)) {
+        if (v.get_string().get(r->text)) return fail(WireError::bad_json, "invalid string");
+      }
       r->kind = Kind::string;
     } else if (t == od::json_type::number) {
       r->text = trim(v.raw_json_token());

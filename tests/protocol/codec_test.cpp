@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <optional>
+#include <string>
+
 #include "tradeshard/protocol/codec.hpp"
 
 using namespace tradeshard;
@@ -96,6 +100,54 @@ TEST_CASE("Decoder: ticks, own schema and Binance bookTicker") {
   REQUIRE(err(r));
   CHECK(err(r)->code == app::WireError::bad_field);
   CHECK(err(r)->message == "bid must be a non-negative decimal");
+}
+
+// Ensure the in-place string fast path and the escape fallback agree, for keys and values.
+TEST_CASE("Decoder: escaped keys and strings unescape; plain ones are read in place") {
+  Decoder d;
+  auto r = d.decode(R"({"type":"tick","symbol":"BTC\u0055SDT","bid":"1","ask":"2"})");
+  const auto* t = cmd<app::TickCmd>(r);
+  REQUIRE(t);
+  CHECK(t->symbol == "BTCUSDT");
+  r = d.decode(R"({"\u0074ype":"tick","sym\u0062ol":"A\"B","bid":"1","ask":"2"})");
+  t = cmd<app::TickCmd>(r);
+  REQUIRE(t);
+  CHECK(t->symbol == "A\"B");
+  r = d.decode(R"({ "type" : "tick" , "symbol" : "ETHUSDT" , "bid" : "1" , "ask" : "2" })");
+  t = cmd<app::TickCmd>(r);
+  REQUIRE(t);
+  CHECK(t->symbol == "ETHUSDT");
+  r = d.decode(R"({"type":"tick","symbol":"","bid":"1","ask":"2"})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::bad_field);
+}
+
+// Ensure the market-data fast path gives what the general decimal path gives, and hands every
+// other shape (exponents, rounding, overflow, signs) to it.
+TEST_CASE("Decoder: market-data decimals, fast path and general path") {
+  Decoder d;
+  auto bid = [&](std::string_view v) -> std::optional<std::int64_t> {
+    const std::string line = std::string(R"({"type":"tick","symbol":"X","ask":"1","bid":)") + std::string(v) + "}";
+    const auto r = d.decode(line);
+    const auto* t = cmd<app::TickCmd>(r);
+    if (!t) return std::nullopt;
+    return t->bid;
+  };
+  CHECK(bid(R"("0.5")") == 50000000);
+  CHECK(bid(R"(".5")") == 50000000);
+  CHECK(bid(R"("5.")") == 500000000);
+  CHECK(bid(R"("007.25")") == 725000000);
+  CHECK(bid(R"("0.00000001")") == 1);
+  CHECK(bid(R"("0.000000015")") == 2);   // 9 decimals: rounded by the general path
+  CHECK(bid(R"(1e2)") == 10000000000);    // exponent: general path
+  CHECK(bid(R"("92233720368.54775807")") == INT64_MAX);
+  CHECK_FALSE(bid(R"("92233720368.54775808")").has_value());  // one step past int64
+  CHECK_FALSE(bid(R"("999999999999999999")").has_value());    // 18 digits x 1e8 overflows
+  CHECK_FALSE(bid(R"("9999999999999999999")").has_value());   // 19 digits
+  CHECK_FALSE(bid(R"("1.2.3")").has_value());
+  CHECK_FALSE(bid(R"(".")").has_value());
+  CHECK(bid(R"("+1")") == 100000000);  // a sign: general path
+  CHECK_FALSE(bid(R"("-0.1")").has_value());
 }
 
 // Ensure subscribe lists are read and bounded.

@@ -19,6 +19,8 @@ class Channels {
   // Subscribers of a channel, or nullptr (no allocation on the publish path).
   [[nodiscard]] const std::vector<std::uint64_t>* subscribers(std::string_view channel) const;
   [[nodiscard]] std::size_t channel_count() const noexcept { return subs_.size(); }
+  // Changes whenever any subscription does: lets publishers cache "has subscribers" answers.
+  [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
 
  private:
   struct Hash {
@@ -27,6 +29,7 @@ class Channels {
   };
   std::unordered_map<std::string, std::vector<std::uint64_t>, Hash, std::equal_to<>> subs_;
   std::unordered_map<std::uint64_t, std::vector<std::string>> by_conn_;
+  std::uint64_t version_ = 0;
 };
 
 }  // namespace tradeshard::app

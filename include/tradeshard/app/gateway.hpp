@@ -59,6 +59,7 @@ class Gateway final : public Outbox {
   void send(std::uint64_t conn, const Outbound& message) override;
   void publish(std::string_view channel, const Outbound& message) override;
   [[nodiscard]] bool has_subscribers(std::string_view channel) const override;
+  [[nodiscard]] std::uint64_t subscriptions_version() const override { return channels_.version(); }
   void count_reject(std::string_view reason) override;
 
   [[nodiscard]] LedgerService& ledger() noexcept { return ledger_; }

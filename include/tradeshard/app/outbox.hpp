@@ -15,6 +15,8 @@ class Outbox {
   // Sends to every subscriber of the channel.
   virtual void publish(std::string_view channel, const Outbound& message) = 0;
   [[nodiscard]] virtual bool has_subscribers(std::string_view channel) const = 0;
+  // Changes whenever any subscription does, so callers may cache has_subscribers() answers.
+  [[nodiscard]] virtual std::uint64_t subscriptions_version() const = 0;
   // Counts a reject by reason for /stats and /metrics.
   virtual void count_reject(std::string_view reason) = 0;
 };

@@ -64,6 +64,7 @@ class TickFlow {
  private:
   PlanOutcome apply(partition::PlanResult planned);
   void ensure_channels(market::SymbolId id);
+  [[nodiscard]] bool quote_subscribed(market::SymbolId id);
   void publish(const market::TickOutput& out);
 
   const Config& config_;
@@ -74,6 +75,8 @@ class TickFlow {
   std::vector<NodeRuntimeStats> node_stats_;
   // Per symbol id: channel names and the last Binance update id.
   std::vector<std::string> quote_channel_, bars_1s_channel_, bars_1m_channel_;
+  std::vector<std::int8_t> quote_subscribed_;  // per symbol: -1 unknown, 0 no, 1 yes
+  std::uint64_t subscriptions_seen_ = ~std::uint64_t{0};
   std::vector<std::uint64_t> last_update_id_;
   market::TickOutput out_;
   std::optional<partition::MovePlan> last_plan_;
