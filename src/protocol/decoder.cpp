@@ -47,6 +47,23 @@ bool unescaped_in_place(const char* p, std::string_view& out) noexcept {
   return true;
 }
 
+// Keys compared as little-endian words of their bytes (fixed-size loads, no memcmp call): seven
+// keys per tick made the library compares a visible cost.
+template <std::size_t N>
+constexpr std::uint64_t word_of(const char (&s)[N]) noexcept {
+  static_assert(N - 1 <= 8);
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i + 1 < N; ++i) v |= std::uint64_t{static_cast<unsigned char>(s[i])} << (8 * i);
+  return v;
+}
+
+template <std::size_t N>
+std::uint64_t load_word(const char* p) noexcept {
+  std::uint64_t v = 0;
+  std::memcpy(&v, p, N);  // little-endian host (x86-64), as word_of assumes
+  return v;
+}
+
 Raw* slot(Fields& f, std::string_view k) noexcept {
   switch (k.size()) {
     case 1:
@@ -60,37 +77,45 @@ Raw* slot(Fields& f, std::string_view k) noexcept {
         case 'E': return &f.b_E;
         default: return nullptr;
       }
-    case 2:
-      if (k == "id") return &f.id;
-      if (k == "ts") return &f.ts;
+    case 2: {
+      const auto w = load_word<2>(k.data());
+      if (w == word_of("id")) return &f.id;
+      if (w == word_of("ts")) return &f.ts;
       return nullptr;
-    case 3:
-      if (k == "tif") return &f.tif;
-      if (k == "bid") return &f.bid;
-      if (k == "ask") return &f.ask;
-      if (k == "qty") return &f.qty;
+    }
+    case 3: {
+      const auto w = load_word<3>(k.data());
+      if (w == word_of("tif")) return &f.tif;
+      if (w == word_of("bid")) return &f.bid;
+      if (w == word_of("ask")) return &f.ask;
+      if (w == word_of("qty")) return &f.qty;
       return nullptr;
-    case 4:
-      if (k == "type") return &f.type;
-      if (k == "side") return &f.side;
-      if (k == "kind") return &f.kind;
+    }
+    case 4: {
+      const auto w = load_word<4>(k.data());
+      if (w == word_of("type")) return &f.type;
+      if (w == word_of("side")) return &f.side;
+      if (w == word_of("kind")) return &f.kind;
       return nullptr;
+    }
     case 5:
-      if (k == "price") return &f.price;
-      return nullptr;
+      return load_word<5>(k.data()) == word_of("price") ? &f.price : nullptr;
     case 6:
-      if (k == "symbol") return &f.symbol;
+      return load_word<6>(k.data()) == word_of("symbol") ? &f.symbol : nullptr;
+    case 7: {
+      const auto w = load_word<7>(k.data());
+      if (w == word_of("account")) return &f.account;
+      if (w == word_of("api_key")) return &f.api_key;
       return nullptr;
-    case 7:
-      if (k == "account") return &f.account;
-      if (k == "api_key") return &f.api_key;
+    }
+    case 8: {
+      const auto w = load_word<8>(k.data());
+      if (w == word_of("priority")) return &f.priority;
+      if (w == word_of("bid_size")) return &f.bid_size;
+      if (w == word_of("ask_size")) return &f.ask_size;
+      if (w == word_of("channels")) return &f.channels;
       return nullptr;
-    case 8:
-      if (k == "priority") return &f.priority;
-      if (k == "bid_size") return &f.bid_size;
-      if (k == "ask_size") return &f.ask_size;
-      if (k == "channels") return &f.channels;
-      return nullptr;
+    }
     default: return nullptr;
   }
 }
@@ -382,7 +407,7 @@ DecodeResult Decoder::Impl::decode(std::string_view text, std::size_t padding) {
   }
   if (f.type.kind != Kind::string) return fail(WireError::bad_field, "type must be a string");
   const std::string_view type = f.type.text;
-  if (type == "tick") return tick(false);
+  if (type.size() == 4 && load_word<4>(type.data()) == word_of("tick")) return tick(false);
   if (type == "order") return order();
   if (type == "cancel") return cancel();
   if (type == "replace") return replace();
