@@ -108,15 +108,16 @@ void Gateway::on_subscribe(std::uint64_t id, Conn& c, const SubscribeCmd& cmd) {
 }
 
 void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
-  const auto it = conns_.find(conn);
-  if (it == conns_.end()) return;
-  Conn& c = it->second;
   ++counters_.commands_in[command.index()];
-  // Ticks first: the hot path.
+  // Ticks first: the hot path. The tick flow needs only the id (replies go through send(), which
+  // skips a connection that is gone), so it is spared the connection lookup.
   if (const auto* tick = std::get_if<TickCmd>(&command)) {
     ticks_.on_tick(conn, *tick, now);
     return;
   }
+  const auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  Conn& c = it->second;
   if (const auto* login = std::get_if<LoginCmd>(&command)) {
     on_login(c, *login);
     return;

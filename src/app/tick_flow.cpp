@@ -73,15 +73,19 @@ void TickFlow::ensure_channels(market::SymbolId id) {
 
 // The answer per symbol is cached until a subscription changes anywhere: hashing the channel
 // name for every tick cost as much as routing it.
-bool TickFlow::quote_subscribed(market::SymbolId id) {
+bool TickFlow::subscribed(std::int8_t& cached, std::string_view channel) {
   const std::uint64_t v = outbox_.subscriptions_version();
   if (v != subscriptions_seen_) {
     std::fill(quote_subscribed_.begin(), quote_subscribed_.end(), std::int8_t{-1});
+    signals_subscribed_ = -1;
     subscriptions_seen_ = v;
   }
-  std::int8_t& c = quote_subscribed_[id];
-  if (c < 0) c = outbox_.has_subscribers(quote_channel_[id]) ? 1 : 0;
-  return c == 1;
+  if (cached < 0) cached = outbox_.has_subscribers(channel) ? 1 : 0;
+  return cached == 1;
+}
+
+bool TickFlow::quote_subscribed(market::SymbolId id) {
+  return subscribed(quote_subscribed_[id], quote_channel_[id]);
 }
 
 void TickFlow::on_tick(std::uint64_t conn, const TickCmd& t, Now now) {
@@ -129,8 +133,10 @@ void TickFlow::on_tick(std::uint64_t conn, const TickCmd& t, Now now) {
 }
 
 void TickFlow::publish(const market::TickOutput& out) {
+  const bool to_signals = !out.signals.empty() && subscribed(signals_subscribed_, "signals");
   for (const auto& s : out.signals) {
     ++stats_.signals;
+    if (!to_signals) continue;
     outbox_.publish("signals", SignalOut{map_.name(s.symbol), s.strategy, nodes_[s.node].id(), s.side, s.price,
                                          s.size, s.ts_ms});
   }

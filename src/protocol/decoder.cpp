@@ -368,21 +368,22 @@ DecodeResult Decoder::Impl::decode(std::string_view text, std::size_t padding) {
     Raw* r = slot(f, key);
     if (r != nullptr && !r->present()) touched[touched_count++] = r;
     od::value v = field.value();
-    od::json_type t;
-    if (v.type().get(t)) return fail(WireError::bad_json, "not valid JSON");
     if (!r) {
       continue;  // unknown keys are ignored (forward compatibility); On-Demand skips the value
     }
-    if (t == od::json_type::string) {
+    // The value's JSON type from its first byte (what value::type() looks at), peeked once.
+    const std::string_view token = v.raw_json_token();
+    const char c0 = token.empty() ? '\0' : token[0];
+    if (c0 == '"') {
       // Most strings have no escapes: view them in the input instead of unescaping a copy.
-      if (!unescaped_in_place(v.raw_json_token().data() + 1, r->text)) {
+      if (!unescaped_in_place(token.data() + 1, r->text)) {
         if (v.get_string().get(r->text)) return fail(WireError::bad_json, "invalid string");
       }
       r->kind = Kind::string;
-    } else if (t == od::json_type::number) {
-      r->text = trim(v.raw_json_token());
+    } else if (c0 == '-' || (c0 >= '0' && c0 <= '9')) {
+      r->text = trim(token);
       r->kind = Kind::number;
-    } else if (r == &f.channels && t == od::json_type::array) {
+    } else if (r == &f.channels && c0 == '[') {
       r->kind = Kind::other;
       od::array arr;
       if (v.get_array().get(arr)) return fail(WireError::bad_json, "not valid JSON");

@@ -138,6 +138,14 @@ TEST_CASE("Decoder: market-data decimals, fast path and general path") {
   CHECK(bid(R"("5.")") == 500000000);
   CHECK(bid(R"("007.25")") == 725000000);
   CHECK(bid(R"("0.00000001")") == 1);
+  CHECK(bid(R"("12345678.87654321")") == 1234567887654321);    // 8 + 8 digits, one word each
+  CHECK(bid(R"(12345678.87654321)") == 1234567887654321);      // same as a JSON number
+  CHECK(bid(R"("123456789.5")") == 12345678950000000);         // 9 integer digits
+  CHECK(bid(R"("99999999")") == 9999999900000000);
+  CHECK(bid(R"("0")") == 0);
+  CHECK_FALSE(bid(R"("12a4")").has_value());
+  CHECK_FALSE(bid(R"("1234567/")").has_value());
+  CHECK_FALSE(bid(R"("1:")").has_value());
   CHECK(bid(R"("0.000000015")") == 2);   // 9 decimals: rounded by the general path
   CHECK(bid(R"(1e2)") == 10000000000);    // exponent: general path
   CHECK(bid(R"("92233720368.54775807")") == INT64_MAX);

@@ -64,6 +64,8 @@ class TickFlow {
  private:
   PlanOutcome apply(partition::PlanResult planned);
   void ensure_channels(market::SymbolId id);
+  // Cached "has subscribers" answers, valid until any subscription changes.
+  [[nodiscard]] bool subscribed(std::int8_t& cached, std::string_view channel);
   [[nodiscard]] bool quote_subscribed(market::SymbolId id);
   void publish(const market::TickOutput& out);
 
@@ -76,6 +78,7 @@ class TickFlow {
   // Per symbol id: channel names and the last Binance update id.
   std::vector<std::string> quote_channel_, bars_1s_channel_, bars_1m_channel_;
   std::vector<std::int8_t> quote_subscribed_;  // per symbol: -1 unknown, 0 no, 1 yes
+  std::int8_t signals_subscribed_ = -1;
   std::uint64_t subscriptions_seen_ = ~std::uint64_t{0};
   std::vector<std::uint64_t> last_update_id_;
   market::TickOutput out_;
