@@ -117,6 +117,17 @@ TEST_CASE("Decoder: escaped keys and strings unescape; plain ones are read in pl
   t = cmd<app::TickCmd>(r);
   REQUIRE(t);
   CHECK(t->symbol == "ETHUSDT");
+  for (const std::string sym : {"ABCDEFG", "ABCDEFGH", "ABCDEFGHI", "ABCDEFGHIJKLMNOP", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"}) {
+    r = d.decode(R"({"type":"tick","symbol":")" + sym + R"(","bid":"1","ask":"2"})");
+    t = cmd<app::TickCmd>(r);
+    REQUIRE(t);
+    CHECK(t->symbol == sym);
+    if (sym.size() >= 32) continue;  // one more byte would pass the symbol limit
+    r = d.decode(R"({"type":"tick","symbol":")" + sym.substr(0, 5) + R"(\t)" + sym.substr(5) + R"(","bid":"1","ask":"2"})");
+    t = cmd<app::TickCmd>(r);
+    REQUIRE(t);
+    CHECK(t->symbol == sym.substr(0, 5) + "\t" + sym.substr(5));
+  }
   r = d.decode(R"({"type":"tick","symbol":"","bid":"1","ask":"2"})");
   REQUIRE(err(r));
   CHECK(err(r)->code == app::WireError::bad_field);
