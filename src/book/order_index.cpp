@@ -23,19 +23,17 @@ void OrderIndex::rehash(std::size_t buckets) {
   }
 }
 
-void OrderIndex::insert(OrderKey key, Slot slot) {
+void OrderIndex::insert_hashed(std::uint32_t h, Slot slot) {
   // Load <= 0.6 keeps probes short (expected ~1.75 for a hit, ~3.6 for a miss) at 8 bytes per
   // bucket, i.e. 13.3..26.7 bytes per live order depending on where in the doubling we are.
   if ((size_ + 1) * max_load_den > table_.size() * max_load_num) rehash(table_.size() * 2);
-  const std::uint32_t h = hash(key);
   std::uint32_t i = h & mask_;
   while (table_[i].slot != no_slot) i = (i + 1) & mask_;
   table_[i] = Entry{h, slot};
   ++size_;
 }
 
-void OrderIndex::erase(OrderKey key, Slot slot) noexcept {
-  const std::uint32_t h = hash(key);
+void OrderIndex::erase_hashed(std::uint32_t h, Slot slot) noexcept {
   std::uint32_t i = h & mask_;
   while (table_[i].slot != slot) {
     assert(table_[i].slot != no_slot && "erase of a key that is not indexed");

@@ -16,17 +16,24 @@ class OrderIndex {
 
   void reserve(std::size_t n);
   [[nodiscard]] Slot find(OrderKey key, const OrderPool& pool) const noexcept {
-    const std::uint32_t h = hash(key);
+    return find(key, hash(key), pool);
+  }
+  // h == hash(key): callers that also insert or erase the key hash it once.
+  [[nodiscard]] Slot find(OrderKey key, std::uint32_t h, const OrderPool& pool) const noexcept {
     for (std::uint32_t i = h & mask_;; i = (i + 1) & mask_) {
       const Entry& e = table_[i];
       if (e.slot == no_slot) return no_slot;
       if (e.hash == h && pool[e.slot].key == key) return e.slot;
     }
   }
+  // Hint only: starts loading the home bucket of a key that will be looked up soon.
+  void prefetch(std::uint32_t h) const noexcept { __builtin_prefetch(table_.data() + (h & mask_), 1); }
   // Precondition: key is not present.
-  void insert(OrderKey key, Slot slot);
+  void insert(OrderKey key, Slot slot) { insert_hashed(hash(key), slot); }
+  void insert_hashed(std::uint32_t h, Slot slot);
   // Precondition: key is present at slot.
-  void erase(OrderKey key, Slot slot) noexcept;
+  void erase(OrderKey key, Slot slot) noexcept { erase_hashed(hash(key), slot); }
+  void erase_hashed(std::uint32_t h, Slot slot) noexcept;
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t capacity_bytes() const noexcept {
