@@ -27,7 +27,7 @@ class OrderIndex {
     }
   }
   // Hint only: starts loading the home bucket of a key that will be looked up soon.
-  void prefetch(std::uint32_t h) const noexcept { __builtin_prefetch(table_.data() + (h & mask_), 1); }
+  void prefetch(std::uint32_t h) const noexcept { __builtin_prefetch(table_.data() + (h & mask_)); }
   // Precondition: key is not present.
   void insert(OrderKey key, Slot slot) { insert_hashed(hash(key), slot); }
   void insert_hashed(std::uint32_t h, Slot slot);

@@ -47,9 +47,8 @@ class OrderPool {
   }
 
   // Hint only: starts loading a node whose address is known early (a FIFO or account neighbour).
-  void prefetch(Slot s) const noexcept {
-    if (s != no_slot) __builtin_prefetch(nodes_.data() + s, 1);
-  }
+  // no_slot prefetches slot 0 instead: g++ 12 silently drops a prefetch under an `if`.
+  void prefetch(Slot s) const noexcept { __builtin_prefetch(nodes_.data() + (s == no_slot ? 0 : s)); }
 
   [[nodiscard]] OrderNode& operator[](Slot s) noexcept { return nodes_[s]; }
   [[nodiscard]] const OrderNode& operator[](Slot s) const noexcept { return nodes_[s]; }
