@@ -163,82 +163,106 @@ bool MatchingEngine::can_fill(const Taker& t) const noexcept {
 MatchingEngine::MatchEnd MatchingEngine::match(Taker& t, EventBuffer& out) {
   Book& book = books_[t.instrument];
   BookSide& opp = book.side(core::opposite(t.side));
-  const bool stp = options_.stp != StpMode::off;
-  while (t.leaves > 0 && !opp.empty()) {
+  const StpMode stp = options_.stp;
+  // The taker's quantities and the counters live in registers for the sweep: stored through
+  // references, every event write (same member types) would force them to be reloaded.
+  Lots leaves = t.leaves;
+  Lots filled = t.filled;
+  std::uint64_t seq = trade_seq_;
+  std::uint64_t volume = 0;
+  MatchEnd end = MatchEnd::exhausted;
+  while (leaves > 0 && !opp.empty()) {
     Level& level = opp.best();
     if (opp.better(t.limit, level.price)) break;
+    const Ticks price = level.price;
     const Slot s = level.head;
     OrderNode& maker = pool_[s];
     pool_.prefetch(maker.next);  // the next maker in time priority
-    if (stp && maker.account == t.account) {
-      if (options_.stp == StpMode::cancel_incoming) return MatchEnd::self_trade;
+    if (stp != StpMode::off && maker.account == t.account) {
+      if (stp == StpMode::cancel_incoming) {
+        end = MatchEnd::self_trade;
+        break;
+      }
       emit_done(maker, DoneReason::self_trade, maker.leaves, out);
       remove_resting(s);
       continue;
     }
-    trade(t, book, level, s, out);
-  }
-  return MatchEnd::exhausted;
-}
+    const Lots q = std::min(leaves, maker.leaves);
+    const bool maker_done = q == maker.leaves;
+    std::uint32_t maker_hash = 0;
+    if (maker_done) {
+      // Removal touches the key's bucket and the account-list neighbours: start loading them
+      // while the events are written.
+      maker_hash = OrderIndex::hash(maker.key);
+      index_.prefetch(maker_hash);
+      pool_.prefetch(maker.acct_prev);
+      pool_.prefetch(maker.acct_next);
+    }
+    const Lots maker_leaves = maker.leaves - q;
+    maker.leaves = maker_leaves;
+    maker.filled += q;
+    level.total -= q;
+    leaves -= q;
+    filled += q;
+    book.last_trade = price;
+    volume += static_cast<std::uint64_t>(q);
+    ++seq;
 
-void MatchingEngine::trade(Taker& t, Book& book, Level& level, Slot s, EventBuffer& out) {
-  OrderNode& maker = pool_[s];
-  const Lots q = std::min(t.leaves, maker.leaves);
-  const bool maker_done = q == maker.leaves;
-  std::uint32_t maker_hash = 0;
-  if (maker_done) {
-    // Removal touches the key's bucket and the account-list neighbours: load them while the
-    // fill events are written.
-    maker_hash = OrderIndex::hash(maker.key);
-    index_.prefetch(maker_hash);
-    pool_.prefetch(maker.acct_prev);
-    pool_.prefetch(maker.acct_next);
-  }
-  maker.leaves -= q;
-  maker.filled += q;
-  level.total -= q;
-  t.leaves -= q;
-  t.filled += q;
-  const Ticks price = level.price;
-  book.last_trade = price;
-  ++stats_.trades;
-  stats_.volume_lots += static_cast<std::uint64_t>(q);
-  const std::uint64_t trade_id = ++trade_seq_;
+    // Two or three events, written in place (resize() would call out of line).
+    out.emplace_back();
+    out.emplace_back();
+    if (maker_done) out.emplace_back();
+    Event* e = out.data() + out.size() - (maker_done ? 3 : 2);
+    e[0].type = EventType::fill;
+    e[0].liquidity = Liquidity::taker;
+    e[0].side = t.side;
+    e[0].account = t.account;
+    e[0].instrument = t.instrument;
+    e[0].key = t.key;
+    e[0].counterparty = maker.key;
+    e[0].trade_id = seq;
+    e[0].price = price;
+    e[0].qty = q;
+    e[0].remaining = leaves;
+    e[1].type = EventType::fill;
+    e[1].liquidity = Liquidity::maker;
+    e[1].side = maker.side;
+    e[1].account = maker.account;
+    e[1].instrument = t.instrument;
+    e[1].key = maker.key;
+    e[1].counterparty = t.key;
+    e[1].trade_id = seq;
+    e[1].price = price;
+    e[1].qty = q;
+    e[1].remaining = maker_leaves;
+    if (!maker_done) break;  // the taker is exhausted
 
-  Event& taker_fill = add_event(out, EventType::fill);
-  taker_fill.liquidity = Liquidity::taker;
-  taker_fill.side = t.side;
-  taker_fill.account = t.account;
-  taker_fill.instrument = t.instrument;
-  taker_fill.key = t.key;
-  taker_fill.counterparty = maker.key;
-  taker_fill.trade_id = trade_id;
-  taker_fill.price = price;
-  taker_fill.qty = q;
-  taker_fill.remaining = t.leaves;
-  Event& maker_fill = add_event(out, EventType::fill);
-  maker_fill.liquidity = Liquidity::maker;
-  maker_fill.side = maker.side;
-  maker_fill.account = maker.account;
-  maker_fill.instrument = t.instrument;
-  maker_fill.key = maker.key;
-  maker_fill.counterparty = t.key;
-  maker_fill.trade_id = trade_id;
-  maker_fill.price = price;
-  maker_fill.qty = q;
-  maker_fill.remaining = maker.leaves;
-  if (!maker_done) return;
-
-  emit_done(maker, DoneReason::filled, 0, out);
-  // Fast path: the maker is the head of the best level, so no level search is needed.
-  level.head = maker.next;
-  if (level.head != no_slot) {
-    pool_[level.head].prev = no_slot;
-  } else {
-    level.tail = no_slot;
+    // done:filled for the maker (remaining 0); counted as a trade, not in the done counters.
+    e[2].type = EventType::done;
+    e[2].done_reason = DoneReason::filled;
+    e[2].side = maker.side;
+    e[2].account = maker.account;
+    e[2].instrument = maker.instrument;
+    e[2].key = maker.key;
+    e[2].price = maker.price;
+    e[2].qty = maker.filled;
+    // The maker is the head of the best level: no level search needed.
+    const Slot next = maker.next;
+    level.head = next;
+    if (next != no_slot) {
+      pool_[next].prev = no_slot;
+    } else {
+      level.tail = no_slot;
+    }
+    if (--level.count == 0) opp.pop_best();
+    forget(s, maker_hash);
   }
-  if (--level.count == 0) book.side(core::opposite(t.side)).pop_best();
-  forget(s, maker_hash);
+  stats_.trades += seq - trade_seq_;
+  stats_.volume_lots += volume;
+  trade_seq_ = seq;
+  t.leaves = leaves;
+  t.filled = filled;
+  return end;
 }
 
 void MatchingEngine::rest(const Taker& t, Slot slot, std::uint32_t key_hash,

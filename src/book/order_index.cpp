@@ -33,22 +33,4 @@ void OrderIndex::insert_hashed(std::uint32_t h, Slot slot) {
   ++size_;
 }
 
-void OrderIndex::erase_hashed(std::uint32_t h, Slot slot) noexcept {
-  std::uint32_t i = h & mask_;
-  while (table_[i].slot != slot) {
-    assert(table_[i].slot != no_slot && "erase of a key that is not indexed");
-    i = (i + 1) & mask_;
-  }
-  // Backward shift: pull later entries of the probe run into the hole when their home allows.
-  for (std::uint32_t j = (i + 1) & mask_; table_[j].slot != no_slot; j = (j + 1) & mask_) {
-    const std::uint32_t home = table_[j].hash & mask_;
-    if (((j - home) & mask_) >= ((j - i) & mask_)) {
-      table_[i] = table_[j];
-      i = j;
-    }
-  }
-  table_[i] = Entry{};
-  --size_;
-}
-
 }  // namespace tradeshard::book

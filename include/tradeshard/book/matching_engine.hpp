@@ -129,8 +129,6 @@ class MatchingEngine {
   [[nodiscard]] Ticks market_limit(const Book& book, InstrumentId id, Side side) const noexcept;
   [[nodiscard]] bool can_fill(const Taker& t) const noexcept;
   MatchEnd match(Taker& t, EventBuffer& out);
-  // One trade against `maker`, the head of `level` (the best level of the opposite side).
-  void trade(Taker& t, Book& book, Level& level, Slot maker, EventBuffer& out);
   // key_hash = OrderIndex::hash(t.key); account_ix = accounts_.get(t.account).
   void rest(const Taker& t, Slot slot, std::uint32_t key_hash, std::uint32_t account_ix);
   void remove_resting(Slot slot) noexcept;  // unlink from level, then forget

@@ -3,6 +3,7 @@
 // tombstones, so a churning book never degrades). An entry is 8 bytes: the 32-bit hash of the
 // key (which also gives its home bucket, so rehash and deletion never touch the pool) and the
 // slot; the key itself is confirmed in the pool. Load factor stays <= 0.6.
+#include <cassert>
 #include <cstdint>
 #include <vector>
 
@@ -33,7 +34,7 @@ class OrderIndex {
   void insert_hashed(std::uint32_t h, Slot slot);
   // Precondition: key is present at slot.
   void erase(OrderKey key, Slot slot) noexcept { erase_hashed(hash(key), slot); }
-  void erase_hashed(std::uint32_t h, Slot slot) noexcept;
+  void erase_hashed(std::uint32_t h, Slot slot) noexcept;  // inline: on the trade path
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t capacity_bytes() const noexcept {
@@ -63,5 +64,23 @@ class OrderIndex {
   std::uint32_t mask_ = 0;
   std::size_t size_ = 0;
 };
+
+inline void OrderIndex::erase_hashed(std::uint32_t h, Slot slot) noexcept {
+  std::uint32_t i = h & mask_;
+  while (table_[i].slot != slot) {
+    assert(table_[i].slot != no_slot && "erase of a key that is not indexed");
+    i = (i + 1) & mask_;
+  }
+  // Backward shift: pull later entries of the probe run into the hole when their home allows.
+  for (std::uint32_t j = (i + 1) & mask_; table_[j].slot != no_slot; j = (j + 1) & mask_) {
+    const std::uint32_t home = table_[j].hash & mask_;
+    if (((j - home) & mask_) >= ((j - i) & mask_)) {
+      table_[i] = table_[j];
+      i = j;
+    }
+  }
+  table_[i] = Entry{};
+  --size_;
+}
 
 }  // namespace tradeshard::book
