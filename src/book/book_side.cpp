@@ -8,15 +8,21 @@ namespace tradeshard::book {
 std::size_t BookSide::position(Ticks price) const noexcept {
   // Most activity is at or near the touch: scan a few levels from the back first.
   const std::int64_t key = sign_ * price;
+  const Level* const base = levels_.data();
   std::size_t i = levels_.size();
   for (int steps = 0; i > 0 && steps < 8; ++steps, --i) {
-    if (sign_ * levels_[i - 1].price < key) return i;
+    if (sign_ * base[i - 1].price < key) return i;
   }
-  const auto it = std::lower_bound(levels_.begin(), levels_.begin() + static_cast<std::ptrdiff_t>(i),
-                                   key, [this](const Level& l, std::int64_t k) {
-                                     return sign_ * l.price < k;
-                                   });
-  return static_cast<std::size_t>(it - levels_.begin());
+  if (i == 0) return 0;
+  // Branchless lower bound over [0, i): deep cancels land anywhere, so the comparisons would
+  // mispredict about half the time; a conditional move per halving does not.
+  const Level* first = base;
+  for (std::size_t len = i; len > 1;) {
+    const std::size_t half = len / 2;
+    first = sign_ * first[half].price < key ? first + half : first;
+    len -= half;
+  }
+  return static_cast<std::size_t>(first - base) + (sign_ * first->price < key ? 1 : 0);
 }
 
 Level* BookSide::find(Ticks price) noexcept {

@@ -83,10 +83,10 @@ RejectReason MatchingEngine::replace(AccountId account, OrderKey key, Ticks new_
   m.filled = t.filled;
   if (t.leaves == 0) {
     emit_done(m, DoneReason::filled, 0, out);
-    forget(s);
+    forget(s, OrderIndex::hash(key));
   } else if (end == MatchEnd::self_trade) {
     emit_done(m, DoneReason::self_trade, m.leaves, out);
-    forget(s);
+    forget(s, OrderIndex::hash(key));
   } else {
     book.side(m.side).push_back(pool_, s);
   }

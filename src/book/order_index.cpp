@@ -23,34 +23,14 @@ void OrderIndex::rehash(std::size_t buckets) {
   }
 }
 
-void OrderIndex::insert(OrderKey key, Slot slot) {
+void OrderIndex::insert_hashed(std::uint32_t h, Slot slot) {
   // Load <= 0.6 keeps probes short (expected ~1.75 for a hit, ~3.6 for a miss) at 8 bytes per
   // bucket, i.e. 13.3..26.7 bytes per live order depending on where in the doubling we are.
   if ((size_ + 1) * max_load_den > table_.size() * max_load_num) rehash(table_.size() * 2);
-  const std::uint32_t h = hash(key);
   std::uint32_t i = h & mask_;
   while (table_[i].slot != no_slot) i = (i + 1) & mask_;
   table_[i] = Entry{h, slot};
   ++size_;
-}
-
-void OrderIndex::erase(OrderKey key, Slot slot) noexcept {
-  const std::uint32_t h = hash(key);
-  std::uint32_t i = h & mask_;
-  while (table_[i].slot != slot) {
-    assert(table_[i].slot != no_slot && "erase of a key that is not indexed");
-    i = (i + 1) & mask_;
-  }
-  // Backward shift: pull later entries of the probe run into the hole when their home allows.
-  for (std::uint32_t j = (i + 1) & mask_; table_[j].slot != no_slot; j = (j + 1) & mask_) {
-    const std::uint32_t home = table_[j].hash & mask_;
-    if (((j - home) & mask_) >= ((j - i) & mask_)) {
-      table_[i] = table_[j];
-      i = j;
-    }
-  }
-  table_[i] = Entry{};
-  --size_;
 }
 
 }  // namespace tradeshard::book

@@ -123,16 +123,17 @@ class MatchingEngine {
   };
   enum class MatchEnd : std::uint8_t { exhausted, self_trade };
 
-  [[nodiscard]] RejectReason validate(const NewOrder& o) const noexcept;
+  [[nodiscard]] RejectReason validate(const NewOrder& o, std::uint32_t key_hash) const noexcept;
   [[nodiscard]] std::optional<Ticks> band_reference(const Book& book, Side side) const noexcept;
   [[nodiscard]] bool outside_band(const Book& book, InstrumentId id, Side side, Ticks price) const noexcept;
   [[nodiscard]] Ticks market_limit(const Book& book, InstrumentId id, Side side) const noexcept;
   [[nodiscard]] bool can_fill(const Taker& t) const noexcept;
   MatchEnd match(Taker& t, EventBuffer& out);
-  void trade(Taker& t, Book& book, Slot maker, EventBuffer& out);
-  void rest(const Taker& t, Slot slot);
+  // key_hash = OrderIndex::hash(t.key); account_ix = accounts_.get(t.account).
+  void rest(const Taker& t, Slot slot, std::uint32_t key_hash, std::uint32_t account_ix);
   void remove_resting(Slot slot) noexcept;  // unlink from level, then forget
-  void forget(Slot slot) noexcept;          // unlink from account list and index; free slot
+  // Unlinks from the account list and the index (key_hash = hash of its key); frees the slot.
+  void forget(Slot slot, std::uint32_t key_hash) noexcept;
   void emit_done(const OrderNode& n, DoneReason reason, Lots dropped, EventBuffer& out);
   void emit_done(const Taker& t, DoneReason reason, EventBuffer& out);
   void count_done(DoneReason reason) noexcept;

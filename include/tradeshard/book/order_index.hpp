@@ -3,6 +3,7 @@
 // tombstones, so a churning book never degrades). An entry is 8 bytes: the 32-bit hash of the
 // key (which also gives its home bucket, so rehash and deletion never touch the pool) and the
 // slot; the key itself is confirmed in the pool. Load factor stays <= 0.6.
+#include <cassert>
 #include <cstdint>
 #include <vector>
 
@@ -16,17 +17,24 @@ class OrderIndex {
 
   void reserve(std::size_t n);
   [[nodiscard]] Slot find(OrderKey key, const OrderPool& pool) const noexcept {
-    const std::uint32_t h = hash(key);
+    return find(key, hash(key), pool);
+  }
+  // h == hash(key): callers that also insert or erase the key hash it once.
+  [[nodiscard]] Slot find(OrderKey key, std::uint32_t h, const OrderPool& pool) const noexcept {
     for (std::uint32_t i = h & mask_;; i = (i + 1) & mask_) {
       const Entry& e = table_[i];
       if (e.slot == no_slot) return no_slot;
       if (e.hash == h && pool[e.slot].key == key) return e.slot;
     }
   }
+  // Hint only: starts loading the home bucket of a key that will be looked up soon.
+  void prefetch(std::uint32_t h) const noexcept { __builtin_prefetch(table_.data() + (h & mask_)); }
   // Precondition: key is not present.
-  void insert(OrderKey key, Slot slot);
+  void insert(OrderKey key, Slot slot) { insert_hashed(hash(key), slot); }
+  void insert_hashed(std::uint32_t h, Slot slot);
   // Precondition: key is present at slot.
-  void erase(OrderKey key, Slot slot) noexcept;
+  void erase(OrderKey key, Slot slot) noexcept { erase_hashed(hash(key), slot); }
+  void erase_hashed(std::uint32_t h, Slot slot) noexcept;  // inline: on the trade path
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t capacity_bytes() const noexcept {
@@ -56,5 +64,23 @@ class OrderIndex {
   std::uint32_t mask_ = 0;
   std::size_t size_ = 0;
 };
+
+inline void OrderIndex::erase_hashed(std::uint32_t h, Slot slot) noexcept {
+  std::uint32_t i = h & mask_;
+  while (table_[i].slot != slot) {
+    assert(table_[i].slot != no_slot && "erase of a key that is not indexed");
+    i = (i + 1) & mask_;
+  }
+  // Backward shift: pull later entries of the probe run into the hole when their home allows.
+  for (std::uint32_t j = (i + 1) & mask_; table_[j].slot != no_slot; j = (j + 1) & mask_) {
+    const std::uint32_t home = table_[j].hash & mask_;
+    if (((j - home) & mask_) >= ((j - i) & mask_)) {
+      table_[i] = table_[j];
+      i = j;
+    }
+  }
+  table_[i] = Entry{};
+  --size_;
+}
 
 }  // namespace tradeshard::book
