@@ -82,6 +82,9 @@ class LedgerState {
   }
 
  private:
+  // apply() for the shape add_fill() makes between two existing accounts; false (nothing
+  // changed) for any other shape or any error, which the general path then handles.
+  [[nodiscard]] bool apply_fill(const ChangeSet& cs);
   struct Slot;
   // Reads only; non-const because slots keep writable pointers for commit().
   [[nodiscard]] LedgerError stage(const ChangeSet& cs, Slot* slots, std::size_t& n) noexcept;
