@@ -179,22 +179,23 @@ bool md_fast(std::string_view s, std::int64_t& out) noexcept {
   static constexpr std::int64_t pow10[9] = {1, 10, 100, 1'000, 10'000, 100'000, 1'000'000, 10'000'000,
                                             100'000'000};
   if (s.empty() || s.size() > 19) return false;
+  const char* p = s.data();
+  const char* const end = p + s.size();
   std::uint64_t units = 0;  // <= 19 digits: no wrap in 64 unsigned bits
-  int digits = 0;
-  int frac = -1;  // digits after the '.', -1 without one
-  for (const char c : s) {
-    if (c >= '0' && c <= '9') {
-      units = units * 10 + static_cast<std::uint64_t>(c - '0');
-      ++digits;
-      if (frac >= 0) ++frac;
-    } else if (c == '.' && frac < 0) {
-      frac = 0;
-    } else {
-      return false;
-    }
+  auto digit = [](char c) noexcept { return static_cast<unsigned>(c - '0') <= 9u; };
+  while (p != end && digit(*p)) units = units * 10 + static_cast<std::uint64_t>(*p++ - '0');
+  std::size_t digits = static_cast<std::size_t>(p - s.data());
+  std::size_t frac = 0;
+  if (p != end) {
+    if (*p != '.') return false;
+    const char* const f0 = ++p;
+    while (p != end && digit(*p)) units = units * 10 + static_cast<std::uint64_t>(*p++ - '0');
+    if (p != end) return false;
+    frac = static_cast<std::size_t>(p - f0);
+    digits += frac;
   }
   if (digits == 0 || digits > 18 || frac > 8) return false;
-  return !__builtin_mul_overflow(static_cast<std::int64_t>(units), pow10[8 - (frac < 0 ? 0 : frac)], &out);
+  return !__builtin_mul_overflow(static_cast<std::int64_t>(units), pow10[8 - frac], &out);
 }
 
 bool md_of(const Raw& r, std::int64_t& out) noexcept {
