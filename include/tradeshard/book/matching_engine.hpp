@@ -133,7 +133,8 @@ class MatchingEngine {
   void rest(const Taker& t, Slot slot, std::uint32_t key_hash, std::uint32_t account_ix);
   void remove_resting(Slot slot) noexcept;  // unlink from level, then forget
   // Unlinks from the account list and the index (key_hash = hash of its key); frees the slot.
-  void forget(Slot slot, std::uint32_t key_hash) noexcept;
+  // Inline (header): on the trade path, once per filled maker.
+  [[gnu::always_inline]] void forget(Slot slot, std::uint32_t key_hash) noexcept;
   void emit_done(const OrderNode& n, DoneReason reason, Lots dropped, EventBuffer& out);
   void emit_done(const Taker& t, DoneReason reason, EventBuffer& out);
   void count_done(DoneReason reason) noexcept;
@@ -147,5 +148,15 @@ class MatchingEngine {
   EngineStats stats_;
   std::uint64_t trade_seq_ = 0;
 };
+
+inline void MatchingEngine::forget(Slot slot, std::uint32_t key_hash) noexcept {
+  OrderNode& n = pool_[slot];
+  AccountEntry& acct = accounts_[n.account_ix];
+  if (n.acct_prev != no_slot) pool_[n.acct_prev].acct_next = n.acct_next; else acct.head = n.acct_next;
+  if (n.acct_next != no_slot) pool_[n.acct_next].acct_prev = n.acct_prev;
+  --acct.count;
+  index_.erase_hashed(key_hash, slot);
+  pool_.release(slot);
+}
 
 }  // namespace tradeshard::book
