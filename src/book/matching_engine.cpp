@@ -88,7 +88,7 @@ RejectReason MatchingEngine::validate(const NewOrder& o, std::uint32_t key_hash)
     if (o.price <= 0) return RejectReason::bad_price;
     if (outside_band(book, o.instrument, o.side, o.price)) return RejectReason::price_out_of_band;
   }
-  if (index_.find(o.key, key_hash, pool_) != no_slot) return RejectReason::duplicate_key;
+  if (index_.find_live(o.key, key_hash, pool_) != no_slot) return RejectReason::duplicate_key;
   if (o.type == OrderType::market && book.side(core::opposite(o.side)).empty()) {
     return RejectReason::no_liquidity;
   }
@@ -96,6 +96,7 @@ RejectReason MatchingEngine::validate(const NewOrder& o, std::uint32_t key_hash)
 }
 
 RejectReason MatchingEngine::submit(const NewOrder& o, EventBuffer& out) {
+  drain_retired(retire_per_command);
   ++stats_.orders_received;
   const std::uint32_t key_hash = OrderIndex::hash(o.key);
   index_.prefetch(key_hash);
@@ -189,12 +190,9 @@ MatchingEngine::MatchEnd MatchingEngine::match(Taker& t, EventBuffer& out) {
     }
     const Lots q = std::min(leaves, maker.leaves);
     const bool maker_done = q == maker.leaves;
-    std::uint32_t maker_hash = 0;
     if (maker_done) {
-      // Removal touches the key's bucket and the account-list neighbours: start loading them
-      // while the events are written.
-      maker_hash = OrderIndex::hash(maker.key);
-      index_.prefetch(maker_hash);
+      // Removal touches the account-list neighbours: start loading them while the events are
+      // written. (The key's bucket is touched later, when the retired entry is drained.)
       pool_.prefetch(maker.acct_prev);
       pool_.prefetch(maker.acct_next);
     }
@@ -231,7 +229,14 @@ MatchingEngine::MatchEnd MatchingEngine::match(Taker& t, EventBuffer& out) {
       level.tail = no_slot;
     }
     if (--level.count == 0) opp.pop_best();
-    forget(s, maker_hash);
+    unlink_account(s);
+    if (retired_size_ < max_retired) {  // maker.leaves == 0: lookups skip it until drained
+      retired_[(retired_head_ + retired_size_) & (max_retired - 1)] = {OrderIndex::hash(maker.key), s};
+      ++retired_size_;
+    } else {
+      index_.erase_hashed(OrderIndex::hash(maker.key), s);
+      pool_.release(s);
+    }
   }
   stats_.trades += seq - trade_seq_;
   stats_.volume_lots += volume;
