@@ -235,8 +235,8 @@ MatchingEngine::MatchEnd MatchingEngine::match(Taker& t, EventBuffer& out) {
       ++retired_size_;
     } else {
       index_.erase_hashed(OrderIndex::hash(maker.key), s);
-      pool_.release(s);
     }
+    pool_.release(s);
   }
   stats_.trades += seq - trade_seq_;
   stats_.volume_lots += volume;

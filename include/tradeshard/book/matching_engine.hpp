@@ -149,11 +149,13 @@ class MatchingEngine {
   EngineStats stats_;
   std::uint64_t trade_seq_ = 0;
 
-  // Makers filled by a sweep leave the level FIFO and their account list at once, but their
-  // index entry and slot are retired later (a ring of at most `max_retired`, drained a few at a
-  // time at the start of each command): the bucket's cache miss and the backward shift leave
-  // the marketable order's own latency. Until then the node keeps its key with leaves == 0,
-  // which every index lookup treats as absent, and its slot is not reused.
+  // Makers filled by a sweep leave the level FIFO and their account list, and free their slot,
+  // at once; only their index entry is erased later (a ring of at most `max_retired`, drained a
+  // few at a time at the start of each command): the bucket's cache miss and the backward shift
+  // leave the marketable order's own latency. A stale entry is harmless: its node has leaves == 0
+  // while free (OrderPool::release; lookups use find_live) or holds another live key once reused
+  // (for which it maps to the right slot), and erase matches hash and slot, so a drain removes
+  // either the stale entry or an identical one.
   struct Retired {
     std::uint32_t hash;
     Slot slot;
@@ -169,7 +171,6 @@ class MatchingEngine {
       retired_head_ = (retired_head_ + 1) & (max_retired - 1);
       --retired_size_;
       index_.erase_hashed(r.hash, r.slot);
-      pool_.release(r.slot);
     }
   }
 };

@@ -44,7 +44,7 @@ class OrderIndex {
   // Precondition: key is not present.
   void insert(OrderKey key, Slot slot) { insert_hashed(hash(key), slot); }
   void insert_hashed(std::uint32_t h, Slot slot);
-  // Precondition: key is present at slot.
+  // Precondition: an entry (hash(key), slot) is present; removes one such entry.
   void erase(OrderKey key, Slot slot) noexcept { erase_hashed(hash(key), slot); }
   void erase_hashed(std::uint32_t h, Slot slot) noexcept;  // inline: on the trade path
 
@@ -79,7 +79,8 @@ class OrderIndex {
 
 inline void OrderIndex::erase_hashed(std::uint32_t h, Slot slot) noexcept {
   std::uint32_t i = h & mask_;
-  while (table_[i].slot != slot) {
+  // Hash and slot both: a stale entry of a reused slot (see MatchingEngine) may precede this one.
+  while (table_[i].slot != slot || table_[i].hash != h) {
     assert(table_[i].slot != no_slot && "erase of a key that is not indexed");
     i = (i + 1) & mask_;
   }
