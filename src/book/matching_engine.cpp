@@ -88,7 +88,7 @@ RejectReason MatchingEngine::validate(const NewOrder& o, std::uint32_t key_hash)
     if (o.price <= 0) return RejectReason::bad_price;
     if (outside_band(book, o.instrument, o.side, o.price)) return RejectReason::price_out_of_band;
   }
-  if (index_.find(o.key, key_hash, pool_) != no_slot) return RejectReason::duplicate_key;
+  if (index_.find_live(o.key, key_hash, pool_) != no_slot) return RejectReason::duplicate_key;
   if (o.type == OrderType::market && book.side(core::opposite(o.side)).empty()) {
     return RejectReason::no_liquidity;
   }
@@ -96,6 +96,7 @@ RejectReason MatchingEngine::validate(const NewOrder& o, std::uint32_t key_hash)
 }
 
 RejectReason MatchingEngine::submit(const NewOrder& o, EventBuffer& out) {
+  drain_retired(retire_per_command);
   ++stats_.orders_received;
   const std::uint32_t key_hash = OrderIndex::hash(o.key);
   index_.prefetch(key_hash);
@@ -189,12 +190,9 @@ MatchingEngine::MatchEnd MatchingEngine::match(Taker& t, EventBuffer& out) {
     }
     const Lots q = std::min(leaves, maker.leaves);
     const bool maker_done = q == maker.leaves;
-    std::uint32_t maker_hash = 0;
     if (maker_done) {
-      // Removal touches the key's bucket and the account-list neighbours: start loading them
-      // while the events are written.
-      maker_hash = OrderIndex::hash(maker.key);
-      index_.prefetch(maker_hash);
+      // Removal touches the account-list neighbours: start loading them while the events are
+      // written. (The key's bucket is touched later, when the retired entry is drained.)
       pool_.prefetch(maker.acct_prev);
       pool_.prefetch(maker.acct_next);
     }
@@ -208,44 +206,20 @@ MatchingEngine::MatchEnd MatchingEngine::match(Taker& t, EventBuffer& out) {
     volume += static_cast<std::uint64_t>(q);
     ++seq;
 
-    // Two or three events, written in place (resize() would call out of line).
-    out.emplace_back();
-    out.emplace_back();
-    if (maker_done) out.emplace_back();
-    Event* e = out.data() + out.size() - (maker_done ? 3 : 2);
-    e[0].type = EventType::fill;
-    e[0].liquidity = Liquidity::taker;
-    e[0].side = t.side;
-    e[0].account = t.account;
-    e[0].instrument = t.instrument;
-    e[0].key = t.key;
-    e[0].counterparty = maker.key;
-    e[0].trade_id = seq;
-    e[0].price = price;
-    e[0].qty = q;
-    e[0].remaining = leaves;
-    e[1].type = EventType::fill;
-    e[1].liquidity = Liquidity::maker;
-    e[1].side = maker.side;
-    e[1].account = maker.account;
-    e[1].instrument = t.instrument;
-    e[1].key = maker.key;
-    e[1].counterparty = t.key;
-    e[1].trade_id = seq;
-    e[1].price = price;
-    e[1].qty = q;
-    e[1].remaining = maker_leaves;
+    // Two or three events, each constructed in place from its field values (C++20
+    // parenthesized aggregate init): every byte is stored once, with no zero-fill first.
+    out.emplace_back(EventType::fill, t.side, Liquidity::taker, RejectReason::ok,
+                     DoneReason::filled, false, t.account, t.instrument, t.key, maker.key, seq,
+                     price, q, leaves);
+    out.emplace_back(EventType::fill, maker.side, Liquidity::maker, RejectReason::ok,
+                     DoneReason::filled, false, maker.account, t.instrument, maker.key, t.key,
+                     seq, price, q, maker_leaves);
     if (!maker_done) break;  // the taker is exhausted
 
     // done:filled for the maker (remaining 0); counted as a trade, not in the done counters.
-    e[2].type = EventType::done;
-    e[2].done_reason = DoneReason::filled;
-    e[2].side = maker.side;
-    e[2].account = maker.account;
-    e[2].instrument = maker.instrument;
-    e[2].key = maker.key;
-    e[2].price = maker.price;
-    e[2].qty = maker.filled;
+    out.emplace_back(EventType::done, maker.side, Liquidity::taker, RejectReason::ok,
+                     DoneReason::filled, false, maker.account, maker.instrument, maker.key,
+                     OrderKey{0}, std::uint64_t{0}, maker.price, maker.filled, Lots{0});
     // The maker is the head of the best level: no level search needed.
     const Slot next = maker.next;
     level.head = next;
@@ -255,7 +229,14 @@ MatchingEngine::MatchEnd MatchingEngine::match(Taker& t, EventBuffer& out) {
       level.tail = no_slot;
     }
     if (--level.count == 0) opp.pop_best();
-    forget(s, maker_hash);
+    unlink_account(s);
+    if (retired_size_ < max_retired) {  // maker.leaves == 0: lookups skip it until drained
+      retired_[(retired_head_ + retired_size_) & (max_retired - 1)] = {OrderIndex::hash(maker.key), s};
+      ++retired_size_;
+    } else {
+      index_.erase_hashed(OrderIndex::hash(maker.key), s);
+    }
+    pool_.release(s);
   }
   stats_.trades += seq - trade_seq_;
   stats_.volume_lots += volume;
@@ -290,16 +271,6 @@ void MatchingEngine::remove_resting(Slot slot) noexcept {
   const OrderNode& n = pool_[slot];
   books_[n.instrument].side(n.side).unlink(pool_, slot);
   forget(slot, OrderIndex::hash(n.key));
-}
-
-void MatchingEngine::forget(Slot slot, std::uint32_t key_hash) noexcept {
-  OrderNode& n = pool_[slot];
-  AccountEntry& acct = accounts_[n.account_ix];
-  if (n.acct_prev != no_slot) pool_[n.acct_prev].acct_next = n.acct_next; else acct.head = n.acct_next;
-  if (n.acct_next != no_slot) pool_[n.acct_next].acct_prev = n.acct_prev;
-  --acct.count;
-  index_.erase_hashed(key_hash, slot);
-  pool_.release(slot);
 }
 
 void MatchingEngine::count_done(DoneReason reason) noexcept {

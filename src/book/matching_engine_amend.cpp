@@ -4,7 +4,8 @@
 namespace tradeshard::book {
 
 RejectReason MatchingEngine::cancel(AccountId account, OrderKey key, EventBuffer& out) {
-  const Slot s = index_.find(key, pool_);
+  drain_retired(retire_per_command);
+  const Slot s = index_.find_live(key, pool_);
   if (s == no_slot) return RejectReason::unknown_order;
   const OrderNode& n = pool_[s];
   if (n.account != account) return RejectReason::not_owner;
@@ -15,6 +16,7 @@ RejectReason MatchingEngine::cancel(AccountId account, OrderKey key, EventBuffer
 
 std::size_t MatchingEngine::cancel_all(AccountId account, std::optional<InstrumentId> instrument,
                                        EventBuffer& out) {
+  drain_retired(retire_per_command);
   const AccountEntry* acct = accounts_.find(account);
   if (acct == nullptr) return 0;
   std::size_t cancelled = 0;
@@ -33,7 +35,8 @@ std::size_t MatchingEngine::cancel_all(AccountId account, std::optional<Instrume
 
 RejectReason MatchingEngine::replace(AccountId account, OrderKey key, Ticks new_price,
                                      Lots new_qty, EventBuffer& out) {
-  const Slot s = index_.find(key, pool_);
+  drain_retired(retire_per_command);
+  const Slot s = index_.find_live(key, pool_);
   if (s == no_slot) return RejectReason::unknown_order;
   OrderNode& n = pool_[s];
   if (n.account != account) return RejectReason::not_owner;

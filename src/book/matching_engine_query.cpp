@@ -35,7 +35,7 @@ std::vector<OrderKey> MatchingEngine::open_orders(AccountId account) const {
 }
 
 std::optional<OrderView> MatchingEngine::find(OrderKey key) const noexcept {
-  const Slot s = index_.find(key, pool_);
+  const Slot s = index_.find_live(key, pool_);
   if (s == no_slot) return std::nullopt;
   const OrderNode& n = pool_[s];
   return OrderView{n.key, n.account, n.instrument, n.side, n.price,
@@ -59,7 +59,7 @@ std::optional<Ticks> MatchingEngine::last_trade_price(InstrumentId instrument) c
 
 EngineStats MatchingEngine::stats() const noexcept {
   EngineStats s = stats_;
-  s.resting_orders = index_.size();
+  s.resting_orders = index_.size() - retired_size_;  // retired entries are not resting
   return s;
 }
 

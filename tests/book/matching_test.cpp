@@ -177,3 +177,34 @@ TEST_CASE("MatchingEngine: instrument price band") {
         RejectReason::price_out_of_band);
   CHECK(s.submit(limit(4, 12, Side::sell, 1100, 2, TimeInForce::gtc, eth)) == RejectReason::ok);
 }
+
+// Filled makers are retired lazily (their index entry is erased over the next commands): until
+// then their keys must look gone everywhere, and a key may be reused at once. 100 makers filled
+// by one sweep overflow the 64-entry retire ring (the rest are erased inline).
+TEST_CASE("MatchingEngine: filled makers' keys are gone at once and reusable") {
+  Setup s;
+  for (OrderKey k = 1; k <= 100; ++k) CHECK(s.submit(limit(k, 10, Side::sell, 100, 1)) == RejectReason::ok);
+  CHECK(s.submit(limit(1000, 11, Side::buy, 100, 100, TimeInForce::ioc)) == RejectReason::ok);
+  CHECK(s.engine.stats().resting_orders == 0);
+  CHECK(!s.engine.find(5).has_value());
+  CHECK(s.engine.open_orders(10).empty());
+  s.ev.clear();
+  CHECK(s.engine.cancel(10, 7, s.ev) == RejectReason::unknown_order);
+  s.ev.clear();
+  CHECK(s.engine.replace(10, 8, 100, 5, s.ev) == RejectReason::unknown_order);
+  // Reuse retired keys right away: they rest, trade and cancel like any other.
+  CHECK(s.submit(limit(3, 12, Side::sell, 101, 4)) == RejectReason::ok);
+  CHECK(s.submit(limit(4, 12, Side::sell, 101, 4)) == RejectReason::ok);
+  CHECK(s.engine.stats().resting_orders == 2);
+  REQUIRE(s.engine.find(3).has_value());
+  CHECK(s.engine.find(3)->leaves == 4);
+  s.ev.clear();
+  CHECK(s.engine.cancel(12, 4, s.ev) == RejectReason::ok);
+  CHECK(s.submit(limit(9, 13, Side::buy, 101, 4)) == RejectReason::ok);
+  CHECK(done_of(s.ev, 3).done_reason == DoneReason::filled);
+  CHECK(s.engine.stats().resting_orders == 0);
+  for (OrderKey k = 1; k <= 100; ++k) CHECK(!s.engine.find(k).has_value());
+  for (int i = 0; i < 40; ++i) CHECK(s.submit(limit(5000 + i, 14, Side::buy, 90, 1)) == RejectReason::ok);
+  CHECK(s.engine.stats().resting_orders == 40);
+  CHECK(s.submit(limit(1, 15, Side::buy, 90, 1)) == RejectReason::ok);
+}

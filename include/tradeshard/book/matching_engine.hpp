@@ -134,6 +134,8 @@ class MatchingEngine {
   void remove_resting(Slot slot) noexcept;  // unlink from level, then forget
   // Unlinks from the account list and the index (key_hash = hash of its key); frees the slot.
   void forget(Slot slot, std::uint32_t key_hash) noexcept;
+  // Inline (header): on the trade path, once per filled maker.
+  [[gnu::always_inline]] void unlink_account(Slot slot) noexcept;
   void emit_done(const OrderNode& n, DoneReason reason, Lots dropped, EventBuffer& out);
   void emit_done(const Taker& t, DoneReason reason, EventBuffer& out);
   void count_done(DoneReason reason) noexcept;
@@ -146,6 +148,45 @@ class MatchingEngine {
   AccountIndex accounts_;
   EngineStats stats_;
   std::uint64_t trade_seq_ = 0;
+
+  // Makers filled by a sweep leave the level FIFO and their account list, and free their slot,
+  // at once; only their index entry is erased later (a ring of at most `max_retired`, drained a
+  // few at a time at the start of each command): the bucket's cache miss and the backward shift
+  // leave the marketable order's own latency. A stale entry is harmless: its node has leaves == 0
+  // while free (OrderPool::release; lookups use find_live) or holds another live key once reused
+  // (for which it maps to the right slot), and erase matches hash and slot, so a drain removes
+  // either the stale entry or an identical one.
+  struct Retired {
+    std::uint32_t hash;
+    Slot slot;
+  };
+  static constexpr std::uint32_t max_retired = 64;  // power of two
+  static constexpr std::uint32_t retire_per_command = 4;
+  Retired retired_[max_retired];
+  std::uint32_t retired_head_ = 0;  // oldest pending
+  std::uint32_t retired_size_ = 0;
+  void drain_retired(std::uint32_t budget) noexcept {
+    for (; budget > 0 && retired_size_ > 0; --budget) {
+      const Retired r = retired_[retired_head_];
+      retired_head_ = (retired_head_ + 1) & (max_retired - 1);
+      --retired_size_;
+      index_.erase_hashed(r.hash, r.slot);
+    }
+  }
 };
+
+inline void MatchingEngine::unlink_account(Slot slot) noexcept {
+  OrderNode& n = pool_[slot];
+  AccountEntry& acct = accounts_[n.account_ix];
+  if (n.acct_prev != no_slot) pool_[n.acct_prev].acct_next = n.acct_next; else acct.head = n.acct_next;
+  if (n.acct_next != no_slot) pool_[n.acct_next].acct_prev = n.acct_prev;
+  --acct.count;
+}
+
+inline void MatchingEngine::forget(Slot slot, std::uint32_t key_hash) noexcept {
+  unlink_account(slot);
+  index_.erase_hashed(key_hash, slot);
+  pool_.release(slot);
+}
 
 }  // namespace tradeshard::book

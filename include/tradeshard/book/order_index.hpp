@@ -27,12 +27,24 @@ class OrderIndex {
       if (e.hash == h && pool[e.slot].key == key) return e.slot;
     }
   }
+  // As find, but skips nodes with leaves == 0: a filled maker whose entry the engine has not
+  // erased yet (MatchingEngine retires those lazily) may share its key with a live order.
+  [[nodiscard]] Slot find_live(OrderKey key, const OrderPool& pool) const noexcept {
+    return find_live(key, hash(key), pool);
+  }
+  [[nodiscard]] Slot find_live(OrderKey key, std::uint32_t h, const OrderPool& pool) const noexcept {
+    for (std::uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Entry& e = table_[i];
+      if (e.slot == no_slot) return no_slot;
+      if (e.hash == h && pool[e.slot].key == key && pool[e.slot].leaves != 0) return e.slot;
+    }
+  }
   // Hint only: starts loading the home bucket of a key that will be looked up soon.
   void prefetch(std::uint32_t h) const noexcept { __builtin_prefetch(table_.data() + (h & mask_)); }
   // Precondition: key is not present.
   void insert(OrderKey key, Slot slot) { insert_hashed(hash(key), slot); }
   void insert_hashed(std::uint32_t h, Slot slot);
-  // Precondition: key is present at slot.
+  // Precondition: an entry (hash(key), slot) is present; removes one such entry.
   void erase(OrderKey key, Slot slot) noexcept { erase_hashed(hash(key), slot); }
   void erase_hashed(std::uint32_t h, Slot slot) noexcept;  // inline: on the trade path
 
@@ -67,7 +79,8 @@ class OrderIndex {
 
 inline void OrderIndex::erase_hashed(std::uint32_t h, Slot slot) noexcept {
   std::uint32_t i = h & mask_;
-  while (table_[i].slot != slot) {
+  // Hash and slot both: a stale entry of a reused slot (see MatchingEngine) may precede this one.
+  while (table_[i].slot != slot || table_[i].hash != h) {
     assert(table_[i].slot != no_slot && "erase of a key that is not indexed");
     i = (i + 1) & mask_;
   }

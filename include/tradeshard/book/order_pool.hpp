@@ -41,7 +41,9 @@ class OrderPool {
     nodes_.emplace_back();
     return static_cast<Slot>(nodes_.size() - 1);
   }
+  // A free node has leaves == 0, so a stale index entry of it is never "live" (find_live).
   void release(Slot s) noexcept {
+    nodes_[s].leaves = 0;
     nodes_[s].next = free_head_;
     free_head_ = s;
   }
