@@ -246,6 +246,7 @@ struct Result {
   std::string name;
   std::size_t ops = 0, resting = 0;
   double ops_per_s = 0, baseline_ops_per_s = 0;
+  double ops_per_s_median = 0;  // of the batch rounds; ops_per_s is the best round
   double p50 = 0, p99 = 0, p999 = 0, max = 0;
   double bytes_per_order = 0, rss_bytes_per_order = 0;
   std::uint64_t trades = 0;
@@ -257,14 +258,19 @@ double percentile(std::vector<std::uint32_t>& v, double q) {
   return v[i];
 }
 
-Result measure(const std::string& name, const Stream& s, std::size_t hint, StpMode stp) {
+Result measure(const std::string& name, const Stream& s, std::size_t hint, StpMode stp, int rounds) {
   const auto table = make_table();
   Result r;
   r.name = name;
   r.ops = s.ops.size();
   EventBuffer ev;
   ev.reserve(4096);
-  {  // Batch timing: ops/s, and the same loop over a trivial consumer as baseline.
+  // Batch timing: ops/s, and the same loop over a trivial consumer as baseline. Wall-clock time
+  // over a whole batch also counts every preemption of this vCPU on the shared host, so the batch
+  // runs `rounds` times, each into a fresh engine, and the best round is reported (with the
+  // median), like the partition bench's best-of-N.
+  std::vector<double> round_rates;
+  for (int round = 0; round < rounds; ++round) {
     MatchingEngine e(table, EngineOptions{stp, 500, hint});
     for (const Op& op : s.warmup) run_op(e, op, ev);
     auto per_order = [&e] {
@@ -275,10 +281,15 @@ Result measure(const std::string& name, const Stream& s, std::size_t hint, StpMo
     const auto t0 = Clock::now();
     for (const Op& op : s.ops) run_op(e, op, ev);
     const auto t1 = Clock::now();
-    r.ops_per_s = static_cast<double>(s.ops.size()) / std::chrono::duration<double>(t1 - t0).count();
+    round_rates.push_back(static_cast<double>(s.ops.size()) / std::chrono::duration<double>(t1 - t0).count());
     r.resting = e.stats().resting_orders;
     if (s.warmup.empty()) r.bytes_per_order = per_order();  // CSV: the book it ends with
     r.trades = e.stats().trades;
+  }
+  std::sort(round_rates.begin(), round_rates.end());
+  r.ops_per_s = round_rates.back();
+  r.ops_per_s_median = round_rates[round_rates.size() / 2];
+  {
     std::uint64_t sink = 0;
     const auto b0 = Clock::now();
     for (const Op& op : s.ops) {
@@ -381,9 +392,9 @@ bool load_csv(const std::string& path, Stream& s) {
 }
 
 void print(const Result& r, const Stream& s) {
-  std::printf("%-10s %9zu ops  %8.2f M ops/s (harness baseline %7.1f M/s)  p50 %5.0f  p99 %5.0f  "
+  std::printf("%-10s %9zu ops  %8.2f M ops/s best (median %5.2f; harness baseline %7.1f M/s)  p50 %5.0f  p99 %5.0f  "
               "p99.9 %6.0f  max %7.0f ns  resting %8zu  trades %8llu  %6.1f B/order (rss %6.1f)\n",
-              r.name.c_str(), r.ops, r.ops_per_s / 1e6, r.baseline_ops_per_s / 1e6, r.p50, r.p99,
+              r.name.c_str(), r.ops, r.ops_per_s / 1e6, r.ops_per_s_median / 1e6, r.baseline_ops_per_s / 1e6, r.p50, r.p99,
               r.p999, r.max, r.resting, static_cast<unsigned long long>(r.trades), r.bytes_per_order,
               r.rss_bytes_per_order);
   std::printf("           mix: %zu inserts, %zu cancels, %zu marketable, %zu replaces\n", s.inserts,
@@ -425,24 +436,25 @@ int main(int argc, char** argv) {
       return 1;
     }
     // One CSV account by default: without --stp every crossing order would be a self-trade.
-    results.push_back(measure("csv", s, s.ops.size(), stp_given ? stp : StpMode::off));
+    results.push_back(measure("csv", s, s.ops.size(), stp_given ? stp : StpMode::off, quick ? 1 : 3));
     print(results.back(), s);
   } else {
     const auto table = make_table();
     for (const std::size_t target : sizes) {
       const std::size_t n = quick ? 300'000 : (target <= 100'000 ? 4'000'000 : 2'000'000);
       Stream s = Recorder(table, target, stp).record(n, 42 + target);
-      results.push_back(measure("steady-" + std::to_string(target), s, target + target / 20, stp));
+      results.push_back(measure("steady-" + std::to_string(target), s, target + target / 20, stp,
+                                quick ? 1 : (target <= 100'000 ? 5 : 2)));
       if (target == probe_size) results.back().rss_bytes_per_order = rss_per_order;
       print(results.back(), s);
     }
   }
   std::printf("{\"bench\":\"book\",\"clock\":\"%s\",\"clock_ns\":%.1f", OpClock::name, clock_ns);
   for (const Result& r : results) {
-    std::printf(",\"%s\":{\"ops\":%zu,\"ops_per_s\":%.0f,\"baseline_ops_per_s\":%.0f,\"p50_ns\":%.0f,"
+    std::printf(",\"%s\":{\"ops\":%zu,\"ops_per_s\":%.0f,\"ops_per_s_median\":%.0f,\"baseline_ops_per_s\":%.0f,\"p50_ns\":%.0f,"
                 "\"p99_ns\":%.0f,\"p999_ns\":%.0f,\"max_ns\":%.0f,\"resting\":%zu,\"trades\":%llu,"
                 "\"bytes_per_order\":%.1f,\"rss_bytes_per_order\":%.1f}",
-                r.name.c_str(), r.ops, r.ops_per_s, r.baseline_ops_per_s, r.p50, r.p99, r.p999, r.max,
+                r.name.c_str(), r.ops, r.ops_per_s, r.ops_per_s_median, r.baseline_ops_per_s, r.p50, r.p99, r.p999, r.max,
                 r.resting, static_cast<unsigned long long>(r.trades), r.bytes_per_order,
                 r.rss_bytes_per_order);
   }
