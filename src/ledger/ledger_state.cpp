@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "tradeshard/core/hash.hpp"
 
@@ -49,6 +50,15 @@ const Position* Account::find(core::InstrumentId i) const noexcept {
   }
   return nullptr;
 }
+
+namespace {
+
+// Account::find for writing (staging and the fill path keep where a position lives).
+Position* find_position(Account& a, core::InstrumentId i) noexcept {
+  return const_cast<Position*>(std::as_const(a).find(i));
+}
+
+}  // namespace
 
 namespace {
 
@@ -164,12 +174,9 @@ LedgerError LedgerState::stage(const ChangeSet& cs, Slot* slots, std::size_t& co
     s.target = nullptr;
     s.position = Position{};
     if (a < existing) {
-      for (auto& e : accounts_[a].positions) {
-        if (e.instrument == ins) {
-          s.target = &e.position;
-          s.position = e.position;
-          break;
-        }
+      if (Position* p = find_position(accounts_[a], ins)) {
+        s.target = p;
+        s.position = *p;
       }
     }
     return s;
@@ -290,18 +297,6 @@ void LedgerState::prefetch(const ChangeSet& cs) const noexcept {
     __builtin_prefetch(p + offsetof(Account, cash) + sizeof(std::vector<CashBalance>) - 1);
   }
 }
-
-namespace {
-
-// The position of instrument i in a, or nullptr.
-Position* find_position(Account& a, core::InstrumentId i) noexcept {
-  for (auto& e : a.positions) {
-    if (e.instrument == i) return &e.position;
-  }
-  return nullptr;
-}
-
-}  // namespace
 
 bool LedgerState::apply_fill(const ChangeSet& cs) {
   // The shape add_fill() makes: position + cash leg of one account, then of another.
