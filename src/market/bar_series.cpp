@@ -6,18 +6,20 @@ namespace tradeshard::market {
 
 BarSeries::Update BarSeries::on_tick(std::int64_t ts_ms, std::int64_t price) {
   Update u;
-  const std::int64_t start = ts_ms - ts_ms % width_;
-  if (open_ && start < open_->start_ms) {
-    ++late_;
-    u.late = true;
-    return u;
-  }
-  if (open_ && start == open_->start_ms) {
+  // Most ticks land in the open window: no 64-bit division for them (two per tick were a
+  // visible share of the tick path).
+  if (open_ && ts_ms >= open_->start_ms && ts_ms - open_->start_ms < width_) {
     Bar& b = *open_;
     b.high = std::max(b.high, price);
     b.low = std::min(b.low, price);
     b.close = price;
     ++b.ticks;
+    return u;
+  }
+  const std::int64_t start = ts_ms - ts_ms % width_;
+  if (open_ && start < open_->start_ms) {
+    ++late_;
+    u.late = true;
     return u;
   }
   if (open_) {

@@ -50,6 +50,21 @@ TEST_CASE("BarSeries: late ticks are counted, not applied") {
   CHECK(s.open_bar()->close == 40);
 }
 
+// Ensure a window is [start, start + width): both edges, exactly (the in-window fast path and the
+// division path must agree).
+TEST_CASE("BarSeries: window edges") {
+  BarSeries s(1'000, 10);
+  CHECK_FALSE(s.on_tick(5'000, 1).closed);
+  CHECK_FALSE(s.on_tick(5'999, 2).closed);
+  CHECK_FALSE(s.on_tick(5'000, 3).closed);
+  const auto u = s.on_tick(6'000, 4);
+  REQUIRE(u.closed.has_value());
+  CHECK(*u.closed == Bar{5'000, 1, 3, 1, 3, 3});
+  CHECK(s.on_tick(5'999, 9).late);
+  CHECK_FALSE(s.on_tick(6'999, 5).closed);
+  CHECK(*s.open_bar() == Bar{6'000, 4, 5, 4, 5, 2});
+}
+
 // Ensure interval names parse and widths are right.
 TEST_CASE("BarSeries: intervals") {
   CHECK(parse_interval("1s") == Interval::s1);
