@@ -57,6 +57,53 @@ TEST_CASE("SymbolMap: interning, lookup and bounds") {
   CHECK(m.symbol_count() == 3);
 }
 
+// Ensure the short-symbol memo never confuses two symbols: every length around its word
+// boundaries (1..20 bytes), names that differ in one byte anywhere, prefixes of each other, and far
+// more symbols than memo entries (collisions replace entries). Each name must keep its first id
+// through repeated routing, and after a rebalance the memo must answer the new node.
+TEST_CASE("SymbolMap: short-symbol memo keeps every symbol distinct") {
+  SymbolMap m = make({.nodes = nodes(3), .max_symbols = 100'000, .max_symbol_length = 32});
+  std::vector<std::string> names;
+  const std::string base = "ABCDEFGHIJKLMNOPQRST";
+  for (std::size_t len = 1; len <= 20; ++len) {
+    const std::string s = base.substr(0, len);
+    names.push_back(s);
+    for (std::size_t i = 0; i < len; ++i) {  // one byte different at each position
+      std::string t = s;
+      t[i] = 'z';
+      names.push_back(t);
+    }
+  }
+  for (const auto& s : symbols(3000)) names.push_back(s);
+  std::vector<SymbolId> ids;
+  for (const auto& n : names) {
+    const Route r = m.route(n);
+    REQUIRE(r.ok());
+    ids.push_back(r.symbol);
+  }
+  CHECK(m.symbol_count() == names.size());  // all distinct names got distinct ids
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const Route r = m.route(names[i]);
+      REQUIRE(r.symbol == ids[i]);
+      CHECK_FALSE(r.created);
+      CHECK(m.name(r.symbol) == names[i]);
+      CHECK(r.node == m.node_of(r.symbol));
+    }
+  }
+  // A moved partition's symbols route to their new node through the memo too.
+  const auto plan = m.plan_add_node("node-4");
+  REQUIRE(plan.ok());
+  REQUIRE(m.apply(plan.plan) == AssignmentError::ok);
+  bool moved = false;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const Route r = m.route(names[i]);
+    CHECK(r.node == m.assignment().owner(m.partition_of(r.symbol)));
+    moved = moved || r.node == m.assignment().find_node("node-4");
+  }
+  CHECK(moved);
+}
+
 // Ensure bad configs are named, including the nested reasons.
 TEST_CASE("SymbolMap: config errors") {
   CHECK(SymbolMap::create({.load_weight = 1.5}).error == SymbolMapError::bad_load_weight);
