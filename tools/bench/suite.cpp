@@ -177,49 +177,44 @@ class Suite {
     }
   }
 
-  void tick_steps(json& out, double tk) {
-    TickStats discard, tick;
-    ticks("discard ticks (before)", spec(*discard_, Mode::ticks, tk / 2), discard);
-    const double discard_before = discard.per_second();
+  // One ingest measurement: the daemon's firehose between two runs of a read-and-discard
+  // baseline in the same placement. Keys: <daemon>_per_s, <baseline>_ticks_per_s(_before), and
+  // the full stats under <daemon> and <baseline>.
+  void ingest_steps(json& out, const std::string& daemon_key, const std::string& baseline_key,
+                    const std::string& daemon_label, const std::string& baseline_label,
+                    const LoadSpec& daemon, const LoadSpec& baseline) {
+    TickStats base, tick;
+    ticks(baseline_label + " (before)", baseline, base);
+    const double base_before = base.per_second();
     const std::uint64_t counted0 = daemon_tick_count();
     const double cpu = daemon_->cpu_seconds();
-    ticks("daemon ticks", spec(*daemon_, Mode::ticks, tk), tick);
+    ticks(daemon_label, daemon, tick);
     const double tick_cpu = daemon_->cpu_seconds() - cpu;
     const std::uint64_t counted = daemon_tick_count() - counted0;
-    ticks("discard ticks (after)", spec(*discard_, Mode::ticks, tk / 2), discard);
-    out["ticks_per_s"] = std::round(tick.per_second());
-    out["discard_ticks_per_s"] = std::round(discard.per_second());
-    out["discard_ticks_per_s_before"] = std::round(discard_before);
-    out["ticks"] = tick_json(tick);
+    ticks(baseline_label + " (after)", baseline, base);
+    out[daemon_key + "_per_s"] = std::round(tick.per_second());
+    out[baseline_key + "_ticks_per_s"] = std::round(base.per_second());
+    out[baseline_key + "_ticks_per_s_before"] = std::round(base_before);
+    out[daemon_key] = tick_json(tick);
     // The daemon's own count includes the warm-up phase's ticks; it must be at least ours.
-    out["ticks"]["daemon_counted_incl_warmup"] = counted;
-    out["ticks"]["daemon_cpu_s"] = tick_cpu;
-    out["ticks"]["daemon_cpu_ns_per_tick"] =
+    out[daemon_key]["daemon_counted_incl_warmup"] = counted;
+    out[daemon_key]["daemon_cpu_s"] = tick_cpu;
+    out[daemon_key]["daemon_cpu_ns_per_tick"] =
         tick.ticks ? std::round(tick_cpu * 1e9 / static_cast<double>(counted ? counted : tick.ticks)) : 0.0;
-    out["discard"] = tick_json(discard);
+    out[baseline_key] = tick_json(base);
+  }
+
+  // JSON lines over TCP, beside the plain Asio read-and-discard server.
+  void tick_steps(json& out, double tk) {
+    ingest_steps(out, "ticks", "discard", "daemon ticks", "discard ticks", spec(*daemon_, Mode::ticks, tk),
+                 spec(*discard_, Mode::ticks, tk / 2));
   }
 
   // The same firehose over WebSocket text frames (one tick per frame), beside the plain Beast
-  // read-and-discard baseline in the same placement, before and after the daemon.
+  // read-and-discard baseline.
   void ws_tick_steps(json& out, double tk) {
-    TickStats beast, tick;
-    ticks("Beast ws discard ticks (before)", ws_spec(*ws_discard_, Mode::ticks, tk / 2), beast);
-    const double beast_before = beast.per_second();
-    const std::uint64_t counted0 = daemon_tick_count();
-    const double cpu = daemon_->cpu_seconds();
-    ticks("daemon ticks over WebSocket", ws_spec(*daemon_, Mode::ticks, tk), tick);
-    const double tick_cpu = daemon_->cpu_seconds() - cpu;
-    const std::uint64_t counted = daemon_tick_count() - counted0;
-    ticks("Beast ws discard ticks (after)", ws_spec(*ws_discard_, Mode::ticks, tk / 2), beast);
-    out["ws_ticks_per_s"] = std::round(tick.per_second());
-    out["ws_beast_discard_ticks_per_s"] = std::round(beast.per_second());
-    out["ws_beast_discard_ticks_per_s_before"] = std::round(beast_before);
-    out["ws_ticks"] = tick_json(tick);
-    out["ws_ticks"]["daemon_counted_incl_warmup"] = counted;
-    out["ws_ticks"]["daemon_cpu_s"] = tick_cpu;
-    out["ws_ticks"]["daemon_cpu_ns_per_tick"] =
-        tick.ticks ? std::round(tick_cpu * 1e9 / static_cast<double>(counted ? counted : tick.ticks)) : 0.0;
-    out["ws_beast_discard"] = tick_json(beast);
+    ingest_steps(out, "ws_ticks", "ws_beast_discard", "daemon ticks over WebSocket", "Beast ws discard ticks",
+                 ws_spec(*daemon_, Mode::ticks, tk), ws_spec(*ws_discard_, Mode::ticks, tk / 2));
   }
 
   json open_loop(double rate, double seconds) {
