@@ -1,9 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <string>
 
+#include "tradeshard/core/decimal.hpp"
 #include "tradeshard/protocol/codec.hpp"
 
 using namespace tradeshard;
@@ -167,6 +170,100 @@ TEST_CASE("Decoder: market-data decimals, fast path and general path") {
   CHECK_FALSE(bid(R"(".")").has_value());
   CHECK(bid(R"("+1")") == 100000000);  // a sign: general path
   CHECK_FALSE(bid(R"("-0.1")").has_value());
+}
+
+// Ensure the vectorised market-data conversion agrees with the general decimal path on every
+// shape: random strings of digits and dots (1..20 bytes, so both the 16-byte vector path and the
+// scalar path), with a sign or an exponent now and then, as JSON strings and as JSON numbers.
+TEST_CASE("Decoder: market-data decimals match the general path on random input") {
+  Decoder d;
+  std::mt19937_64 rng(7);
+  const std::string alphabet = "0123456789012345678901234567890123456789..+-e";
+  int fast_shapes = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string v;
+    const auto len = 1 + rng() % 20;
+    for (std::size_t k = 0; k < len; ++k) {
+      // Mostly digits, a dot in about one string in two, other bytes rarely.
+      const auto roll = rng() % 100;
+      v += roll < 90 ? alphabet[rng() % 10] : roll < 97 ? '.' : alphabet[40 + rng() % 5];
+    }
+    std::optional<std::int64_t> expect;
+    const auto p = core::parse_decimal(v);
+    if (p.ok()) {
+      const auto steps = core::to_steps_rounded(p.value, core::market_data_step);
+      if (steps.ok() && steps.steps >= 0) expect = steps.steps;
+    }
+    if (v.find_first_not_of("0123456789.") == std::string::npos && v.size() <= 16) ++fast_shapes;
+    const bool as_number = rng() % 2 == 0 && nlohmann::json::accept(v);
+    const std::string quoted = as_number ? v : "\"" + v + "\"";
+    const std::string line = R"({"type":"tick","symbol":"X","bid":)" + quoted + R"(,"ask":"1","ts":)" +
+                             std::to_string(rng() % 10'000'000'000'000'000ull) + "}";
+    const auto r = d.decode(line);
+    const auto* t = cmd<app::TickCmd>(r);
+    INFO(line);
+    CHECK((t != nullptr) == expect.has_value());
+    if (t && expect) CHECK(t->bid == *expect);
+  }
+  CHECK(fast_shapes > 5000);
+}
+
+// Ensure millisecond timestamps of every length convert exactly, and anything but digits fails.
+TEST_CASE("Decoder: integer fields of every length") {
+  Decoder d;
+  std::mt19937_64 rng(11);
+  for (int len = 1; len <= 19; ++len) {
+    for (int i = 0; i < 50; ++i) {
+      std::string digits;
+      for (int k = 0; k < len; ++k) digits += static_cast<char>('0' + rng() % 10);
+      const auto r = d.decode(R"({"type":"tick","symbol":"X","bid":"1","ask":"2","ts":)" + digits + "}");
+      const auto* t = cmd<app::TickCmd>(r);
+      INFO(digits);
+      REQUIRE(t);
+      CHECK(static_cast<std::uint64_t>(t->ts_ms) == std::stoull(digits));
+      std::string bad = digits;
+      bad[rng() % bad.size()] = "x:/ "[rng() % 4];
+      const auto e = d.decode(R"({"type":"tick","symbol":"X","bid":"1","ask":"2","ts":")" + bad + "\"}");
+      CHECK(err(e) != nullptr);
+    }
+  }
+}
+
+// Ensure strings and keys read in place equal what a full JSON parser reads, whatever the
+// escapes, whitespace and lengths around them (the in-place reading works from simdjson's
+// structural positions, not from a scan of the bytes).
+TEST_CASE("Decoder: strings and keys in place match a full parser") {
+  Decoder d;
+  std::mt19937_64 rng(3);
+  const std::string plain = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/:.";
+  const std::string escapes[] = {R"(\")", R"(\\)", R"(\/)", R"(\n)", R"(\t)", R"(\u0041)", R"(\u00e9)"};
+  const std::string spaces[] = {"", " ", "\t", " \r\n "};
+  auto space = [&] { return spaces[rng() % 4]; };
+  for (int i = 0; i < 5000; ++i) {
+    std::string sym;
+    const auto len = 1 + rng() % 40;
+    for (std::size_t k = 0; k < len; ++k) sym += rng() % 8 == 0 ? escapes[rng() % 7] : std::string(1, plain[rng() % plain.size()]);
+    // The symbol key spelled plainly or with an escape; the other keys around it in random order.
+    const std::string key = rng() % 4 == 0 ? R"(sym\u0062ol)" : "symbol";
+    std::string line = "{" + space() + R"("type")" + space() + ":" + space() + R"("tick")" + space() + "," + space() +
+                       "\"" + key + "\"" + space() + ":" + space() + "\"" + sym + "\"" + space() + "," + space() +
+                       R"("note":")" + sym + "\"" + space() + "," + R"("bid":"1","ask")" + space() + ":" + space() +
+                       R"("2")" + space() + "}" + space();
+    const auto parsed = nlohmann::json::parse(line);
+    const auto expect = parsed.at("symbol").get<std::string>();
+    const auto r = d.decode(line);
+    INFO(line);
+    if (expect.size() > 32) {
+      REQUIRE(err(r));
+      CHECK(err(r)->code == app::WireError::bad_field);
+      continue;
+    }
+    const auto* t = cmd<app::TickCmd>(r);
+    REQUIRE(t);
+    CHECK(t->symbol == expect);
+    CHECK(t->bid == 100000000);
+    CHECK(t->ask == 200000000);
+  }
 }
 
 // Ensure subscribe lists are read and bounded.
