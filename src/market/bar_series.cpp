@@ -16,12 +16,13 @@ BarSeries::Update BarSeries::on_tick(std::int64_t ts_ms, std::int64_t price) {
     ++b.ticks;
     return u;
   }
-  const std::int64_t start = ts_ms - ts_ms % width_;
-  if (open_ && start < open_->start_ms) {
+  // Before the open window: late, and its own window starts earlier still (no division either).
+  if (open_ && ts_ms < open_->start_ms) {
     ++late_;
     u.late = true;
     return u;
   }
+  const std::int64_t start = ts_ms - ts_ms % width_;
   if (open_) {
     u.closed = *open_;
     push_closed(*open_);
