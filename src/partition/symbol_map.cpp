@@ -78,46 +78,13 @@ SymbolMapResult SymbolMap::create(SymbolMapConfig config) {
   return out;
 }
 
-SymbolMap::ShortKey SymbolMap::short_key(std::string_view s) noexcept {
-  // 1..16 bytes as two overlapping fixed-size loads that together cover every byte.
-  ShortKey k;
-  const char* p = s.data();
-  const std::size_t n = s.size();
-  k.len = static_cast<std::uint32_t>(n);
-  if (n >= 8) {
-    std::memcpy(&k.a, p, 8);
-    std::memcpy(&k.b, p + n - 8, 8);
-  } else if (n >= 4) {
-    std::uint32_t lo = 0, hi = 0;
-    std::memcpy(&lo, p, 4);
-    std::memcpy(&hi, p + n - 4, 4);
-    k.a = lo;
-    k.b = hi;
-  } else {
-    k.a = static_cast<unsigned char>(p[0]) | (std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
-          (std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16);
-  }
-  return k;
-}
-
-std::size_t SymbolMap::memo_slot(const ShortKey& k) const noexcept {
-  const std::uint64_t h = (k.a ^ (k.b * 0x9E3779B97F4A7C15ull) ^ k.len) * 0xD6E8FEB86659FD93ull;
-  return static_cast<std::size_t>(h >> memo_shift_);  // the top bits: the best mixed
-}
-
-Route SymbolMap::intern(std::string_view symbol) {
+Route SymbolMap::intern_slow(std::string_view symbol) {
   Route r;
   ShortKey key;
   ShortKey* memo = nullptr;
-  if (!memo_.empty() && symbol.size() - 1 < 16) {  // 1..16 bytes (empty: a default-made map)
+  if (!memo_.empty() && symbol.size() - 1 < 16) {
     key = short_key(symbol);
     memo = &memo_[memo_slot(key)];
-    if (memo->len == key.len && memo->a == key.a && memo->b == key.b) {
-      r.symbol = memo->id;
-      r.partition = partition_of_[r.symbol];
-      r.node = node_of_[r.symbol];
-      return r;
-    }
   }
   if (const auto it = ids_.find(symbol); it != ids_.end()) {
     r.symbol = it->second;
@@ -141,12 +108,6 @@ Route SymbolMap::intern(std::string_view symbol) {
   }
   r.partition = partition_of_[r.symbol];
   r.node = node_of_[r.symbol];
-  return r;
-}
-
-Route SymbolMap::route(std::string_view symbol) {
-  const Route r = intern(symbol);
-  if (r.ok()) ++ticks_since_sample_[r.partition];
   return r;
 }
 
