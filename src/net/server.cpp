@@ -131,6 +131,11 @@ void Server::schedule_pump() {
   });
 }
 
+void Server::pump_now() {
+  if (pump_posted_ || !gateway_.has_pending_work()) return;
+  if (gateway_.pump(now())) schedule_pump();
+}
+
 void Server::sweep() {
   sweep_timer_.expires_after(std::chrono::seconds(1));
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {

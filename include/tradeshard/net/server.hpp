@@ -69,6 +69,9 @@ class Server {
   [[nodiscard]] bool stopping() const noexcept { return stopping_; }
   // Runs the Gateway's queued work soon (once per loop turn while work remains).
   void schedule_pump();
+  // Runs one batch of it now, unless a pump is already queued (then that one keeps its turn), and
+  // schedules the rest: a read's orders are matched and answered before the read is re-armed.
+  void pump_now();
   [[nodiscard]] std::chrono::steady_clock::time_point started() const noexcept { return started_; }
 
  private:
