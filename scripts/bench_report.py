@@ -70,6 +70,7 @@ def tick_table(r):
             out.append(f"| WebSocket, {label} (baseline: plain Beast discard) | {w['ws_ticks_per_s']:.0f} | "
                        f"{w['ws_beast_discard_ticks_per_s']:.0f} | "
                        f"{ratio(w['ws_ticks_per_s'], w['ws_beast_discard_ticks_per_s'])} |")
+    out += floor_table(r)
     t = r["ticks"]
     cpu = f"Daemon CPU: {t['daemon_cpu_ns_per_tick']:.0f} ns per tick over TCP"
     if "ws_ticks" in r:
@@ -80,6 +81,23 @@ def tick_table(r):
                 f"({', '.join(f'{k}: {v}' for k, v in r['orders']['reject_reasons'].items()) or 'none'}), "
                 f"{r['orders']['fills']} fills, {r['orders']['timeouts']} timeouts.")
     return out + ["", cpu]
+
+
+def floor_table(r):
+    """The parse-only floor: the discard server plus one simdjson pass over every line."""
+    placements = [("different CPUs", r)] + ([("same CPU", r["same_cpu"])] if "same_cpu" in r else [])
+    rows = [(label, p) for label, p in placements if "parse_floor_ticks_per_s" in p]
+    if not rows:
+        return []
+    out = ["", "Parse-only floor (TCP, one connection): the discard server plus one simdjson On-Demand pass "
+           "over every line, no conversion, routing or processing.", "",
+           "| placement | daemon | parse-only floor | discard | daemon / floor | floor / discard |",
+           "|---|---|---|---|---|---|"]
+    for label, p in rows:
+        out.append(f"| {label} | {p['ticks_per_s']:.0f} | {p['parse_floor_ticks_per_s']:.0f} | "
+                   f"{p['discard_ticks_per_s']:.0f} | {ratio(p['ticks_per_s'], p['parse_floor_ticks_per_s'])} | "
+                   f"{ratio(p['parse_floor_ticks_per_s'], p['discard_ticks_per_s'])} |")
+    return out
 
 
 def targets_table(r):

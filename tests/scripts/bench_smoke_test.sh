@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke run of the end-to-end load generator: `tradeshard-bench --suite smoke` (a few seconds)
-# must start the daemon and both baselines and write a report whose headline figures are positive.
+# must start the daemon and its baselines and write a report whose headline figures are positive.
 # Performance targets are NOT asserted here: the machine is shared and noisy.
 #   $1 path to tradeshardd (tradeshard-bench sits next to it)   $2 source dir
 set -euo pipefail
@@ -22,7 +22,8 @@ def positive(path):
         v = v[k]
     assert isinstance(v, (int, float)) and v > 0, f"{path} = {v!r}, want a positive number"
 for p in ("order_rtt_us.p50", "order_rtt_us.p99", "order_rtt_us.p999", "echo_rtt_us.p50", "echo_rtt_us.p99",
-          "echo_rtt_us.p999", "ticks_per_s", "discard_ticks_per_s", "nproc", "orders.orders_sent"):
+          "echo_rtt_us.p999", "ticks_per_s", "discard_ticks_per_s", "parse_floor_ticks_per_s", "nproc",
+          "orders.orders_sent"):
     positive(p)
 for k in ("commit", "date", "cpu_model", "placement", "targets"):
     assert k in r, f"missing key {k}"

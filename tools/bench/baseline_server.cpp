@@ -1,5 +1,7 @@
 #include "baseline_server.hpp"
 
+#include "parse_floor.hpp"
+
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,7 +30,7 @@ constexpr std::size_t kBuffer = 64 * 1024;
 constexpr std::string_view kPing = R"({"type":"ping")";
 
 struct Counters {
-  std::uint64_t lines = 0, bytes = 0, connections = 0;
+  std::uint64_t lines = 0, bytes = 0, connections = 0, parsed = 0;
 };
 
 class EchoSession : public std::enable_shared_from_this<EchoSession> {
@@ -52,22 +54,26 @@ class EchoSession : public std::enable_shared_from_this<EchoSession> {
   std::array<char, kBuffer> buf_{};
 };
 
+// Counts lines and answers pings. With a ParseFloor (parse-floor) it also runs one simdjson pass
+// over each read's complete lines; the incomplete last line moves to the front for the next read.
 class DiscardSession : public std::enable_shared_from_this<DiscardSession> {
  public:
-  DiscardSession(tcp::socket s, Counters& c) : socket_(std::move(s)), counters_(c) {}
+  DiscardSession(tcp::socket s, Counters& c, bool parse = false)
+      : socket_(std::move(s)), counters_(c), floor_(parse ? std::make_unique<ParseFloor>() : nullptr) {}
   void start() { do_read(); }
 
  private:
   void do_read() {
-    socket_.async_read_some(boost::asio::buffer(buf_), [self = shared_from_this()](auto ec, std::size_t n) {
-      if (ec) return;
-      self->on_data(n);
-    });
+    socket_.async_read_some(boost::asio::buffer(buf_.data() + carry_, kBuffer),
+                            [self = shared_from_this()](auto ec, std::size_t n) {
+                              if (ec) return;
+                              self->on_data(n);
+                            });
   }
   // Counts lines; keeps the first bytes of the current line to recognise a ping split across reads.
   void on_data(std::size_t n) {
     counters_.bytes += n;
-    const char* p = buf_.data();
+    const char* p = buf_.data() + carry_;
     const char* end = p + n;
     while (p < end) {
       const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
@@ -79,6 +85,7 @@ class DiscardSession : public std::enable_shared_from_this<DiscardSession> {
       head_.clear();
       p = nl + 1;
     }
+    if (floor_ && n > 0) parse_complete_lines(carry_ + n);
     if (!pongs_.empty() && !writing_) {
       writing_ = true;
       out_.swap(pongs_);
@@ -90,12 +97,32 @@ class DiscardSession : public std::enable_shared_from_this<DiscardSession> {
     }
     if (n > 0) do_read();
   }
+  void parse_complete_lines(std::size_t filled) {
+    char* b = buf_.data();
+    const auto* last = static_cast<const char*>(::memrchr(b, '\n', filled));
+    if (!last) {
+      carry_ = filled < kBuffer ? filled : 0;  // a line longer than a read is dropped unparsed
+      return;
+    }
+    const auto len = static_cast<std::size_t>(last + 1 - b);
+    counters_.parsed += floor_->walk(b, len);
+    carry_ = filled - len;
+    std::memmove(b, b + len, carry_);
+  }
   tcp::socket socket_;
   Counters& counters_;
-  std::array<char, kBuffer> buf_{};
+  std::unique_ptr<ParseFloor> floor_;
+  // A carried partial line, one read, and simdjson's padding.
+  std::array<char, 2 * kBuffer + ParseFloor::padding> buf_{};
+  std::size_t carry_ = 0;
   std::string head_, pongs_, out_;
   bool writing_ = false;
   std::uint64_t seq_ = 0;
+};
+
+class ParseFloorSession : public DiscardSession {
+ public:
+  ParseFloorSession(tcp::socket s, Counters& c) : DiscardSession(std::move(s), c, true) {}
 };
 
 // Plain Beast: the daemon's stream type (websocket::stream over beast::tcp_stream) with Beast's
@@ -196,6 +223,7 @@ int run_baseline_server(const std::string& kind, std::uint16_t port, const std::
   Counters counters;
   if (kind == "echo") do_accept<EchoSession>(acceptor, counters);
   else if (kind == "ws-discard") do_accept<WsDiscardSession>(acceptor, counters);
+  else if (kind == "parse-floor") do_accept<ParseFloorSession>(acceptor, counters);
   else do_accept<DiscardSession>(acceptor, counters);
   const auto bound = acceptor.local_endpoint().port();
   if (!ports_file.empty()) {
@@ -208,9 +236,10 @@ int run_baseline_server(const std::string& kind, std::uint16_t port, const std::
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&io](auto, int) { io.stop(); });
   io.run();
-  std::fprintf(stderr, "tradeshard-bench: %s server stopped: %llu connections, %llu messages, %llu bytes\n", kind.c_str(),
-               static_cast<unsigned long long>(counters.connections), static_cast<unsigned long long>(counters.lines),
-               static_cast<unsigned long long>(counters.bytes));
+  std::fprintf(stderr, "tradeshard-bench: %s server stopped: %llu connections, %llu messages, %llu bytes, %llu parsed\n",
+               kind.c_str(), static_cast<unsigned long long>(counters.connections),
+               static_cast<unsigned long long>(counters.lines), static_cast<unsigned long long>(counters.bytes),
+               static_cast<unsigned long long>(counters.parsed));
   return 0;
 }
 

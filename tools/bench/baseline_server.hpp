@@ -6,6 +6,7 @@
 //            barrier measures it exactly like the daemon.
 //   ws-discard: plain Beast WebSocket at /ws: reads each message with websocket::stream::async_read,
 //            counts and drops it; answers {"type":"ping"} messages with a pong frame.
+//   parse-floor: discard plus one simdjson On-Demand pass over every complete line (ParseFloor).
 // Single-threaded (one io_context), like the daemon. Runs until SIGTERM / SIGINT.
 #include <cstdint>
 #include <string>

@@ -13,7 +13,7 @@ constexpr const char* kUsage =
     "       tradeshard-bench (--tcp HOST:PORT | --ws ws://HOST:PORT/ws) [--mode ticks|orders|echo]\n"
     "                        [--connections N] [--rate R] [--window W] [--duration S] [--warmup S]\n"
     "                        [--seed N] [--client-cpu N] [--json FILE]\n"
-    "       tradeshard-bench --serve echo|discard|ws-discard [--port P] [--ports-file FILE]\n"
+    "       tradeshard-bench --serve echo|discard|ws-discard|parse-floor [--port P] [--ports-file FILE]\n"
     "  --suite      quick (<30 s) / full (<5 min) / smoke (<5 s): starts its own daemon and baselines\n"
     "  --only ticks suites: only the tick ingest steps (TCP and WebSocket, each beside its baseline)\n"
     "  --rate R     open loop: R messages/s in total on a fixed schedule, latency from the intended\n"
@@ -21,8 +21,9 @@ constexpr const char* kUsage =
     "  --window W   closed loop: requests in flight per connection (default 1)\n"
     "  --mode       ticks: tick firehose, throughput via ping/pong barrier; orders: seeded\n"
     "               limit/market/cancel mix, submit->ack and submit->fill; echo: ping round trips\n"
-    "  --serve      baseline server: echo (echoes each line), discard (counts lines, answers pings) or\n"
-    "               ws-discard (plain Beast WebSocket at /ws: counts messages, answers pings)\n";
+    "  --serve      baseline server: echo (echoes each line), discard (counts lines, answers pings),\n"
+    "               ws-discard (plain Beast WebSocket at /ws: counts messages, answers pings) or\n"
+    "               parse-floor (discard plus one simdjson pass over every line, no processing)\n";
 
 bool parse_number(std::string_view text, double& out) {
   const std::string s(text);
@@ -86,8 +87,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     } else if (a == "--json") {
       o.json_path = v;
     } else if (a == "--serve") {
-      if (v != "echo" && v != "discard" && v != "ws-discard") {
-        std::fprintf(stderr, "tradeshard-bench: --serve wants echo, discard or ws-discard\n");
+      if (v != "echo" && v != "discard" && v != "ws-discard" && v != "parse-floor") {
+        std::fprintf(stderr, "tradeshard-bench: --serve wants echo, discard, ws-discard or parse-floor\n");
         return std::nullopt;
       }
       o.serve = v;

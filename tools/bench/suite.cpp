@@ -1,5 +1,6 @@
 #include "suite.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -33,6 +34,7 @@ class Suite {
     echo_.reset();
     discard_.reset();
     ws_discard_.reset();
+    parse_floor_.reset();
     std::error_code ec;
     if (!dir_.empty() && !keep_dir_) std::filesystem::remove_all(dir_, ec);
   }
@@ -83,7 +85,8 @@ class Suite {
         dir_ + "/daemon.ports", dir_ + "/daemon.log", server_cpu_);
     const std::string self = self_exe();
     using Slot = std::pair<const char*, std::unique_ptr<ChildProcess>*>;
-    for (const auto& [kind, slot] : {Slot{"echo", &echo_}, Slot{"discard", &discard_}, Slot{"ws-discard", &ws_discard_}}) {
+    for (const auto& [kind, slot] : {Slot{"echo", &echo_}, Slot{"discard", &discard_}, Slot{"ws-discard", &ws_discard_},
+                                     Slot{"parse-floor", &parse_floor_}}) {
       const std::string ports = dir_ + "/" + kind + ".ports";
       *slot = std::make_unique<ChildProcess>(
           std::vector<std::string>{self, "--serve", kind, "--port", "0", "--ports-file", ports}, ports,
@@ -97,6 +100,7 @@ class Suite {
             {"client_affinity", affinity_of(0)}, {"daemon_affinity", affinity_of(daemon_->pid())},
             {"echo_affinity", affinity_of(echo_->pid())}, {"discard_affinity", affinity_of(discard_->pid())},
             {"ws_discard_affinity", affinity_of(ws_discard_->pid())},
+            {"parse_floor_affinity", affinity_of(parse_floor_->pid())},
             {"how", "sched_setaffinity: client process; daemon and baselines spawned with the server CPU mask "
                     "and re-pinned (all threads) once listening"}};
   }
@@ -204,10 +208,15 @@ class Suite {
     out[baseline_key] = tick_json(base);
   }
 
-  // JSON lines over TCP, beside the plain Asio read-and-discard server.
+  // JSON lines over TCP, beside the plain Asio read-and-discard server, then the parse-only
+  // floor (the discard server plus one simdjson pass over every line) in the same placement.
   void tick_steps(json& out, double tk) {
     ingest_steps(out, "ticks", "discard", "daemon ticks", "discard ticks", spec(*daemon_, Mode::ticks, tk),
                  spec(*discard_, Mode::ticks, tk / 2));
+    TickStats floor;
+    ticks("parse-only floor ticks", spec(*parse_floor_, Mode::ticks, tk / 2), floor);
+    out["parse_floor_ticks_per_s"] = std::round(floor.per_second());
+    out["parse_floor"] = tick_json(floor);
   }
 
   // The same firehose over WebSocket text frames (one tick per frame), beside the plain Beast
@@ -229,11 +238,11 @@ class Suite {
 
   void extra_steps() {
     if (client_cpu_ != server_cpu_) {
-      for (auto* p : {daemon_.get(), echo_.get(), discard_.get(), ws_discard_.get()}) pin_to_cpu(p->pid(), client_cpu_);
+      for (auto* p : all_processes()) pin_to_cpu(p->pid(), client_cpu_);
       json same = placement_set(plan_.rt / 2, plan_.ticks / 2, false);
       same["placement"] = {{"client_cpu", client_cpu_}, {"server_cpu", client_cpu_}, {"same_cpu", true}};
       report_["same_cpu"] = same;
-      for (auto* p : {daemon_.get(), echo_.get(), discard_.get(), ws_discard_.get()}) pin_to_cpu(p->pid(), server_cpu_);
+      for (auto* p : all_processes()) pin_to_cpu(p->pid(), server_cpu_);
     }
     RoundTripStats echo4, order4;
     if (!ticks_only_) {
@@ -273,6 +282,9 @@ class Suite {
     n.push_back("order_rtt_us / echo_rtt_us: closed loop, 1 connection, 1 request in flight; echo runs before and "
                 "after the daemon and is reported combined");
     n.push_back("ticks_per_s: one connection, as fast as possible, counted up to a ping/pong barrier");
+    n.push_back("parse_floor_ticks_per_s: the discard server plus one simdjson On-Demand pass (iterate_many per "
+                "read, decoder's kernel flags) visiting every key and raw value of every line; no conversion, "
+                "routing or processing: an upper bound for any simdjson-based ingest in this placement");
     n.push_back("ws_ticks_per_s: the same ticks as WebSocket text frames (one tick per masked frame) to /ws; "
                 "ws_beast_discard_ticks_per_s: plain Beast (websocket::stream<tcp_stream>, async_read per "
                 "message, default options) reading and dropping them, before and after the daemon, combined");
@@ -286,7 +298,10 @@ class Suite {
   std::string dir_;
   bool keep_dir_ = false;
   bool ticks_only_ = false;
-  std::unique_ptr<ChildProcess> daemon_, echo_, discard_, ws_discard_;
+  std::unique_ptr<ChildProcess> daemon_, echo_, discard_, ws_discard_, parse_floor_;
+  std::array<ChildProcess*, 5> all_processes() const {
+    return {daemon_.get(), echo_.get(), discard_.get(), ws_discard_.get(), parse_floor_.get()};
+  }
   double daemon_cpu0_ = 0;
 };
 
