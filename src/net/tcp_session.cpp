@@ -72,6 +72,21 @@ void TcpSession::process_lines() {
   const auto max_line = server_.config().limits.max_line_bytes;
   char* base = in_.data();
   const app::Now at = now();
+  // Several complete lines at hand: the decoder parses them in one simdjson pass.
+  struct LinesPass {
+    protocol::Decoder& decoder;
+    ~LinesPass() { decoder.end_lines(); }
+  } pass{server_.decoder()};
+  {
+    char* start = base + in_begin_;
+    const auto avail = in_end_ - in_begin_;
+    const auto* first = static_cast<const char*>(std::memchr(start, '\n', avail));
+    const auto* last = first ? static_cast<const char*>(::memrchr(start, '\n', avail)) : nullptr;
+    if (last != first) {
+      pass.decoder.begin_lines(std::string_view(start, static_cast<std::size_t>(last + 1 - start)),
+                               static_cast<std::size_t>(base + in_.size() - (last + 1)));
+    }
+  }
   while (!closed_ && !paused_) {
     char* start = base + in_begin_;
     char* end = base + in_end_;

@@ -1,6 +1,8 @@
 #include <simdjson.h>
 
 #include <array>
+#include <cstring>
+#include <optional>
 
 #include "padded_scan.hpp"
 #include "tradeshard/protocol/codec.hpp"
@@ -10,6 +12,11 @@ namespace {
 
 namespace od = simdjson::ondemand;
 using namespace scan;
+// A lines pass covers at most kLinesChunk bytes of whole lines; simdjson's window is fixed
+// (it reallocates its buffers whenever the size changes).
+// (4, 8, 16 and 64 KiB passes measured the same in the daemon.)
+constexpr std::size_t kLinesChunk = 8 * 1024;
+constexpr std::size_t kLinesWindow = 64 * 1024;
 using app::DecodeError;
 using app::WireError;
 
@@ -97,7 +104,36 @@ struct Decoder::Impl {
   std::array<Raw*, sizeof(Fields) / sizeof(Raw)> touched{};
   std::size_t touched_count = 0;
 
+  // Lines mode (begin_lines): one iterate_many pass over a run of lines, on its own parser so a
+  // line decoded alone in between does not disturb the stream.
+  // The run is parsed in passes of up to kLinesChunk bytes of whole lines, so stage 1's output
+  // and the lines are still in L1 when the fields are read.
+  struct Lines {
+    od::parser parser;
+    od::document_stream stream;
+    od::document_stream::iterator it;
+    const char* run_end = nullptr;  // the run is [run_begin, run_end)
+    const char* run_begin = nullptr;
+    const char* pass_begin = nullptr;  // the current pass covers [pass_begin, pass_end)
+    const char* pass_end = nullptr;
+    const char* resume_at = nullptr;  // after a line the pass could not serve: no new pass before
+    bool active = false, in_pass = false;
+  } lines;
+
   DecodeResult decode(std::string_view text, std::size_t padding);
+  bool collect_from_lines(std::string_view text);
+  struct Failure {
+    WireError code;
+    std::string_view message;
+  };
+  std::optional<Failure> collect(od::document_reference doc, const char* end);
+  const char* next_doc = nullptr;  // set by collect()
+  DecodeResult dispatch();
+  void reset_fields() noexcept {
+    for (std::size_t i = 0; i < touched_count; ++i) *touched[i] = Raw{};
+    touched_count = 0;
+    channels.clear();
+  }
   DecodeResult fail(WireError code, std::string_view message) const {
     DecodeError e{code, message, f.type.text, {}};
     if (f.id.kind == Kind::string && (f.type.text == "order" || f.type.text == "cancel" ||
@@ -274,10 +310,113 @@ DecodeResult Decoder::Impl::subscribe(bool on) {
   return app::Command{c};
 }
 
+// Every field of one JSON object document into f; nullopt when it is a well-formed object that
+// ends before `end` (the message's last byte + 1), else the error.
+std::optional<Decoder::Impl::Failure> Decoder::Impl::collect(od::document_reference doc, const char* end) {
+  od::object obj;
+  if (doc.get_object().get(obj)) return Failure{WireError::bad_json, "message must be a JSON object"};
+  for (auto field_r : obj) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_r).get(field)) return Failure{WireError::bad_json, "not valid JSON"};
+    od::value v = field.value();
+    // The value's first bytes (what value::type() looks at), peeked once.
+    const std::string_view token = v.raw_json_token();
+    key = raw_key(field.key().raw(), token.data());
+    Raw* r = slot(f, key);
+    if (!r && !no_backslash(key.data(), key.size())) {  // an escaped spelling of a known key?
+      if (field.unescaped_key().get(key)) return Failure{WireError::bad_json, "not valid JSON"};
+      r = slot(f, key);
+    }
+    if (!r) {
+      continue;  // unknown keys are ignored (forward compatibility); On-Demand skips the value
+    }
+    if (!r->present()) touched[touched_count++] = r;
+    const char c0 = token.empty() ? '\0' : token[0];
+    if (c0 == '"') {
+      if (!string_token_in_place(token, r->text)) {
+        if (v.get_string().get(r->text)) return Failure{WireError::bad_json, "invalid string"};
+      }
+      r->kind = Kind::string;
+    } else if (c0 == '-' || (c0 >= '0' && c0 <= '9')) {
+      r->text = trim(token);
+      r->kind = Kind::number;
+    } else if (r == &f.channels && c0 == '[') {
+      r->kind = Kind::other;
+      od::array arr;
+      if (v.get_array().get(arr)) return Failure{WireError::bad_json, "not valid JSON"};
+      for (auto el : arr) {
+        std::string_view ch;
+        if (el.get_string().get(ch)) return Failure{WireError::bad_field, "channels must be an array of strings"};
+        if (channels.size() >= 64) return Failure{WireError::bad_field, "at most 64 channels per message"};
+        channels.push_back(ch);
+      }
+    } else {
+      r->kind = Kind::other;  // wrong JSON type for a known key; reported by the message's checks
+    }
+  }
+  // Anything after the object inside the message? At the end of the input there is no location
+  // at all; in a lines pass, the next document's first byte.
+  next_doc = nullptr;
+  if (doc.current_location().get(next_doc) == simdjson::SUCCESS && next_doc < end) {
+    return Failure{WireError::bad_json, "trailing content after the JSON object"};
+  }
+  return std::nullopt;
+}
+
+// Collects the next document of the lines pass when it is exactly `text` and reads cleanly;
+// false otherwise: the caller decodes `text` alone, so every result and error is the one decoding the
+// line alone gives. After such a line the rest of its pass is decoded alone too (each byte goes
+// through at most one pass: a run of bad lines cannot make the passes quadratic).
+bool Decoder::Impl::collect_from_lines(std::string_view text) {
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  if (begin < lines.run_begin || end > lines.run_end) return false;
+  if (lines.in_pass && begin < lines.pass_end) {
+    ++lines.it;
+  } else {
+    lines.in_pass = false;
+    if (begin < lines.resume_at) return false;
+    const auto avail = static_cast<std::size_t>(lines.run_end - begin);
+    if (avail <= kLinesChunk) {
+      lines.pass_end = lines.run_end;
+    } else {
+      const auto* nl = static_cast<const char*>(::memrchr(begin, '\n', kLinesChunk));
+      if (!nl) return false;  // a line longer than a pass
+      lines.pass_end = nl + 1;
+    }
+    const auto size = static_cast<std::size_t>(lines.pass_end - begin);
+    if (lines.parser.iterate_many(begin, size, kLinesWindow).get(lines.stream)) return false;
+    lines.it = lines.stream.begin();
+    lines.pass_begin = begin;
+    lines.in_pass = true;
+    lines.resume_at = lines.pass_end;
+  }
+  od::document_reference doc;
+  if (!(lines.it != lines.stream.end()) || lines.pass_begin + lines.it.current_index() != begin ||
+      (*lines.it).get(doc) || collect(doc, end)) {
+    lines.in_pass = false;
+    return false;
+  }
+  // The object must also end inside the line: only blanks may sit between the line's end and
+  // the next document (or the end of the pass). A document running on into the next line (one
+  // that is not valid alone) leaves a structural character there.
+  const char* bound = next_doc ? next_doc : lines.pass_end;
+  for (const char* p = end; p < bound; ++p) {
+    if (*p != '\n' && *p != '\r' && *p != ' ' && *p != '\t') {
+      lines.in_pass = false;
+      return false;
+    }
+  }
+  return true;
+}
+
 DecodeResult Decoder::Impl::decode(std::string_view text, std::size_t padding) {
-  for (std::size_t i = 0; i < touched_count; ++i) *touched[i] = Raw{};
-  touched_count = 0;
-  channels.clear();
+  reset_fields();
+  if (lines.active) {
+    if (collect_from_lines(text)) return dispatch();
+    reset_fields();
+  }
   const char* data = text.data();
   if (padding < simdjson::SIMDJSON_PADDING) {
     padded.assign(text);
@@ -288,53 +427,11 @@ DecodeResult Decoder::Impl::decode(std::string_view text, std::size_t padding) {
   if (parser.iterate(data, text.size(), text.size() + simdjson::SIMDJSON_PADDING).get(doc)) {
     return fail(WireError::bad_json, "not valid JSON");
   }
-  od::object obj;
-  if (doc.get_object().get(obj)) return fail(WireError::bad_json, "message must be a JSON object");
-  for (auto field_r : obj) {
-    od::field field;
-    std::string_view key;
-    if (std::move(field_r).get(field)) return fail(WireError::bad_json, "not valid JSON");
-    od::value v = field.value();
-    // The value's first bytes (what value::type() looks at), peeked once.
-    const std::string_view token = v.raw_json_token();
-    key = raw_key(field.key().raw(), token.data());
-    Raw* r = slot(f, key);
-    if (!r && !no_backslash(key.data(), key.size())) {  // an escaped spelling of a known key?
-      if (field.unescaped_key().get(key)) return fail(WireError::bad_json, "not valid JSON");
-      r = slot(f, key);
-    }
-    if (!r) {
-      continue;  // unknown keys are ignored (forward compatibility); On-Demand skips the value
-    }
-    if (!r->present()) touched[touched_count++] = r;
-    const char c0 = token.empty() ? '\0' : token[0];
-    if (c0 == '"') {
-      if (!string_token_in_place(token, r->text)) {
-        if (v.get_string().get(r->text)) return fail(WireError::bad_json, "invalid string");
-      }
-      r->kind = Kind::string;
-    } else if (c0 == '-' || (c0 >= '0' && c0 <= '9')) {
-      r->text = trim(token);
-      r->kind = Kind::number;
-    } else if (r == &f.channels && c0 == '[') {
-      r->kind = Kind::other;
-      od::array arr;
-      if (v.get_array().get(arr)) return fail(WireError::bad_json, "not valid JSON");
-      for (auto el : arr) {
-        std::string_view ch;
-        if (el.get_string().get(ch)) return fail(WireError::bad_field, "channels must be an array of strings");
-        if (channels.size() >= 64) return fail(WireError::bad_field, "at most 64 channels per message");
-        channels.push_back(ch);
-      }
-    } else {
-      r->kind = Kind::other;  // wrong JSON type for a known key; reported by the message's checks
-    }
-  }
-  const char* rest = nullptr;
-  if (doc.current_location().get(rest) == simdjson::SUCCESS) {
-    return fail(WireError::bad_json, "trailing content after the JSON object");
-  }
+  if (const auto e = collect(od::document_reference(doc), data + text.size())) return fail(e->code, e->message);
+  return dispatch();
+}
 
+DecodeResult Decoder::Impl::dispatch() {
   if (!f.type.present()) {
     if (f.b_s.present() && f.b_b.present()) return tick(true);
     return fail(WireError::missing_field, "type is required");
@@ -363,9 +460,23 @@ DecodeResult Decoder::Impl::decode(std::string_view text, std::size_t padding) {
 
 #undef TS_REQUIRE_STRING
 
-Decoder::Decoder() : impl_(std::make_unique<Impl>()) {}
+Decoder::Decoder() : impl_(std::make_unique<Impl>()) {
+#ifdef SIMDJSON_THREADS_ENABLED
+  impl_->lines.parser.threaded = false;  // a helper thread per window would share the loop's CPU
+#endif
+}
 Decoder::~Decoder() = default;
 
 DecodeResult Decoder::decode(std::string_view text, std::size_t padding) { return impl_->decode(text, padding); }
+
+void Decoder::begin_lines(std::string_view lines, std::size_t padding) noexcept {
+  auto& l = impl_->lines;
+  l.active = padding >= simdjson::SIMDJSON_PADDING && !lines.empty();
+  l.in_pass = false;
+  l.run_begin = l.resume_at = lines.data();
+  l.run_end = lines.data() + lines.size();
+}
+
+void Decoder::end_lines() noexcept { impl_->lines.active = false; }
 
 }  // namespace tradeshard::protocol
