@@ -30,8 +30,9 @@ Coordinator::Coordinator(const CashRules* rules, std::vector<std::unique_ptr<Rep
   const std::size_t n = replicas_.size();
   quorum_ = config.quorum == 0 ? n / 2 + 1 : std::min(config.quorum, n);
   retain_ = std::max<std::size_t>(config.log_retain, 1);
-  // Preallocated so committing never allocates; holds up to 2 × retain before a truncation.
-  ring_.resize(retain_ * 2);
+  // Reserved so committing never allocates; holds up to 2 × retain before a truncation.
+  ring_capacity_ = retain_ * 2;
+  ring_.reserve(ring_capacity_);
 }
 
 std::size_t Coordinator::ready_count(std::uint64_t v) const noexcept {
@@ -91,8 +92,13 @@ ProposeResult Coordinator::commit_at(const ChangeSet& cs) {
 }
 
 void Coordinator::append_log(const ChangeSet& cs) {
-  if (log_count_ == ring_.size()) truncate_log();
-  ring_[(ring_head_ + log_count_) % ring_.size()].assign(cs);
+  if (log_count_ == ring_capacity_) truncate_log();
+  const std::size_t i = (ring_head_ + log_count_) % ring_capacity_;
+  if (i == ring_.size()) {
+    ring_.push_back(cs);  // first pass over the ring: within the reserved capacity
+  } else {
+    ring_[i].assign(cs);
+  }
   ++log_count_;
 }
 
@@ -104,7 +110,7 @@ void Coordinator::truncate_log() {
   } else {
     snapshot_ = std::make_unique<LedgerState>(*state);
   }
-  ring_head_ = (ring_head_ + retain_) % ring_.size();
+  ring_head_ = (ring_head_ + retain_) % ring_capacity_;
   log_count_ -= retain_;
   log_first_ += retain_;
 }
@@ -145,7 +151,7 @@ std::optional<AccountId> Coordinator::resolve_account(ChangeSet& cs, std::string
 
 const ChangeSet* Coordinator::log_entry(std::uint64_t v) const noexcept {
   if (v < log_first_ || v >= log_first_ + log_count_) return nullptr;
-  return &ring_[(ring_head_ + (v - log_first_)) % ring_.size()];
+  return &ring_[(ring_head_ + (v - log_first_)) % ring_capacity_];
 }
 
 Replica* Coordinator::find(std::string_view node_id) noexcept {

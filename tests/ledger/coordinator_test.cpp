@@ -154,6 +154,36 @@ TEST_CASE("Coordinator: snapshot plus log after truncation") {
   CHECK(c.find("node-3")->view().account(1).name == "carol");
 }
 
+// Ensure every version the log holds reads back as itself while its ring fills (lazily, within
+// the reserved capacity), wraps around, and starts over after a restore from a snapshot.
+TEST_CASE("Coordinator: log entries across ring fill, wrap-around and restore") {
+  Coordinator c(&rules(), CoordinatorConfig{3, 0, 3});  // ring of 6 sets
+  const auto check_log = [&c] {
+    const std::uint64_t first = c.log_first_version();
+    for (std::uint64_t v = first; v < first + c.log_size(); ++v) {
+      REQUIRE(c.log_entry(v) != nullptr);
+      CHECK(c.log_entry(v)->version == v);
+    }
+    CHECK(c.log_entry(first + c.log_size()) == nullptr);
+    CHECK(c.log_size() <= 6);
+  };
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(deposit(c, "alice", 1).committed);
+    check_log();
+  }
+  CHECK(c.log_size() == 4);
+  const LedgerState snap = *c.committed_state();
+  REQUIRE(c.restore(snap));
+  CHECK(c.log_size() == 0);
+  for (int i = 0; i < 17; ++i) {
+    REQUIRE(deposit(c, i % 3 ? "bob" : "alice", 1).committed);
+    check_log();
+  }
+  CHECK(c.committed_version() == 21);
+  CHECK(c.log_entry(21)->version == 21);
+  CHECK(states_equal(c));
+}
+
 // Ensure an invalid set is refused without consuming a version or touching any replica.
 TEST_CASE("Coordinator: invalid change set is refused") {
   Coordinator c(&rules(), CoordinatorConfig{});

@@ -123,8 +123,11 @@ class Coordinator {
   std::size_t retain_ = 1;
   std::uint64_t committed_ = 0;
   // Ring of committed change sets, versions [log_first_, log_first_ + log_count_).
+  // Capacity 2 × retain_ is reserved up front (committing never allocates) but filled as sets
+  // commit: zeroing 2 × 16384 sets of 280 bytes at start-up cost ~150 ms of page faults.
   std::vector<ChangeSet> ring_;
-  std::size_t ring_head_ = 0;
+  std::size_t ring_capacity_ = 2;
+  std::size_t ring_head_ = 0;  // stays 0 until the ring is full once
   std::size_t log_count_ = 0;
   std::uint64_t log_first_ = 1;
   std::unique_ptr<LedgerState> snapshot_;  // state at log_first_ − 1 or later; null = from zero
