@@ -208,6 +208,57 @@ TEST_CASE("Decoder: market-data decimals match the general path on random input"
   CHECK(fast_shapes > 5000);
 }
 
+// Ensure the four market-data values convert the same whether they go two at a time or one by
+// one: every value random, each checked against the general path, and a bad one reported first
+// in order (bid, ask, bid_size, ask_size).
+TEST_CASE("Decoder: all four market-data values match the general path on random input") {
+  Decoder d;
+  std::mt19937_64 rng(29);
+  const std::string alphabet = "0123456789";
+  const char* const names[4] = {"bid", "ask", "bid_size", "ask_size"};
+  int all_ok = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string line = R"({"type":"tick","symbol":"X")";
+    std::optional<std::int64_t> expect[4];
+    for (int f = 0; f < 4; ++f) {
+      std::string v;
+      const auto len = 1 + rng() % 18;
+      for (std::size_t k = 0; k < len; ++k) {
+        const auto roll = rng() % 1000;
+        v += roll < 930 ? alphabet[rng() % 10] : roll < 995 ? '.' : "+-e"[rng() % 3];
+      }
+      const auto p = core::parse_decimal(v);
+      if (p.ok()) {
+        const auto steps = core::to_steps_rounded(p.value, core::market_data_step);
+        if (steps.ok() && steps.steps >= 0) expect[f] = steps.steps;
+      }
+      const bool as_number = rng() % 4 == 0 && nlohmann::json::accept(v);
+      line += std::string(",\"") + names[f] + "\":" + (as_number ? v : "\"" + v + "\"");
+    }
+    line += "}";
+    const auto r = d.decode(line);
+    INFO(line);
+    int first_bad = -1;
+    for (int f = 0; f < 4 && first_bad < 0; ++f) {
+      if (!expect[f]) first_bad = f;
+    }
+    if (first_bad < 0) {
+      ++all_ok;
+      const auto* t = cmd<app::TickCmd>(r);
+      REQUIRE(t);
+      CHECK(t->bid == *expect[0]);
+      CHECK(t->ask == *expect[1]);
+      CHECK(t->bid_size == *expect[2]);
+      CHECK(t->ask_size == *expect[3]);
+    } else {
+      const auto* e = err(r);
+      REQUIRE(e);
+      CHECK(e->message == std::string(names[first_bad]) + " must be a non-negative decimal");
+    }
+  }
+  CHECK(all_ok > 3000);
+}
+
 // Ensure millisecond timestamps of every length convert exactly, and anything but digits fails.
 TEST_CASE("Decoder: integer fields of every length") {
   Decoder d;
