@@ -104,10 +104,9 @@ struct Decoder::Impl {
   std::array<Raw*, sizeof(Fields) / sizeof(Raw)> touched{};
   std::size_t touched_count = 0;
 
-  // Lines mode (begin_lines): one iterate_many pass over a run of lines, on its own parser so a
-  // line decoded alone in between does not disturb the stream.
-  // The run is parsed in passes of up to kLinesChunk bytes of whole lines, so stage 1's output
-  // and the lines are still in L1 when the fields are read.
+  // Lines mode (begin_lines): the run is parsed by iterate_many in passes of up to kLinesChunk
+  // bytes of whole lines (stage 1's output and the lines are still in L1 when the fields are
+  // read), on a parser of its own so a line decoded alone in between does not disturb the stream.
   struct Lines {
     od::parser parser;
     od::document_stream stream;

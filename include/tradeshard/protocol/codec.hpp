@@ -26,11 +26,12 @@ class Decoder {
   [[nodiscard]] DecodeResult decode(std::string_view text, std::size_t padding = 0);
 
   // Lines mode. `lines` is a run of complete lines ('\n'-terminated, `padding` readable bytes
-  // after it) that the caller is about to decode in order. Each decode() of one of those lines
-  // is then served by one simdjson pass over the whole run (one stage 1 instead of one per line).
-  // Results are exactly those of decoding each line alone: a line the pass cannot serve exactly
-  // (bad JSON, two objects on a line, leading blanks, a skipped line...) is decoded alone and the
-  // pass is dropped. A decode() of text outside the run is decoded alone. end_lines() drops it.
+  // after it) that the caller is about to decode in order (it may skip some). Each decode() of
+  // one of those lines is then served by a simdjson pass over up to 8 KiB of them (one stage 1
+  // per pass instead of one per line). Results are exactly those of decoding each line alone: a
+  // line a pass cannot serve exactly (bad JSON, two objects on a line, a skipped line...) is
+  // decoded alone, and so is the rest of that pass. A decode() of text outside the run is
+  // decoded alone. end_lines() ends the run.
   void begin_lines(std::string_view lines, std::size_t padding) noexcept;
   void end_lines() noexcept;
 
