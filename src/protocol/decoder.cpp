@@ -385,7 +385,10 @@ bool Decoder::Impl::collect_from_lines(std::string_view text) {
       lines.pass_end = nl + 1;
     }
     const auto size = static_cast<std::size_t>(lines.pass_end - begin);
-    if (lines.parser.iterate_many(begin, size, kLinesWindow).get(lines.stream)) return false;
+    // The pass's final '\n' is left out: simdjson reads the byte at the end of its input as an
+    // end marker, and the byte after the pass (the next, partial line's first) could pass for a
+    // missing '}'; a '\n' there always fails.
+    if (lines.parser.iterate_many(begin, size - 1, kLinesWindow).get(lines.stream)) return false;
     lines.it = lines.stream.begin();
     lines.pass_begin = begin;
     lines.in_pass = true;
@@ -396,6 +399,16 @@ bool Decoder::Impl::collect_from_lines(std::string_view text) {
       (*lines.it).get(doc) || collect(doc, end)) {
     lines.in_pass = false;
     return false;
+  }
+  if (!next_doc) {
+    // Last document of stage 1's batch: trailing bytes of this line may have been cut off the
+    // batch (an incomplete document truncated, a partial UTF-8 sequence trimmed).
+    const char* last = end;
+    while (last > begin && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\r')) --last;
+    if (lines.stream.truncated_bytes() != 0 || last == begin || last[-1] != '}') {
+      lines.in_pass = false;
+      return false;
+    }
   }
   // The object must also end inside the line: only blanks may sit between the line's end and
   // the next document (or the end of the pass). A document running on into the next line (one

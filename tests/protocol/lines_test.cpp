@@ -57,12 +57,13 @@ std::string describe(const protocol::DecodeResult& r) {
 // skipped; lines starting {"skip" stand for those it skips unread, like an oversize line) and
 // decodes every other line twice: alone (a copy, no padding) and in lines mode (in place
 // in a padded buffer, after begin_lines over all of it). Returns how many lines were checked.
-std::size_t check_run(const std::string& input, Decoder& lines_decoder) {
+// `tail` is what follows the run in the buffer (the next, partial line), then padding.
+std::size_t check_run(const std::string& input, Decoder& lines_decoder, const std::string& tail = "x") {
   REQUIRE((input.empty() || input.back() == '\n'));
-  std::string buf = input;
-  buf.append(64, 'x');  // padding after the run that is not blanks, like the next, partial line
+  std::string buf = input + tail;
+  buf.append(64, 'x');
   Decoder alone;
-  lines_decoder.begin_lines(std::string_view(buf.data(), input.size()), 64);
+  lines_decoder.begin_lines(std::string_view(buf.data(), input.size()), buf.size() - input.size());
   std::size_t checked = 0;
   for (std::size_t pos = 0; pos < input.size();) {
     const std::size_t nl = input.find('\n', pos);
@@ -130,6 +131,38 @@ TEST_CASE("Decoder lines mode: lines the pass cannot serve are decoded alone, th
   }
 }
 
+// What follows a run (the start of the next, partial line) and a pass's last line ending in
+// junk, a cut-off value or a stray UTF-8 lead byte: simdjson's streaming stage 1 drops or trims
+// such tails, so the pass must not take them for a clean end.
+TEST_CASE("Decoder lines mode: a pass's last line and the bytes after the run") {
+  Decoder d;
+  const std::string good = std::string(kTick) + "\n";
+  const std::vector<std::string> last_lines = {
+      R"({"type":"order","id":"o","symbol":"X","side":"buy","qty":"1","price":"2")",
+      "{", R"({"a":1)", R"({"type":"ping")", R"({"type":"ping"}{)", R"({"type":"ping"} ["x")",
+      R"({"type":"ping"} [1,)", "{\"type\":\"ping\"}\xE2", "{\"type\":\"ping\"}\xFF", "{\"type\":\"ping\"}\xF0\x9F",
+      R"({"a":"x)", R"({"a":"x)" "\r", R"({}"s":"B","b":"1","a":"2","E":})", R"({"type":"ping"}  )", R"({"type":"ping"})",
+  };
+  const std::vector<std::string> tails = {"x", "}", "]", ",", "\"", "{", "}\n", R"("}")", "\n"};
+  for (const auto& last : last_lines) {
+    for (const auto& tail : tails) {
+      CAPTURE(last);
+      CAPTURE(tail);
+      check_run(good + last + "\n", d, tail);
+      check_run(good + good + last + "\n" + good, d, tail);
+      check_run(good + last + "\n" + last + "\n", d, tail);
+    }
+  }
+  // The same at an 8 KiB pass boundary: a line starting with '}' right after the pass's end.
+  std::string run;
+  while (run.size() < 8192 - 200) run += good;
+  const std::string open_line = R"({"type":"order","id":"o","symbol":"X","side":"buy","qty":"1","price":"2")";
+  run += std::string(8192 - run.size() - open_line.size() - 1, ' ') + open_line + "\n";
+  CHECK(run.size() == 8192);
+  check_run(run + "}\n" + good, d);
+  check_run(run + "},\"type\":\"ping\"}\n" + good, d);
+}
+
 TEST_CASE("Decoder lines mode: random runs across pass boundaries match lines alone") {
   std::mt19937_64 rng(20261129);
   const std::vector<std::string> pieces = {
@@ -146,6 +179,9 @@ TEST_CASE("Decoder lines mode: random runs across pass boundaries match lines al
       R"(nul)",
       R"({"type":"tick","symbol":"A","bid":"1","ask":"2","extra":{"deep":[[[]]]}})",
       R"({"skip":"this line is not decoded"})",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":"2"}{)",
+      "{\"type\":\"ping\"}\xFF",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":"2)",
   };
   Decoder d;
   std::size_t checked = 0;
