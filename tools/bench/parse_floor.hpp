@@ -20,12 +20,11 @@ class ParseFloor {
   ParseFloor(const ParseFloor&) = delete;
   ParseFloor& operator=(const ParseFloor&) = delete;
 
-  // Walks the JSON documents in [data, data + len), which ends just after a '\n'. The `padding`
+  // Walks the JSON documents in [data, data + len) (len <= 128 KiB: one read plus a carried
+  // partial line), which ends just after a '\n'. The `padding`
   // bytes after it must be writable: they are borrowed for simdjson and restored. Returns the
   // number of documents walked (a malformed document ends the pass, as it would end a stream).
   std::uint64_t walk(char* data, std::size_t len);
-  // Sum of what the walk read, so the compiler cannot drop it.
-  [[nodiscard]] std::uint64_t checksum() const noexcept;
 
  private:
   struct Impl;
