@@ -16,7 +16,40 @@ std::uint64_t Gateway::open(ClientPort& port) {
   return id;
 }
 
+namespace {
+// Where a connection closed during a delivery points until its close completes.
+class DetachedPort final : public ClientPort {
+ public:
+  void send(const Outbound&) override {}
+};
+DetachedPort detached_port;
+}  // namespace
+
+Gateway::Delivering::~Delivering() {
+  if (--g_.delivering_ > 0) return;
+  // Completing a close may deliver again (cancel-on-disconnect tells other owners), and a port
+  // may close from there too: drain until none is left.
+  while (!g_.deferred_closes_.empty()) {
+    auto closes = std::move(g_.deferred_closes_);
+    g_.deferred_closes_.clear();
+    ++g_.delivering_;
+    for (const auto conn : closes) g_.close_now(conn);
+    --g_.delivering_;
+  }
+}
+
 void Gateway::close(std::uint64_t conn, Now /*now*/) {
+  if (delivering_ > 0) {
+    const auto it = conns_.find(conn);
+    if (it == conns_.end() || it->second.port == &detached_port) return;
+    it->second.port = &detached_port;
+    deferred_closes_.push_back(conn);
+    return;
+  }
+  close_now(conn);
+}
+
+void Gateway::close_now(std::uint64_t conn) {
   channels_.drop(conn);
   conns_.erase(conn);
   orders_.on_disconnect(conn);
@@ -24,10 +57,13 @@ void Gateway::close(std::uint64_t conn, Now /*now*/) {
 
 void Gateway::send(std::uint64_t conn, const Outbound& message) {
   const auto it = conns_.find(conn);
-  if (it != conns_.end()) it->second.port->send(message);
+  if (it == conns_.end()) return;
+  const Delivering guard(*this);
+  it->second.port->send(message);
 }
 
 void Gateway::publish(std::string_view channel, const Outbound& message) {
+  const Delivering guard(*this);
   const auto* subs = channels_.subscribers(channel);
   if (!subs) return;
   for (const auto conn : *subs) send(conn, message);
@@ -54,6 +90,7 @@ void Gateway::reply_error(Conn& c, std::string_view code, std::string_view messa
 }
 
 void Gateway::handle_error(std::uint64_t conn, const DecodeError& e) {
+  const Delivering guard(*this);
   const auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   // A decodable message with an id is answered as a reject of that id; the rest as errors.
@@ -108,6 +145,7 @@ void Gateway::on_subscribe(std::uint64_t id, Conn& c, const SubscribeCmd& cmd) {
 }
 
 void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
+  const Delivering guard(*this);
   ++counters_.commands_in[command.index()];
   // Ticks first: the hot path. The tick flow needs only the id (replies go through send(), which
   // skips a connection that is gone), so it is spared the connection lookup.

@@ -1,6 +1,22 @@
 #pragma once
 // What every client session (TCP, WebSocket) shares: the Gateway port, a per-connection seq,
 // a bounded outbound byte budget, rate limiting and idle tracking. Loop thread only.
+//
+// Ownership rule for every connection object in src/net (TCP, WebSocket, HTTP, feed client):
+//  1. A session is owned by the handlers it has pending (each captures shared_from_this()). The
+//     Server's registry holds weak_ptrs; the Gateway holds a raw ClientPort* from
+//     register_with_gateway() to unregister_from_gateway(), which close() calls exactly once.
+//  2. send(), pause_reading() and resume_reading() are called from inside the Gateway: while it
+//     handles a command, and while a publish iterates a channel's subscribers. They never call
+//     back into the Gateway and never close. A session that must go from there (slow consumer)
+//     calls fail(): it stops reading and queuing at once and posts close() to a handler of its
+//     own, which runs after the Gateway has returned.
+//  3. A buffer handed to an async write belongs to that write until its completion handler runs.
+//     No close path frees, clears or reuses it; the handler releases it.
+//  4. close() cancels the socket and hands it to the linger drain (linger.hpp). Handlers of the
+//     session still queued then run with operation_aborted or find closed_ set, and return
+//     without touching the socket, the queues or the Gateway. Timers and the 1 s sweep check
+//     closed_/failed_ before they act.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -46,6 +62,7 @@ class SessionBase : public app::ClientPort {
   double tokens_ = 0;
   std::chrono::steady_clock::time_point tokens_at_;
   std::shared_ptr<spdlog::logger> log_;
+  bool failed_ = false;  // fail() was called: nothing more is read or sent; close() is posted
 };
 
 }  // namespace tradeshard::net

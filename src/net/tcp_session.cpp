@@ -128,14 +128,16 @@ void TcpSession::process_lines() {
 }
 
 void TcpSession::resume_reading() {
-  if (!paused_) return;
+  if (!paused_ || failed_) return;
   paused_ = false;
   process_lines();
   do_read();
 }
 
 void TcpSession::send(const app::Outbound& message) {
-  if (closed_) return;
+  // Called from inside the Gateway (a reply, or a broadcast iterating the subscribers): must not
+  // close here (see the ownership rule in session_base.hpp).
+  if (closed_ || failed_) return;
   auto& stats = server_.stats();
   ++stats.out_by_type[message.index()];
   protocol::encode(pending_, message, ++seq_);
@@ -144,8 +146,8 @@ void TcpSession::send(const app::Outbound& message) {
     ++stats.slow_consumer_disconnects;
     log_->warn("conn {} tcp slow consumer: {} bytes queued, limit {}; disconnecting", id_,
                pending_.size() + writing_.size(), server_.config().limits.outbound_queue_bytes);
-    pending_.clear();
-    close("slow consumer");
+    pending_.clear();  // writing_ (in flight) is left to its write
+    fail("slow consumer");
     return;
   }
   schedule_flush();
@@ -162,7 +164,7 @@ void TcpSession::schedule_flush() {
 }
 
 void TcpSession::do_write() {
-  if (write_in_flight_ || closed_) return;
+  if (write_in_flight_ || closed_ || failed_) return;
   if (pending_.empty()) {
     if (closing_) close("closed after flushing replies");
     return;
@@ -177,6 +179,7 @@ void TcpSession::do_write() {
 
 void TcpSession::on_write(const boost::system::error_code& ec, std::size_t n) {
   write_in_flight_ = false;
+  if (closed_) return;
   if (ec) {
     close("write error");
     return;
@@ -184,10 +187,12 @@ void TcpSession::on_write(const boost::system::error_code& ec, std::size_t n) {
   server_.stats().bytes_out += n;
   writing_.clear();
   if (writing_.capacity() > (1u << 20)) writing_.shrink_to_fit();
+  if (failed_) return;
   do_write();
 }
 
 void TcpSession::check_idle(std::chrono::steady_clock::time_point t) {
+  if (failed_) return;
   const auto limit = std::chrono::milliseconds(server_.config().limits.idle_timeout_ms);
   if (!closed_ && t - last_active_ > limit) {
     ++server_.stats().idle_disconnects;
@@ -196,10 +201,16 @@ void TcpSession::check_idle(std::chrono::steady_clock::time_point t) {
 }
 
 void TcpSession::shutdown() {
-  if (closed_) return;
+  if (closed_ || failed_) return;
   closing_ = true;
   paused_ = true;
   if (!write_in_flight_) do_write();
+}
+
+void TcpSession::fail(const char* reason) {
+  failed_ = true;
+  paused_ = true;
+  boost::asio::post(socket_.get_executor(), [self = shared_from_this(), reason] { self->close(reason); });
 }
 
 void TcpSession::close(const char* reason) {

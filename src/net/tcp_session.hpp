@@ -29,6 +29,8 @@ class TcpSession : public SessionBase, public std::enable_shared_from_this<TcpSe
   void schedule_flush();
   void do_write();
   void on_write(const boost::system::error_code& ec, std::size_t n);
+  // Stops sending and reading at once and closes from a handler of its own (never inside send()).
+  void fail(const char* reason);
   void close(const char* reason);
 
   boost::asio::ip::tcp::socket socket_;

@@ -1,6 +1,7 @@
 #include "ws_session.hpp"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include "tradeshard/net/server.hpp"
@@ -111,56 +112,78 @@ void WsSession::handle_frame() {
 }
 
 void WsSession::resume_reading() {
-  if (!paused_) return;
+  if (!paused_ || failed_) return;
   paused_ = false;
   clock_batch_ = ~std::uint64_t{0};  // frames still buffered were read before the pause: re-read the clock
   do_read();
 }
 
 void WsSession::send(const app::Outbound& message) {
-  if (closed_ || !open_) return;
+  // Called from inside the Gateway (a reply, or a broadcast iterating the subscribers): must not
+  // close here (see the ownership rule in session_base.hpp).
+  if (closed_ || !open_ || failed_) return;
   ++server_.stats().out_by_type[message.index()];
-  std::string frame;
-  protocol::encode(frame, message, ++seq_);
-  queued_bytes_ += frame.size();
-  if (queued_bytes_ > server_.config().limits.outbound_queue_bytes) {
+  const std::size_t before = pending_.size();
+  protocol::encode(pending_, message, ++seq_);
+  pending_sizes_.push_back(static_cast<std::uint32_t>(pending_.size() - before));
+  // Everything held for this client counts, the batch being written included: the bound is on
+  // memory, not only on bytes not yet sent.
+  const std::size_t held = pending_.size() + writing_.size();
+  if (held > server_.config().limits.outbound_queue_bytes) {
     ++server_.stats().slow_consumer_disconnects;
-    log_->warn("conn {} ws slow consumer: {} bytes queued; disconnecting", id_, queued_bytes_);
-    queue_.clear();
-    close("slow consumer");
+    log_->warn("conn {} ws slow consumer: {} bytes queued, limit {}; disconnecting", id_, held,
+               server_.config().limits.outbound_queue_bytes);
+    // Frames no write holds are dropped now; the batch a write holds stays with it until its
+    // completion handler runs.
+    std::string().swap(pending_);
+    std::vector<std::uint32_t>().swap(pending_sizes_);
+    fail("slow consumer");
     return;
   }
-  queue_.push_back(std::move(frame));
-  if (!writing_) do_write();
+  if (!write_in_flight_) do_write();
 }
 
 void WsSession::do_write() {
-  if (writing_ || closed_) return;
-  if (queue_.empty()) {
-    if (closing_ && !close_sent_) {
-      close_sent_ = true;
-      ws_.async_close(websocket::close_code::going_away,
-                      [self = shared_from_this()](const beast::error_code&) { self->close("shutdown"); });
+  if (write_in_flight_ || closed_ || failed_) return;
+  if (write_frame_ == writing_sizes_.size()) {
+    // The batch being written is done: the frames queued meanwhile become the next one.
+    writing_.clear();
+    writing_sizes_.clear();
+    write_frame_ = write_offset_ = 0;
+    if (writing_.capacity() > (1u << 20)) std::string().swap(writing_);
+    if (pending_sizes_.empty()) {
+      if (closing_ && !close_sent_) {
+        close_sent_ = true;
+        ws_.async_close(websocket::close_code::going_away,
+                        [self = shared_from_this()](const beast::error_code&) { self->close("shutdown"); });
+      }
+      return;
     }
+    writing_.swap(pending_);
+    writing_sizes_.swap(pending_sizes_);
+  }
+  write_in_flight_ = true;
+  // writing_ is not touched until on_write: sends append to pending_ alone.
+  ws_.async_write(boost::asio::buffer(writing_.data() + write_offset_, writing_sizes_[write_frame_]),
+                  [self = shared_from_this()](const beast::error_code& ec, std::size_t n) { self->on_write(ec, n); });
+}
+
+void WsSession::on_write(const beast::error_code& ec, std::size_t n) {
+  write_in_flight_ = false;
+  write_offset_ += writing_sizes_[write_frame_];
+  ++write_frame_;
+  if (closed_) return;
+  if (ec) {
+    close("write error");
     return;
   }
-  writing_ = true;
-  ws_.async_write(boost::asio::buffer(queue_.front()),
-                  [self = shared_from_this()](const beast::error_code& ec, std::size_t n) {
-                    self->writing_ = false;
-                    if (ec) {
-                      self->close("write error");
-                      return;
-                    }
-                    self->server_.stats().bytes_out += n;
-                    self->queued_bytes_ -= self->queue_.front().size();
-                    self->queue_.pop_front();
-                    self->do_write();
-                  });
+  server_.stats().bytes_out += n;
+  if (failed_) return;
+  do_write();
 }
 
 void WsSession::check_idle(std::chrono::steady_clock::time_point t) {
-  if (!open_ || closed_ || closing_) return;
+  if (!open_ || closed_ || closing_ || failed_) return;
   const auto limit = std::chrono::milliseconds(server_.config().limits.idle_timeout_ms);
   const auto idle = t - last_active_;
   if (idle > limit) {
@@ -178,10 +201,16 @@ void WsSession::check_idle(std::chrono::steady_clock::time_point t) {
 }
 
 void WsSession::shutdown() {
-  if (closed_ || !open_) return;
+  if (closed_ || !open_ || failed_) return;
   closing_ = true;
   paused_ = true;
-  if (!writing_) do_write();
+  if (!write_in_flight_) do_write();
+}
+
+void WsSession::fail(const char* reason) {
+  failed_ = true;
+  paused_ = true;
+  boost::asio::post(ws_.get_executor(), [self = shared_from_this(), reason] { self->close(reason); });
 }
 
 void WsSession::close(const char* reason) {

@@ -8,7 +8,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <deque>
+#include <vector>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,15 +35,22 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void handle_frame();
   void do_write();
+  void on_write(const boost::system::error_code& ec, std::size_t n);
+  // Stops sending and reading at once and closes from a handler of its own (never inside send()).
+  void fail(const char* reason);
   void close(const char* reason);
 
   boost::beast::websocket::stream<BufferedSocket> ws_;
   boost::beast::flat_buffer buffer_;  // one message at a time, reused; capacity kept for padding
   std::uint64_t clock_batch_ = ~std::uint64_t{0};  // ws_ socket read count when at_ was taken
   app::Now at_;
-  std::deque<std::string> queue_;
-  std::size_t queued_bytes_ = 0;
-  bool reading_ = false, writing_ = false, paused_ = false, open_ = false, closed_ = false, closing_ = false,
+  // Outbound frames, encoded back to back (one allocation, not one per frame): pending_ takes new
+  // frames; writing_ is the batch the writes in flight hold, sent one frame at a time and swapped
+  // with pending_ when done. Both count against limits.outbound_queue_bytes.
+  std::string pending_, writing_;
+  std::vector<std::uint32_t> pending_sizes_, writing_sizes_;
+  std::size_t write_frame_ = 0, write_offset_ = 0;  // next frame of writing_ and where it starts
+  bool reading_ = false, write_in_flight_ = false, paused_ = false, open_ = false, closed_ = false, closing_ = false,
        close_sent_ = false, ping_in_flight_ = false;
   std::chrono::steady_clock::time_point pinged_silence_{};  // last_active_ when the idle ping went out
 };

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -75,7 +76,10 @@ DaemonProcess::DaemonProcess(const json& config, std::vector<std::string> extra_
 void DaemonProcess::spawn() {
   const std::string ports = dir_ + "/ports.json";
   ::unlink(ports.c_str());
-  std::vector<std::string> args = {TRADESHARDD_PATH, "--config", dir_ + "/config.json", "--ports-file", ports};
+  // TRADESHARDD_UNDER_TEST runs the suite against another build of the daemon (e.g. the code
+  // before a fix, to see a regression test fail there).
+  const char* other = std::getenv("TRADESHARDD_UNDER_TEST");
+  std::vector<std::string> args = {other && *other ? other : TRADESHARDD_PATH, "--config", dir_ + "/config.json", "--ports-file", ports};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

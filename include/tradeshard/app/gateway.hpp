@@ -38,12 +38,16 @@ class Gateway final : public Outbox {
 
   // A new client connection; the port must outlive the matching close().
   [[nodiscard]] std::uint64_t open(ClientPort& port);
+  // Forgets the connection (subscriptions, cancel-on-disconnect). Called while the Gateway is
+  // delivering to ports (from inside a ClientPort call), the port is detached at once and the
+  // rest waits until that delivery returns: a publish never sees its subscriber list change.
   void close(std::uint64_t conn, Now now);
   void handle(std::uint64_t conn, const Command& command, Now now);
   void handle_error(std::uint64_t conn, const DecodeError& error);
 
   // Runs queued work (worker input queues); true while work remains (call again soon).
   bool pump(Now now) {
+    const Delivering guard(*this);
     const bool more = orders_.pump(now);
     ledger_.flush();
     return more;
@@ -51,6 +55,7 @@ class Gateway final : public Outbox {
   [[nodiscard]] bool has_pending_work() const noexcept { return orders_.has_queued(); }
   // Housekeeping after replica changes and on the periodic timer: held trades, log flush.
   void retry_held() {
+    const Delivering guard(*this);
     orders_.retry_held();
     ledger_.flush();
   }
@@ -82,6 +87,16 @@ class Gateway final : public Outbox {
     bool logged_in = false;
   };
 
+  // Counts nested deliveries to ports; closes requested meanwhile run when the outermost ends.
+  struct Delivering {
+    explicit Delivering(Gateway& g) : g_(g) { ++g_.delivering_; }
+    ~Delivering();
+    Delivering(const Delivering&) = delete;
+    Delivering& operator=(const Delivering&) = delete;
+    Gateway& g_;
+  };
+  void close_now(std::uint64_t conn);
+
   void reply_reject(Conn& c, std::string_view id, std::string_view reason, std::string_view message);
   void reply_error(Conn& c, std::string_view code, std::string_view message);
   void on_login(Conn& c, const LoginCmd& cmd);
@@ -93,6 +108,8 @@ class Gateway final : public Outbox {
   core::InstrumentTable instruments_;
   std::unordered_map<std::uint64_t, Conn> conns_;
   std::uint64_t last_conn_ = 0;
+  int delivering_ = 0;
+  std::vector<std::uint64_t> deferred_closes_;
   Channels channels_;
   GatewayCounters counters_;
   LedgerService ledger_;

@@ -128,7 +128,11 @@ using Outbound = std::variant<AckOut, RejectOut, FillOut, DoneOut, ReplacedOut, 
                               LoginOut, SignalOut, QuoteOut, BarOut, TradeOut, DepthOut>;
 
 // A client connection as the Gateway sees it. Implemented at the edge (TCP, WebSocket); send()
-// encodes and queues at once, so the message's views need only live for the call.
+// encodes and queues at once, so the message's views need only live for the call. The Gateway
+// calls these while it iterates its own state (a channel's subscribers, a command's handling):
+// an implementation must not call Gateway::close() from inside them (net/session_base.hpp posts
+// its close instead). Should one do so anyway, the Gateway defers that close until the delivery
+// in progress has returned.
 class ClientPort {
  public:
   virtual ~ClientPort() = default;
