@@ -19,6 +19,11 @@ constexpr std::size_t kLinesChunk = 8 * 1024;
 constexpr std::size_t kLinesWindow = 64 * 1024;
 using app::DecodeError;
 using app::WireError;
+constexpr std::string_view kNotJsonValue =
+    "not valid JSON: a value is not a JSON number, string, true, false, null, object or array "
+    "(NaN and Infinity are not JSON)";
+// Nesting the decoder walks in a value it does not read (simdjson's default limit).
+constexpr unsigned kMaxDepth = 1024;
 
 enum class Kind : std::uint8_t { absent, string, number, other };
 
@@ -103,6 +108,16 @@ struct Decoder::Impl {
   // memset cost a seventh of decode()). Each known key is recorded once per message.
   std::array<Raw*, sizeof(Fields) / sizeof(Raw)> touched{};
   std::size_t touched_count = 0;
+  // Number tokens are checked against JSON's grammar where they are read, not when collected:
+  // the tick path reads its numbers with scanners whose accepted shapes are JSON but for two byte
+  // tests (plain_number_is_json), so a per-token pass is saved. `unchecked` counts the number
+  // tokens collected; a message whose reading did not check them all checks the rest
+  // (numbers_are_json) before it is accepted, and before any field error is reported, so a
+  // message that is not JSON is always bad_json.
+  std::uint32_t unchecked = 0;
+  // A field error found while collecting (channels): reported once the whole object is known to
+  // be JSON.
+  std::optional<std::pair<WireError, std::string_view>> late;
 
   // Lines mode (begin_lines): the run is parsed by iterate_many in passes of up to kLinesChunk
   // bytes of whole lines (stage 1's output and the lines are still in L1 when the fields are
@@ -131,12 +146,26 @@ struct Decoder::Impl {
   void reset_fields() noexcept {
     for (std::size_t i = 0; i < touched_count; ++i) *touched[i] = Raw{};
     touched_count = 0;
+    unchecked = 0;
+    late.reset();
     channels.clear();
   }
+  [[nodiscard]] bool numbers_are_json() const noexcept {
+    for (std::size_t i = 0; i < touched_count; ++i) {
+      if (touched[i]->kind == Kind::number && !json_number(touched[i]->text)) return false;
+    }
+    return true;
+  }
+  // A message that is not JSON is bad_json whatever else is wrong with it, and is never tied to
+  // an order id (it is an error, not a reject: nothing in it can be trusted).
   DecodeResult fail(WireError code, std::string_view message) const {
+    if (code != WireError::bad_json && unchecked != 0 && !numbers_are_json()) {
+      code = WireError::bad_json;
+      message = kNotJsonValue;
+    }
     DecodeError e{code, message, f.type.text, {}};
-    if (f.id.kind == Kind::string && (f.type.text == "order" || f.type.text == "cancel" ||
-                                      f.type.text == "replace")) {
+    if (code != WireError::bad_json && f.id.kind == Kind::string &&
+        (f.type.text == "order" || f.type.text == "cancel" || f.type.text == "replace")) {
       e.id = f.id.text;
     }
     return e;
@@ -166,8 +195,18 @@ bool decimal_of(const Raw& r, core::Decimal& out) noexcept {
   return true;
 }
 
-bool md_of(const Raw& r, std::int64_t& out) noexcept {
-  if ((r.kind == Kind::string || r.kind == Kind::number) && md_fast(r.text, out)) return true;
+// A number token's JSON grammar is checked here (counted in `checked`); on false the caller's
+// fail() tells a bad value (bad_field) from one that is not JSON (bad_json).
+bool md_of(const Raw& r, std::int64_t& out, std::uint32_t& checked) noexcept {
+  if (r.kind == Kind::string) {
+    if (md_fast(r.text, out)) return true;
+  } else if (r.kind == Kind::number) {
+    ++checked;
+    if (md_fast(r.text, out) && plain_number_is_json(r.text)) return true;
+    if (!json_number(r.text)) return false;
+  } else {
+    return false;
+  }
   core::Decimal d;
   if (!decimal_of(r, d)) return false;
   const auto s = core::to_steps_rounded(d, core::market_data_step);
@@ -176,8 +215,52 @@ bool md_of(const Raw& r, std::int64_t& out) noexcept {
   return true;
 }
 
-bool uint_of(const Raw& r, std::uint64_t& out) noexcept {
-  return (r.kind == Kind::number || r.kind == Kind::string) && scan::plain_uint(r.text, out);
+bool uint_of(const Raw& r, std::uint64_t& out, std::uint32_t& checked) noexcept {
+  if (r.kind == Kind::number) {
+    ++checked;
+    return scan::plain_uint(r.text, out) && plain_number_is_json(r.text);
+  }
+  return r.kind == Kind::string && scan::plain_uint(r.text, out);
+}
+
+// Whether a value the decoder does not read is JSON all the same. On-Demand skips such a value by
+// its structural characters alone and never looks at its scalars (nor at the commas and colons
+// inside a skipped array or object), so NaN, Infinity or any bare word would pass unseen.
+// Only values of unknown keys and of the wrong type for a known key come here.
+bool json_value(od::value v, std::string_view token, unsigned depth) noexcept {
+  switch (token.empty() ? '\0' : token[0]) {
+    case '"': {
+      std::string_view s;
+      return string_token_in_place(token, s) || !v.get_string().get(s);
+    }
+    case '[': {
+      od::array arr;
+      if (depth >= kMaxDepth || v.get_array().get(arr)) return false;
+      for (auto el_r : arr) {
+        od::value el;
+        if (std::move(el_r).get(el) || !json_value(el, el.raw_json_token(), depth + 1)) return false;
+      }
+      return true;
+    }
+    case '{': {
+      od::object obj;
+      if (depth >= kMaxDepth || v.get_object().get(obj)) return false;
+      for (auto field_r : obj) {
+        od::field field;
+        std::string_view key;
+        if (std::move(field_r).get(field) || field.unescaped_key().get(key)) return false;
+        od::value fv = field.value();
+        if (!json_value(fv, fv.raw_json_token(), depth + 1)) return false;
+      }
+      return true;
+    }
+    case 't':
+    case 'f':
+    case 'n':
+      return json_literal(trim(token));
+    default:
+      return json_number(trim(token));
+  }
 }
 
 }  // namespace
@@ -278,24 +361,27 @@ DecodeResult Decoder::Impl::tick(bool binance) {
   }
   t.symbol = sym.text;
   std::int64_t* outs[4] = {&t.bid, &t.ask, &t.bid_size, &t.ask_size};
+  std::uint32_t checked = 0;  // number tokens read (and checked) here
   for (int i = 0; i < 4; ++i) {
     if (!vals[i]->present()) {
       if (i >= 2) continue;  // sizes are optional in our own schema
       return fail(WireError::missing_field, binance ? (i == 0 ? "b is required" : "a is required")
                                                     : (i == 0 ? "bid is required" : "ask is required"));
     }
-    if (!md_of(*vals[i], *outs[i])) return fail(WireError::bad_field, bad[binance ? 1 : 0][i]);
+    if (!md_of(*vals[i], *outs[i], checked)) return fail(WireError::bad_field, bad[binance ? 1 : 0][i]);
   }
   std::uint64_t v = 0;
   const Raw& ts = binance ? f.b_E : f.ts;
   if (ts.present()) {
-    if (!uint_of(ts, v)) return fail(WireError::bad_field, "ts must be a non-negative integer (ms)");
+    if (!uint_of(ts, v, checked)) return fail(WireError::bad_field, "ts must be a non-negative integer (ms)");
     t.ts_ms = static_cast<std::int64_t>(v);
   }
   if (binance && f.b_u.present()) {
-    if (!uint_of(f.b_u, v)) return fail(WireError::bad_field, "u must be a non-negative integer");
+    if (!uint_of(f.b_u, v, checked)) return fail(WireError::bad_field, "u must be a non-negative integer");
     t.update_id = v;
   }
+  // Numbers in fields a tick does not read (the other schema's, an order's) are checked here.
+  if (checked != unchecked && !numbers_are_json()) return fail(WireError::bad_json, kNotJsonValue);
   return app::Command{t};
 }
 
@@ -328,9 +414,19 @@ std::optional<Decoder::Impl::Failure> Decoder::Impl::collect(od::document_refere
       r = slot(f, key);
     }
     if (!r) {
-      continue;  // unknown keys are ignored (forward compatibility); On-Demand skips the value
+      // Unknown keys are ignored (forward compatibility), but their values must be JSON.
+      if (!json_value(v, token, 1)) return Failure{WireError::bad_json, kNotJsonValue};
+      continue;
     }
-    if (!r->present()) touched[touched_count++] = r;
+    if (r->present()) {
+      // A key given twice: the earlier value is dropped unread, but it must have been JSON.
+      if (r->kind == Kind::number) {
+        if (!json_number(r->text)) return Failure{WireError::bad_json, kNotJsonValue};
+        --unchecked;
+      }
+    } else {
+      touched[touched_count++] = r;
+    }
     const char c0 = token.empty() ? '\0' : token[0];
     if (c0 == '"') {
       if (!string_token_in_place(token, r->text)) {
@@ -338,20 +434,33 @@ std::optional<Decoder::Impl::Failure> Decoder::Impl::collect(od::document_refere
       }
       r->kind = Kind::string;
     } else if (c0 == '-' || (c0 >= '0' && c0 <= '9')) {
-      r->text = trim(token);
+      r->text = trim(token);  // checked against JSON's grammar where it is read (see unchecked)
       r->kind = Kind::number;
+      ++unchecked;
     } else if (r == &f.channels && c0 == '[') {
       r->kind = Kind::other;
       od::array arr;
       if (v.get_array().get(arr)) return Failure{WireError::bad_json, "not valid JSON"};
-      for (auto el : arr) {
+      for (auto el_r : arr) {
+        od::value el;
+        if (std::move(el_r).get(el)) return Failure{WireError::bad_json, "not valid JSON"};
+        const std::string_view el_token = el.raw_json_token();
         std::string_view ch;
-        if (el.get_string().get(ch)) return Failure{WireError::bad_field, "channels must be an array of strings"};
-        if (channels.size() >= 64) return Failure{WireError::bad_field, "at most 64 channels per message"};
-        channels.push_back(ch);
+        if (el_token.empty() || el_token[0] != '"') {
+          if (!json_value(el, el_token, 2)) return Failure{WireError::bad_json, kNotJsonValue};
+          if (!late) late.emplace(WireError::bad_field, "channels must be an array of strings");
+        } else if (!string_token_in_place(el_token, ch) && el.get_string().get(ch)) {
+          return Failure{WireError::bad_json, "invalid string"};
+        } else if (channels.size() >= 64) {
+          if (!late) late.emplace(WireError::bad_field, "at most 64 channels per message");
+        } else if (!late) {
+          channels.push_back(ch);
+        }
       }
     } else {
-      r->kind = Kind::other;  // wrong JSON type for a known key; reported by the message's checks
+      // Wrong JSON type for a known key (reported by the message's checks), or not JSON at all.
+      if (!json_value(v, token, 1)) return Failure{WireError::bad_json, kNotJsonValue};
+      r->kind = Kind::other;
     }
   }
   // Anything after the object inside the message? At the end of the input there is no location
@@ -360,6 +469,7 @@ std::optional<Decoder::Impl::Failure> Decoder::Impl::collect(od::document_refere
   if (doc.current_location().get(next_doc) == simdjson::SUCCESS && next_doc < end) {
     return Failure{WireError::bad_json, "trailing content after the JSON object"};
   }
+  if (late) return Failure{late->first, late->second};
   return std::nullopt;
 }
 
@@ -451,6 +561,8 @@ DecodeResult Decoder::Impl::dispatch() {
   if (f.type.kind != Kind::string) return fail(WireError::bad_field, "type must be a string");
   const std::string_view type = f.type.text;
   if (type.size() == 4 && load_word<4>(type.data()) == word_of("tick")) return tick(false);
+  // Off the tick path every collected number token is checked up front.
+  if (unchecked != 0 && !numbers_are_json()) return fail(WireError::bad_json, kNotJsonValue);
   if (type == "order") return order();
   if (type == "cancel") return cancel();
   if (type == "replace") return replace();

@@ -196,5 +196,39 @@ inline bool plain_uint(std::string_view s, std::uint64_t& out) noexcept {
   return true;
 }
 
+// RFC 8259's number grammar, exactly: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?.
+// simdjson's On-Demand front end reads a value only when asked for it, and the decoder reads
+// number tokens as text; without this check NaN-like words starting with '-' ("-Infinity") and
+// non-JSON spellings ("01", "1.", "-") would be taken for numbers.
+inline bool json_number(std::string_view s) noexcept {
+  auto digit = [](char c) noexcept { return static_cast<unsigned>(c - '0') <= 9u; };
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  if (p != end && *p == '-') ++p;
+  if (p == end || !digit(*p)) return false;
+  if (*p++ != '0') {
+    while (p != end && digit(*p)) ++p;
+  }
+  if (p != end && *p == '.') {
+    if (++p == end || !digit(*p)) return false;
+    while (p != end && digit(*p)) ++p;
+  }
+  if (p != end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p != end && (*p == '+' || *p == '-')) ++p;
+    if (p == end || !digit(*p)) return false;
+    while (p != end && digit(*p)) ++p;
+  }
+  return p == end;
+}
+
+// A number token that md_fast or plain_uint accepted (digits and at most one '.', the first a
+// digit) is JSON unless it has a leading zero or ends in its '.': two byte tests, no pass.
+inline bool plain_number_is_json(std::string_view s) noexcept {
+  return s.back() != '.' && (s[0] != '0' || s.size() == 1 || s[1] == '.');
+}
+
+inline bool json_literal(std::string_view s) noexcept { return s == "true" || s == "false" || s == "null"; }
+
 }  // namespace
 }  // namespace tradeshard::protocol::scan

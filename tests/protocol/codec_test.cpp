@@ -76,6 +76,98 @@ TEST_CASE("Decoder: malformed input") {
   CHECK(cmd<app::PingCmd>(d.decode(R"({"type":"ping"})")));
 }
 
+// Ensure NaN, Infinity, -Infinity and every other non-JSON value are bad_json wherever they stand
+// (a field the message reads, one it does not, an unknown key, nested, a duplicate), never a field
+// error or a reject; the same words as strings are JSON and bad fields; valid numbers still decode.
+TEST_CASE("Decoder: NaN, Infinity and other non-JSON values are bad_json") {
+  Decoder d;
+  const char* const words[] = {"NaN", "Infinity", "-Infinity", "-NaN", "+1", ".5", "1.", "01", "-01", "-", "1e",
+                               "1e+", "1.e5", "0x10", "tru", "nul", "falsey", "undefined", "'x'", "1_000"};
+  const std::string positions[] = {
+      R"({"type":"tick","symbol":"X","bid":@,"ask":"2"})",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":@})",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":"2","bid_size":@})",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":"2","ask_size":@})",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":"2","ts":@})",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":"2","price":@})",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":"2","b":@})",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":"2","unknown":@})",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":"2","unknown":[1,{"a":[@]}]})",
+      R"({"type":"tick","symbol":"X","bid":"1","ask":"2","ts":@,"ts":5})",
+      R"({"u":@,"s":"X","b":"1","B":"1","a":"2","A":"1"})",
+      R"({"u":1,"s":"X","b":"1","B":"1","a":"2","A":"1","E":@})",
+      R"({"u":1,"s":"X","b":@,"B":"1","a":"2","A":"1"})",
+      R"({"u":1,"s":"X","b":"1","B":"1","a":"2","A":"1","ts":@})",
+      R"({"type":"order","id":"o-1","symbol":"X","side":"buy","price":@,"qty":"1"})",
+      R"({"type":"order","id":"o-1","symbol":"X","side":"buy","price":"1","qty":@})",
+      R"({"type":"order","id":"o-1","symbol":"X","side":"up","price":"1","qty":"1","bid":@})",
+      R"({"type":"replace","id":"o-1","qty":@})",
+      R"({"type":"cancel","id":@})",
+      R"({"type":@})",
+      R"({"type":"ping","ts":@})",
+      R"({"type":"ping","x":@})",
+      R"({"ts":@})",
+      R"({"type":"subscribe","channels":["signals",@]})",
+      R"({"type":"subscribe","channels":[1,@]})",
+  };
+  for (const auto& pos : positions) {
+    for (const char* w : words) {
+      std::string line = pos;
+      line.replace(line.find('@'), 1, w);
+      INFO(line);
+      const auto r = d.decode(line);
+      REQUIRE(err(r));
+      CHECK(err(r)->code == app::WireError::bad_json);
+      CHECK(err(r)->id.empty());
+      // The same line in a lines-mode run, between valid lines.
+      const std::string run = std::string(R"({"type":"ping"})") + "\n" + line + "\n" + R"({"type":"ping"})" + "\n";
+      std::string padded = run + std::string(64, '\0');
+      d.begin_lines(std::string_view(padded.data(), run.size()), 64);
+      CHECK(cmd<app::PingCmd>(d.decode(std::string_view(padded.data(), 15), padded.size() - 15)));
+      const auto lr = d.decode(std::string_view(padded.data() + 16, line.size()), padded.size() - 16 - line.size());
+      REQUIRE(err(lr));
+      CHECK(err(lr)->code == app::WireError::bad_json);
+      CHECK(cmd<app::PingCmd>(d.decode(std::string_view(padded.data() + 17 + line.size(), 15),
+                                       padded.size() - 17 - line.size() - 15)));
+      d.end_lines();
+    }
+  }
+  // As JSON strings they are JSON: a tick's value is a bad field, an order's a reject of its id.
+  auto r = d.decode(R"({"type":"tick","symbol":"X","bid":"NaN","ask":"2"})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::bad_field);
+  r = d.decode(R"({"type":"order","id":"o-1","symbol":"X","side":"buy","price":"Infinity","qty":"1"})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::bad_field);
+  CHECK(err(r)->id == "o-1");
+  // A field error and a non-JSON value elsewhere: bad_json wins.
+  r = d.decode(R"({"type":"tick","symbol":"X","bid":"-1","ask":"2","ts":-Infinity})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::bad_json);
+  r = d.decode(R"({"type":"subscribe","channels":[1],"x":-Infinity})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::bad_json);
+  r = d.decode(R"({"type":"subscribe","channels":[1]})");
+  REQUIRE(err(r));
+  CHECK(err(r)->code == app::WireError::bad_field);
+  // Malformed structure inside a value the decoder does not read.
+  CHECK(err(d.decode(R"({"type":"ping","x":[1 2]})"))->code == app::WireError::bad_json);
+  CHECK(err(d.decode(R"({"type":"ping","x":{"a" 1}})"))->code == app::WireError::bad_json);
+  CHECK(err(d.decode(R"({"type":"ping","x":"bad \q escape"})"))->code == app::WireError::bad_json);
+  // Every JSON number and literal is still accepted, read or not.
+  for (const char* n : {"0", "-0", "7", "-7", "0.5", "-0.5", "10", "1e5", "1E+5", "1.5e-3", "-0e0", "123456789012"}) {
+    const std::string line = std::string(R"({"type":"ping","x":)") + n + R"(,"ts":)" + n + R"(,"y":[)" + n +
+                             R"(,true,false,null,{"z":)" + n + "}]}";
+    INFO(line);
+    CHECK(cmd<app::PingCmd>(d.decode(line)));
+  }
+  const auto tr = d.decode(R"({"type":"tick","symbol":"X","bid":0,"ask":1e1,"bid_size":0.5,"ask_size":10,"ts":0,"flag":true})");
+  const auto* t = cmd<app::TickCmd>(tr);
+  REQUIRE(t);
+  CHECK(t->ask == 1000000000);
+  CHECK(t->ts_ms == 0);
+}
+
 // Ensure both tick schemas decode to the market-data scale.
 TEST_CASE("Decoder: ticks, own schema and Binance bookTicker") {
   Decoder d;
@@ -267,6 +359,16 @@ TEST_CASE("Decoder: integer fields of every length") {
     for (int i = 0; i < 50; ++i) {
       std::string digits;
       for (int k = 0; k < len; ++k) digits += static_cast<char>('0' + rng() % 10);
+      if (len > 1 && digits[0] == '0') {
+        // A leading zero is not a JSON number (RFC 8259 §6); as a string it is read as digits.
+        const auto z = d.decode(R"({"type":"tick","symbol":"X","bid":"1","ask":"2","ts":)" + digits + "}");
+        REQUIRE(err(z));
+        CHECK(err(z)->code == app::WireError::bad_json);
+        const auto q = d.decode(R"({"type":"tick","symbol":"X","bid":"1","ask":"2","ts":")" + digits + "\"}");
+        REQUIRE(cmd<app::TickCmd>(q));
+        CHECK(static_cast<std::uint64_t>(cmd<app::TickCmd>(q)->ts_ms) == std::stoull(digits));
+        digits[0] = static_cast<char>('1' + rng() % 9);
+      }
       const auto r = d.decode(R"({"type":"tick","symbol":"X","bid":"1","ask":"2","ts":)" + digits + "}");
       const auto* t = cmd<app::TickCmd>(r);
       INFO(digits);
