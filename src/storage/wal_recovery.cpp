@@ -77,7 +77,10 @@ std::size_t scan(const std::string& bytes, const WalOptions& opt, ScanState& st,
       return tail("checksum mismatch");
     }
     const std::uint64_t version = get_u64(rest.data() + 12);
-    if (st.next != 0 && version != st.next) return tail("version out of sequence");
+    // A jump over versions the snapshot covers is no hole (they are never replayed): it is what
+    // appending snapshot + 1 after a segment whose records end below the snapshot leaves.
+    const bool covered_jump = version > st.next && version <= st.skip_upto + 1;
+    if (st.next != 0 && version != st.next && !covered_jump) return tail("version out of sequence");
     st.next = version + 1;
     seg.last_version = version;
     if (version > st.skip_upto) {

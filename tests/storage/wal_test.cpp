@@ -294,3 +294,34 @@ TEST_CASE("Wal: stage and flush batch the writes") {
   REQUIRE(again.ok());
   CHECK(again.recovery.records.size() == 4);
 }
+
+// Found by tests/fuzz/wal_fuzz.cpp (corpus wal/snapshot-ahead-of-segment): a snapshot newer than
+// every record left (a segment holding 1..2 next to snapshot 4) opens fine, and the next append
+// (5, into that segment) must not turn it into a log that refuses to open ("out of sequence").
+TEST_CASE("Wal: appending after a snapshot newer than the log's records reopens cleanly") {
+  TempDir with_snapshot;
+  {
+    auto w = Wal::open(options(with_snapshot), nullptr);
+    REQUIRE(w.ok());
+    for (std::uint64_t v = 1; v <= 4; ++v) REQUIRE(w.wal->append(v, payload(v)) == AppendError::ok);
+    REQUIRE(w.wal->request_snapshot(4, "state-at-4") == AppendError::ok);
+    CHECK(wait_for([&] { return w.wal->snapshots_written() == 1; }));
+  }
+  TempDir d;
+  write_records(options(d), 1, 2);
+  for (const auto& e : fs::directory_iterator(with_snapshot.path)) {
+    if (e.path().extension() == ".snap") fs::copy_file(e.path(), d.path / e.path().filename());
+  }
+  {
+    auto w = Wal::open(options(d), nullptr);
+    REQUIRE(w.ok());
+    CHECK(w.recovery.snapshot_version == 4);
+    CHECK(w.recovery.records.empty());
+    REQUIRE(w.wal->append(5, payload(5)) == AppendError::ok);
+  }
+  auto again = Wal::open(options(d), nullptr);
+  REQUIRE(again.ok());
+  CHECK(again.wal->last_version() == 5);
+  REQUIRE(again.recovery.records.size() == 1);
+  CHECK(again.recovery.records[0].version == 5);
+}

@@ -15,8 +15,8 @@
 //    record is pending. Policy interval: one round every interval_ms.
 //  * open() recovers: newest snapshot + every later record, all checksummed. A torn LAST record
 //    (partial, bad checksum with nothing after it, or a zero-filled tail) is truncated away and
-//    never loaded. Any other damage (bad record followed by data, version gap, bad snapshot) makes
-//    open() fail with an error naming the file and offset.
+//    never loaded. Any other damage (bad record followed by data, version gap not covered by the
+//    snapshot, bad snapshot) makes open() fail with an error naming the file and offset.
 //  * request_snapshot(v, bytes) hands the snapshot to the background thread, which writes it
 //    atomically (tmp, fsync, rename, fsync dir) and then deletes segments holding only versions <= v.
 // Thread use: open/append/request_snapshot/destructor on one thread (the event loop); callbacks run
