@@ -1,11 +1,13 @@
 # tradeshard — the two commands a newcomer needs are `make run` and `make test`.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 CONFIG     ?= config/tradeshard.json
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?= --output-on-failure -j$(JOBS)
 
-.PHONY: all deps build run test test-release test-asan bench install clean
+.PHONY: all deps build run test test-release test-asan fuzz bench install clean
 
 all: build
 
@@ -35,11 +37,19 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TRADESHARD_SANITIZED=1 ctest $(CTEST_ARGS) -LE bench
 
+# libFuzzer targets (tests/fuzz), FUZZ_SECONDS each, in their own clang build (docs/testing.md).
+fuzz: deps
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/fuzz.sh
+
 bench: build
 	bash scripts/bench.sh $(BUILD)
+
+# Full-size chaos soak (1,000 hostile connections, 60 s) and 10,000-connection hold (issue 14).
+soak: build
+	bash scripts/soak.sh $(BUILD)
 
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

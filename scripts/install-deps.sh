@@ -9,6 +9,7 @@ PKGS=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev doctest-dev
   libsimdjson-dev libxxhash-dev
   systemd python3 curl netcat-openbsd openssl
+  clang libclang-rt-14-dev  # make fuzz: clang 14 and its libFuzzer runtime (libclang_rt.fuzzer)
 )
 
 missing=()

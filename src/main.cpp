@@ -1,11 +1,14 @@
 // tradeshardd: parse flags, load config, build the daemon, run the loop.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <string>
 
 #include "tradeshard/app/gateway.hpp"
 #include "tradeshard/net/daemon.hpp"
@@ -14,6 +17,38 @@
 #include "tradeshard/protocol/config_loader.hpp"
 
 namespace {
+
+// Raises the soft RLIMIT_NOFILE to the hard limit, as nginx (worker_rlimit_nofile) and redis
+// (maxclients) do: a shell or a plain fork hands the daemon a soft limit of 1024, far below
+// limits.max_connections (each connection is one fd), while the hard limit (systemd's LimitNOFILE,
+// `ulimit -Hn`) is what the administrator allows. Logged, with a warning when even the hard limit
+// cannot hold limits.max_connections plus the daemon's own files. Under the unit, LimitNOFILE sets
+// both limits, so nothing is raised; a refused raise is logged and the daemon goes on with the
+// limit it has.
+void raise_open_files_limit(std::uint32_t max_connections) {
+  auto log = spdlog::get("main");
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) {
+    log->warn("getrlimit(RLIMIT_NOFILE) failed: {}", std::strerror(errno));
+    return;
+  }
+  const rlim_t before = r.rlim_cur;
+  if (r.rlim_cur != r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &r) != 0) {
+      log->warn("cannot raise the open files limit from {} to {}: {}", before, r.rlim_max, std::strerror(errno));
+      r.rlim_cur = before;
+    }
+  }
+  const auto show = [](rlim_t v) { return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v); };
+  log->info("open files limit: soft {} (was {}), hard {}", show(r.rlim_cur), show(before), show(r.rlim_max));
+  constexpr rlim_t kReserve = 64;  // listeners, log, ledger files, epoll, timers
+  if (r.rlim_cur != RLIM_INFINITY && r.rlim_cur < static_cast<rlim_t>(max_connections) + kReserve) {
+    log->warn("open files limit {} is below limits.max_connections ({}) + {}: accepts will fail with EMFILE first; "
+              "raise LimitNOFILE / ulimit -Hn",
+              show(r.rlim_cur), max_connections, kReserve);
+  }
+}
 
 void usage() {
   std::cout << "usage: tradeshardd [--config FILE] [--check-config] [--ports-file FILE] [--version]\n"
@@ -62,6 +97,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   tradeshard::net::setup_logging(config.log_level);
+  raise_open_files_limit(config.limits.max_connections);
   try {
     tradeshard::net::Daemon daemon(config);
     return daemon.run(ports_file);

@@ -34,6 +34,18 @@ Event& add_order_event(EventBuffer& out, EventType type, const NewOrder& o) {
   return e;
 }
 
+// An event from all its field values, constructed in place with C++20 parenthesized aggregate
+// init where the compiler has it (GCC 10+; the release build). Clang has it from 16 only: the
+// clang 14 fuzz build (tests/fuzz) copies a braced temporary in instead.
+template <class... Fields>
+[[gnu::always_inline]] inline void emplace_event(EventBuffer& out, Fields&&... fields) {
+#if defined(__cpp_aggregate_paren_init)
+  out.emplace_back(std::forward<Fields>(fields)...);
+#else
+  out.push_back(Event{std::forward<Fields>(fields)...});
+#endif
+}
+
 }  // namespace
 
 MatchingEngine::MatchingEngine(const core::InstrumentTable& instruments, EngineOptions options)
@@ -207,17 +219,17 @@ MatchingEngine::MatchEnd MatchingEngine::match(Taker& t, EventBuffer& out) {
     ++seq;
 
     // Two or three events, each constructed in place from its field values (C++20
-    // parenthesized aggregate init): every byte is stored once, with no zero-fill first.
-    out.emplace_back(EventType::fill, t.side, Liquidity::taker, RejectReason::ok,
+    // parenthesized aggregate init, emplace_event): every byte is stored once, with no zero-fill first.
+    emplace_event(out, EventType::fill, t.side, Liquidity::taker, RejectReason::ok,
                      DoneReason::filled, false, t.account, t.instrument, t.key, maker.key, seq,
                      price, q, leaves);
-    out.emplace_back(EventType::fill, maker.side, Liquidity::maker, RejectReason::ok,
+    emplace_event(out, EventType::fill, maker.side, Liquidity::maker, RejectReason::ok,
                      DoneReason::filled, false, maker.account, t.instrument, maker.key, t.key,
                      seq, price, q, maker_leaves);
     if (!maker_done) break;  // the taker is exhausted
 
     // done:filled for the maker (remaining 0); counted as a trade, not in the done counters.
-    out.emplace_back(EventType::done, maker.side, Liquidity::taker, RejectReason::ok,
+    emplace_event(out, EventType::done, maker.side, Liquidity::taker, RejectReason::ok,
                      DoneReason::filled, false, maker.account, maker.instrument, maker.key,
                      OrderKey{0}, std::uint64_t{0}, maker.price, maker.filled, Lots{0});
     // The maker is the head of the best level: no level search needed.

@@ -41,7 +41,7 @@ class BufferedSocket {
   template <class MutableBuffers, class Handler>
   auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
     return boost::asio::async_initiate<Handler, void(boost::system::error_code, std::size_t)>(
-        [this](auto h, const MutableBuffers& b) { start_read(std::move(h), b); }, handler, buffers);
+        [this](auto h, const MutableBuffers& b) { this->start_read(std::move(h), b); }, handler, buffers);
   }
 
   template <class ConstBuffers, class Handler>
