@@ -104,6 +104,10 @@ bool run_until(asio::io_context& io, Pred pred, std::chrono::milliseconds timeou
   return true;
 }
 
+// Starts c's connect and runs io until it is up or refused (or 5 s passed); error says why not.
+// Set c's handlers first: the daemon may answer before this returns.
+bool connect_blocking(asio::io_context& io, Conn& c, const Target& target, std::string& error);
+
 // 127.0.0.(2 + i % K), or unspecified with K == 0.
 [[nodiscard]] asio::ip::address source_address(const Options& o, std::uint64_t i);
 [[nodiscard]] std::string mib(std::uint64_t kib);

@@ -31,15 +31,21 @@ Canary::~Canary() {
   if (thread_.joinable()) finish();
 }
 
+bool connect_blocking(asio::io_context& io, Conn& c, const Target& target, std::string& error) {
+  int state = 0;
+  c.connect(target, [&state, &error](bool ok, const std::string& e) {
+    state = ok ? 1 : 2;
+    error = e;
+  });
+  run_until(io, [&state] { return state != 0; }, std::chrono::milliseconds(5000));
+  if (state == 0) error = "connect timed out after 5 s";
+  return state == 1;
+}
+
 bool Canary::open(std::string& error) {
   ConnOptions co;
   co.source = source_address(o_, 0);
   conn_ = std::make_shared<Conn>(io_, co);
-  int state = 0;
-  conn_->connect(o_.target, [&state, &error](bool ok, const std::string& err) {
-    state = ok ? 1 : 2;
-    error = err;
-  });
   conn_->on_message = [this](std::string_view m) {
     if (type_of(m) != "pong" || sent_.empty()) return;
     const auto now = std::chrono::steady_clock::now();
@@ -52,9 +58,7 @@ bool Canary::open(std::string& error) {
     if (running_) closed_early_ = true;
     close_reason_ = why;
   };
-  run_until(io_, [&state] { return state != 0; }, std::chrono::seconds(5));
-  if (state == 0) error = "canary: connect timed out";
-  return state == 1;
+  return connect_blocking(io_, *conn_, o_.target, error);
 }
 
 void Canary::start() {

@@ -523,13 +523,7 @@ bool OrderStream::open(std::string& error) {
       ++errors_;
     }
   };
-  int state = 0;
-  c_->connect(s_.o_.target, [&state, &error](bool ok, const std::string& e) {
-    state = ok ? 1 : 2;
-    error = e;
-  });
-  run_until(s_.io_, [&state] { return state != 0; }, milliseconds(5000));
-  return state == 1;
+  return connect_blocking(s_.io_, *c_, s_.o_.target, error);
 }
 
 void OrderStream::start() {
@@ -579,13 +573,7 @@ bool TickStream::open(std::string& error) {
   c_->on_message = [this](std::string_view m) {
     if (type_of(m) == "error") ++errors_;
   };
-  int state = 0;
-  c_->connect(s_.o_.target, [&state, &error](bool ok, const std::string& e) {
-    state = ok ? 1 : 2;
-    error = e;
-  });
-  run_until(s_.io_, [&state] { return state != 0; }, milliseconds(5000));
-  return state == 1;
+  return connect_blocking(s_.io_, *c_, s_.o_.target, error);
 }
 
 void TickStream::start() {
