@@ -223,11 +223,20 @@ bool uint_of(const Raw& r, std::uint64_t& out, std::uint32_t& checked) noexcept 
   return r.kind == Kind::string && scan::plain_uint(r.text, out);
 }
 
+// Whether a raw token lies inside the message (which ends before `end`). simdjson measures a token
+// up to the next structural index; in a lines pass (iterate_many) over malformed input that index
+// can lie past the message or be no index at all (a fuzzed input gave a wild length), so no token
+// is read before this check. A value running past its message is not valid JSON in any case.
+inline bool within(std::string_view token, const char* end) noexcept {
+  return token.data() <= end && token.size() <= static_cast<std::size_t>(end - token.data());
+}
+
 // Whether a value the decoder does not read is JSON all the same. On-Demand skips such a value by
 // its structural characters alone and never looks at its scalars (nor at the commas and colons
 // inside a skipped array or object), so NaN, Infinity or any bare word would pass unseen.
 // Only values of unknown keys and of the wrong type for a known key come here.
-bool json_value(od::value v, std::string_view token, unsigned depth) noexcept {
+bool json_value(od::value v, std::string_view token, unsigned depth, const char* end) noexcept {
+  if (!within(token, end)) return false;
   switch (token.empty() ? '\0' : token[0]) {
     case '"': {
       std::string_view s;
@@ -238,7 +247,7 @@ bool json_value(od::value v, std::string_view token, unsigned depth) noexcept {
       if (depth >= kMaxDepth || v.get_array().get(arr)) return false;
       for (auto el_r : arr) {
         od::value el;
-        if (std::move(el_r).get(el) || !json_value(el, el.raw_json_token(), depth + 1)) return false;
+        if (std::move(el_r).get(el) || !json_value(el, el.raw_json_token(), depth + 1, end)) return false;
       }
       return true;
     }
@@ -250,7 +259,7 @@ bool json_value(od::value v, std::string_view token, unsigned depth) noexcept {
         std::string_view key;
         if (std::move(field_r).get(field) || field.unescaped_key().get(key)) return false;
         od::value fv = field.value();
-        if (!json_value(fv, fv.raw_json_token(), depth + 1)) return false;
+        if (!json_value(fv, fv.raw_json_token(), depth + 1, end)) return false;
       }
       return true;
     }
@@ -407,6 +416,7 @@ std::optional<Decoder::Impl::Failure> Decoder::Impl::collect(od::document_refere
     od::value v = field.value();
     // The value's first bytes (what value::type() looks at), peeked once.
     const std::string_view token = v.raw_json_token();
+    if (!within(token, end)) return Failure{WireError::bad_json, "not valid JSON"};
     key = raw_key(field.key().raw(), token.data());
     Raw* r = slot(f, key);
     if (!r && !no_backslash(key.data(), key.size())) {  // an escaped spelling of a known key?
@@ -415,7 +425,7 @@ std::optional<Decoder::Impl::Failure> Decoder::Impl::collect(od::document_refere
     }
     if (!r) {
       // Unknown keys are ignored (forward compatibility), but their values must be JSON.
-      if (!json_value(v, token, 1)) return Failure{WireError::bad_json, kNotJsonValue};
+      if (!json_value(v, token, 1, end)) return Failure{WireError::bad_json, kNotJsonValue};
       continue;
     }
     if (r->present()) {
@@ -445,9 +455,10 @@ std::optional<Decoder::Impl::Failure> Decoder::Impl::collect(od::document_refere
         od::value el;
         if (std::move(el_r).get(el)) return Failure{WireError::bad_json, "not valid JSON"};
         const std::string_view el_token = el.raw_json_token();
+        if (!within(el_token, end)) return Failure{WireError::bad_json, "not valid JSON"};
         std::string_view ch;
         if (el_token.empty() || el_token[0] != '"') {
-          if (!json_value(el, el_token, 2)) return Failure{WireError::bad_json, kNotJsonValue};
+          if (!json_value(el, el_token, 2, end)) return Failure{WireError::bad_json, kNotJsonValue};
           if (!late) late.emplace(WireError::bad_field, "channels must be an array of strings");
         } else if (!string_token_in_place(el_token, ch) && el.get_string().get(ch)) {
           return Failure{WireError::bad_json, "invalid string"};
@@ -459,7 +470,7 @@ std::optional<Decoder::Impl::Failure> Decoder::Impl::collect(od::document_refere
       }
     } else {
       // Wrong JSON type for a known key (reported by the message's checks), or not JSON at all.
-      if (!json_value(v, token, 1)) return Failure{WireError::bad_json, kNotJsonValue};
+      if (!json_value(v, token, 1, end)) return Failure{WireError::bad_json, kNotJsonValue};
       r->kind = Kind::other;
     }
   }

@@ -215,3 +215,19 @@ TEST_CASE("Decoder lines mode: text outside the run and end_lines fall back to d
   const auto second = d.decode(std::string_view(buf.data() + std::string(kTick).size() + 1, std::string(kTick).size()), 64);
   CHECK(describe(second) == describe(first));
 }
+
+// Found by the decoder fuzz target (tests/fuzz/corpus/decoder/lines-wild-token-length): a
+// malformed first line ("B":"..." followed by ':' and a stray ']') made simdjson's lines pass hand
+// out a value token whose length ran far past the message; the strict-JSON check of an unread
+// value read its last byte (SEGV under ASan). Tokens are now bounded by the message, and the line
+// falls back to being decoded alone.
+TEST_CASE("Decoder lines mode: a token measured past the message is not read") {
+  Decoder d;
+  const std::string run =
+      R"({"u":0400900217,"s":"BNBUST","b":"3.125590000","B":"31.210000.6]mbol":"Ekind":"market","tif":"ioc","priority":"vip","qty":1.5})"
+      "\n"
+      R"(,"symbol":"ETHUSDT","side":"{ell","kind":"market","tif":"ioc","priority":"vip","qty":1000000"})"
+      "\n";
+  CHECK(check_run(run, d) == 2);
+  CHECK(check_run(run, d, "") == 2);
+}
