@@ -239,8 +239,11 @@ void load_partitioning(Section& s, app::PartitioningConfig& p) {
   p.signal_trigger = s.choice("signal_trigger", p.signal_trigger, {"edge", "every_tick"});
   p.spread_max_bps = static_cast<std::uint32_t>(s.uint("spread_max_bps", p.spread_max_bps, 1, 100'000));
   p.imbalance_ratio = decimal_field(s, "imbalance_ratio", "1.5", true);
-  if (p.imbalance_ratio.units <= 0 || p.imbalance_ratio.scale > 6) {
-    fail(s.key("imbalance_ratio"), "must be a positive decimal with at most 6 fractional digits");
+  // Below 1 both sides would be "imbalanced" at once (market::validate refuses it: bad_ratio).
+  std::int64_t one = 1;
+  for (int i = 0; i < p.imbalance_ratio.scale && i < 7; ++i) one *= 10;
+  if (p.imbalance_ratio.scale > 6 || p.imbalance_ratio.units < one) {
+    fail(s.key("imbalance_ratio"), "must be a decimal >= 1 with at most 6 fractional digits");
   }
   s.finish();
 }

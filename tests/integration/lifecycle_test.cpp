@@ -35,6 +35,9 @@ TEST_CASE("Config: --check-config and start-up validation") {
       {{{"limits", {{"max_lne_bytes", 100}}}}, "limits.max_lne_bytes: unknown key"},
       {{{"instruments", {{{"symbol", "X"}, {"class", "c"}, {"base", "A"}, {"quote", "B"}, {"tick_size", "abc"}, {"lot_size", "1"}}}}},
        "instruments[0].tick_size"},
+      // Found by the config fuzz target: accepted, then asserted in ProcessorNode (debug builds) or
+      // ran an imbalance strategy that signals both sides at once (release builds).
+      {{{"partitioning", {{"imbalance_ratio", "0.5"}}}}, "partitioning.imbalance_ratio"},
   };
   int i = 0;
   for (const auto& [patch, key] : bad) {
