@@ -145,14 +145,15 @@ void Gateway::on_subscribe(std::uint64_t id, Conn& c, const SubscribeCmd& cmd) {
 }
 
 void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
-  const Delivering guard(*this);
   ++counters_.commands_in[command.index()];
   // Ticks first: the hot path. The tick flow needs only the id (replies go through send(), which
-  // skips a connection that is gone), so it is spared the connection lookup.
+  // skips a connection that is gone), so it is spared the connection lookup, and the delivery
+  // guard: its publish() and send() hold their own.
   if (const auto* tick = std::get_if<TickCmd>(&command)) {
     ticks_.on_tick(conn, *tick, now);
     return;
   }
+  const Delivering guard(*this);  // the Conn& below must outlive any close a reply triggers
   const auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   Conn& c = it->second;
