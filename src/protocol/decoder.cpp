@@ -4,6 +4,8 @@
 #include <cstring>
 #include <optional>
 
+#include "json_check.hpp"
+#include "message_fields.hpp"
 #include "padded_scan.hpp"
 #include "tradeshard/protocol/codec.hpp"
 
@@ -12,6 +14,8 @@ namespace {
 
 namespace od = simdjson::ondemand;
 using namespace scan;
+using namespace check;
+using namespace fields;
 // A lines pass covers at most kLinesChunk bytes of whole lines; simdjson's window is fixed
 // (it reallocates its buffers whenever the size changes).
 // (4, 8, 16 and 64 KiB passes measured the same in the daemon.)
@@ -19,83 +23,6 @@ constexpr std::size_t kLinesChunk = 8 * 1024;
 constexpr std::size_t kLinesWindow = 64 * 1024;
 using app::DecodeError;
 using app::WireError;
-constexpr std::string_view kNotJsonValue =
-    "not valid JSON: a value is not a JSON number, string, true, false, null, object or array "
-    "(NaN and Infinity are not JSON)";
-// Nesting the decoder walks in a value it does not read (simdjson's default limit).
-constexpr unsigned kMaxDepth = 1024;
-
-enum class Kind : std::uint8_t { absent, string, number, other };
-
-struct Raw {
-  std::string_view text;
-  Kind kind = Kind::absent;
-  [[nodiscard]] bool present() const noexcept { return kind != Kind::absent; }
-};
-
-// Every key the protocol knows, collected in one pass in any order (last duplicate wins).
-struct Fields {
-  Raw type, id, account, symbol, side, kind, tif, priority, price, qty;
-  Raw bid, ask, bid_size, ask_size, ts, api_key;
-  Raw b_s, b_b, b_B, b_a, b_A, b_u, b_E;  // Binance bookTicker
-  Raw channels;
-};
-
-Raw* slot(Fields& f, std::string_view k) noexcept {
-  switch (k.size()) {
-    case 1:
-      switch (k[0]) {
-        case 's': return &f.b_s;
-        case 'b': return &f.b_b;
-        case 'B': return &f.b_B;
-        case 'a': return &f.b_a;
-        case 'A': return &f.b_A;
-        case 'u': return &f.b_u;
-        case 'E': return &f.b_E;
-        default: return nullptr;
-      }
-    case 2: {
-      const auto w = load_word<2>(k.data());
-      if (w == word_of("id")) return &f.id;
-      if (w == word_of("ts")) return &f.ts;
-      return nullptr;
-    }
-    case 3: {
-      const auto w = load_word<3>(k.data());
-      if (w == word_of("tif")) return &f.tif;
-      if (w == word_of("bid")) return &f.bid;
-      if (w == word_of("ask")) return &f.ask;
-      if (w == word_of("qty")) return &f.qty;
-      return nullptr;
-    }
-    case 4: {
-      const auto w = load_word<4>(k.data());
-      if (w == word_of("type")) return &f.type;
-      if (w == word_of("side")) return &f.side;
-      if (w == word_of("kind")) return &f.kind;
-      return nullptr;
-    }
-    case 5:
-      return load_word<5>(k.data()) == word_of("price") ? &f.price : nullptr;
-    case 6:
-      return load_word<6>(k.data()) == word_of("symbol") ? &f.symbol : nullptr;
-    case 7: {
-      const auto w = load_word<7>(k.data());
-      if (w == word_of("account")) return &f.account;
-      if (w == word_of("api_key")) return &f.api_key;
-      return nullptr;
-    }
-    case 8: {
-      const auto w = load_word<8>(k.data());
-      if (w == word_of("priority")) return &f.priority;
-      if (w == word_of("bid_size")) return &f.bid_size;
-      if (w == word_of("ask_size")) return &f.ask_size;
-      if (w == word_of("channels")) return &f.channels;
-      return nullptr;
-    }
-    default: return nullptr;
-  }
-}
 
 }  // namespace
 
@@ -221,55 +148,6 @@ bool uint_of(const Raw& r, std::uint64_t& out, std::uint32_t& checked) noexcept 
     return scan::plain_uint(r.text, out) && plain_number_is_json(r.text);
   }
   return r.kind == Kind::string && scan::plain_uint(r.text, out);
-}
-
-// Whether a raw token lies inside the message (which ends before `end`). simdjson measures a token
-// up to the next structural index; in a lines pass (iterate_many) over malformed input that index
-// can lie past the message or be no index at all (a fuzzed input gave a wild length), so no token
-// is read before this check. A value running past its message is not valid JSON in any case.
-inline bool within(std::string_view token, const char* end) noexcept {
-  return token.data() <= end && token.size() <= static_cast<std::size_t>(end - token.data());
-}
-
-// Whether a value the decoder does not read is JSON all the same. On-Demand skips such a value by
-// its structural characters alone and never looks at its scalars (nor at the commas and colons
-// inside a skipped array or object), so NaN, Infinity or any bare word would pass unseen.
-// Only values of unknown keys and of the wrong type for a known key come here.
-bool json_value(od::value v, std::string_view token, unsigned depth, const char* end) noexcept {
-  if (!within(token, end)) return false;
-  switch (token.empty() ? '\0' : token[0]) {
-    case '"': {
-      std::string_view s;
-      return string_token_in_place(token, s) || !v.get_string().get(s);
-    }
-    case '[': {
-      od::array arr;
-      if (depth >= kMaxDepth || v.get_array().get(arr)) return false;
-      for (auto el_r : arr) {
-        od::value el;
-        if (std::move(el_r).get(el) || !json_value(el, el.raw_json_token(), depth + 1, end)) return false;
-      }
-      return true;
-    }
-    case '{': {
-      od::object obj;
-      if (depth >= kMaxDepth || v.get_object().get(obj)) return false;
-      for (auto field_r : obj) {
-        od::field field;
-        std::string_view key;
-        if (std::move(field_r).get(field) || field.unescaped_key().get(key)) return false;
-        od::value fv = field.value();
-        if (!json_value(fv, fv.raw_json_token(), depth + 1, end)) return false;
-      }
-      return true;
-    }
-    case 't':
-    case 'f':
-    case 'n':
-      return json_literal(trim(token));
-    default:
-      return json_number(trim(token));
-  }
 }
 
 }  // namespace
