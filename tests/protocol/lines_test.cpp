@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/describe.hpp"
 #include "tradeshard/protocol/codec.hpp"
 
 using namespace tradeshard;
@@ -14,44 +15,7 @@ using protocol::Decoder;
 
 namespace {
 
-std::string dec(const core::Decimal& d) { return std::to_string(d.units) + "e-" + std::to_string(d.scale); }
-std::string sv(std::string_view s) { return "[" + std::string(s) + "]"; }
-
-// Everything a result carries, as text, so two results compare field by field.
-std::string describe(const protocol::DecodeResult& r) {
-  if (const auto* e = std::get_if<app::DecodeError>(&r)) {
-    return "error " + std::string(app::to_string(e->code)) + " " + sv(e->message) + sv(e->type) + sv(e->id);
-  }
-  return std::visit(
-      [](const auto& c) -> std::string {
-        using T = std::decay_t<decltype(c)>;
-        if constexpr (std::is_same_v<T, app::OrderCmd>) {
-          return "order " + sv(c.id) + sv(c.account) + sv(c.symbol) + std::to_string(int(c.side)) +
-                 std::to_string(int(c.kind)) + std::to_string(int(c.tif)) + std::to_string(int(c.priority)) +
-                 (c.has_price ? dec(c.price) : "-") + " " + dec(c.qty);
-        } else if constexpr (std::is_same_v<T, app::CancelCmd>) {
-          return "cancel " + sv(c.id) + sv(c.symbol) + sv(c.account);
-        } else if constexpr (std::is_same_v<T, app::ReplaceCmd>) {
-          return "replace " + sv(c.id) + sv(c.account) + (c.has_price ? dec(c.price) : "-") + " " +
-                 (c.has_qty ? dec(c.qty) : "-");
-        } else if constexpr (std::is_same_v<T, app::CancelAllCmd>) {
-          return "cancel_all " + sv(c.symbol) + sv(c.account);
-        } else if constexpr (std::is_same_v<T, app::TickCmd>) {
-          return "tick " + sv(c.symbol) + " " + std::to_string(c.bid) + " " + std::to_string(c.ask) + " " +
-                 std::to_string(c.bid_size) + " " + std::to_string(c.ask_size) + " " + std::to_string(c.ts_ms) + " " +
-                 std::to_string(c.update_id);
-        } else if constexpr (std::is_same_v<T, app::PingCmd>) {
-          return "ping";
-        } else if constexpr (std::is_same_v<T, app::SubscribeCmd>) {
-          std::string out = c.subscribe ? "subscribe" : "unsubscribe";
-          for (const auto ch : *c.channels) out += sv(ch);
-          return out;
-        } else {
-          return "login " + sv(c.api_key);
-        }
-      },
-      std::get<app::Command>(r));
-}
+using fuzz::describe;  // everything a result carries, as text (shared with the fuzz targets)
 
 // Splits `input` the way TcpSession does (on '\n', one trailing '\r' dropped, blank lines
 // skipped; lines starting {"skip" stand for those it skips unread, like an oversize line) and
