@@ -16,7 +16,7 @@ namespace tradeshard::chaos {
 namespace websocket = boost::beast::websocket;
 using boost::system::error_code;
 
-Conn::Conn(asio::io_context& io, ConnOptions opts) : io_(io), opts_(std::move(opts)), sock_(io), guard_(io) {}
+Conn::Conn(asio::io_context& io, ConnOptions opts) : opts_(std::move(opts)), sock_(io), guard_(io) {}
 
 Conn::~Conn() { close_socket(); }
 

@@ -87,7 +87,6 @@ class Conn : public std::enable_shared_from_this<Conn> {
   void finish(const std::string& why, bool by_peer);
   void close_socket();
 
-  asio::io_context& io_;
   ConnOptions opts_;
   tcp::socket sock_;
   std::unique_ptr<boost::beast::websocket::stream<tcp::socket>> ws_;
