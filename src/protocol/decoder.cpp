@@ -125,15 +125,11 @@ bool decimal_of(const Raw& r, core::Decimal& out) noexcept {
 // A number token's JSON grammar is checked here (counted in `checked`); on false the caller's
 // fail() tells a bad value (bad_field) from one that is not JSON (bad_json).
 bool md_of(const Raw& r, std::int64_t& out, std::uint32_t& checked) noexcept {
-  if (r.kind == Kind::string) {
-    if (md_fast(r.text, out)) return true;
-  } else if (r.kind == Kind::number) {
-    ++checked;
-    if (md_fast(r.text, out) && plain_number_is_json(r.text)) return true;
-    if (!json_number(r.text)) return false;
-  } else {
-    return false;
-  }
+  if (r.kind != Kind::string && r.kind != Kind::number) return false;
+  const bool number = r.kind == Kind::number;
+  checked += number ? 1 : 0;
+  if (md_fast(r.text, out) && (!number || plain_number_is_json(r.text))) return true;
+  if (number && !json_number(r.text)) return false;
   core::Decimal d;
   if (!decimal_of(r, d)) return false;
   const auto s = core::to_steps_rounded(d, core::market_data_step);

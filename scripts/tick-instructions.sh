@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Instructions per tick of the tick-ingest path, counted by valgrind's callgrind (deterministic,
+# unlike wall-clock figures on a shared VM): each daemon given runs under callgrind on
+# config/tradeshard.json while 300,000 seeded JSON ticks (the bench's shape: string prices and
+# sizes, integer ts) arrive over one TCP connection; prints total instructions / ticks and the top
+# functions. Use it for old/new A/B of the decoder: scripts/tick-instructions.sh OLD_BIN NEW_BIN
+# Needs valgrind (apt install valgrind) and python3; not part of `make test`.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+command -v valgrind >/dev/null || { echo "tick-instructions: valgrind is not installed"; exit 1; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+ticks=300000
+python3 - "$work/ticks.txt" "$ticks" <<'PY'
+import random, sys
+random.seed(1)
+syms = [("BTCUSDT", 6500000, 2), ("ETHUSDT", 345000, 2), ("SOLUSDT", 14500, 2)]
+fx = lambda v, d: f"{v // 10**d}.{v % 10**d:0{d}d}"
+ts = 1700000000000
+with open(sys.argv[1], "w") as f:
+    for _ in range(int(sys.argv[2])):
+        n, mid, d = random.choice(syms)
+        bid = mid + random.randrange(200) - 100
+        ask = bid + 1 + random.randrange(20)
+        ts += random.randrange(3)
+        f.write('{"type":"tick","symbol":"%s","bid":"%s","ask":"%s","bid_size":"%s","ask_size":"%s","ts":%d}\n'
+                % (n, fx(bid, d), fx(ask, d), fx(1 + random.randrange(5000), 3), fx(1 + random.randrange(5000), 3), ts))
+PY
+for arg in "$@"; do
+  bin="$(realpath "$arg")"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  run="$work/run"; rm -rf "$run"; mkdir -p "$run"
+  python3 - "$root/config/tradeshard.json" "$run/cfg.json" "$port" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["listen"] = {"tcp": f"127.0.0.1:{sys.argv[3]}", "http": "127.0.0.1:0"}
+c.setdefault("ledger", {})["data_dir"] = sys.argv[2].rsplit("/", 1)[0] + "/ledger"
+json.dump(c, open(sys.argv[2], "w"))
+PY
+  (cd "$run" && exec valgrind --tool=callgrind --callgrind-out-file="$run/cg.out" "$bin" --config cfg.json >"$run/log" 2>&1) &
+  pid=$!
+  for _ in $(seq 150); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+    sleep 0.2
+  done
+  python3 - "$port" "$work/ticks.txt" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(open(sys.argv[2], "rb").read())
+s.sendall(b'{"type":"ping"}\n')
+buf = b""
+while b"pong" not in buf:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+PY
+  kill -TERM "$pid" 2>/dev/null; wait "$pid" || true
+  [ -s "$run/cg.out" ] || { echo "tick-instructions: $bin produced no profile; its log:"; cat "$run/log"; exit 1; }
+  total=$(callgrind_annotate "$run/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  echo "== $bin: $total instructions, $(( total / ticks )) per tick ($ticks ticks, start-up included)"
+  callgrind_annotate "$run/cg.out" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | sed -n 2,9p | cut -c1-140
+done
