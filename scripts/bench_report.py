@@ -42,6 +42,9 @@ def round_trip_table(r):
     if ol:
         out.append(lat(None, f"order → ack, open loop {ol['rate_per_s']:.0f}/s", ol["order_rtt_us"]))
         out.append(lat(None, f"echo, open loop {ol['rate_per_s']:.0f}/s", ol["echo_rtt_us"]))
+        if "echo_wal_rtt_us" in ol:
+            out.append(lat(None, f"echo behind the log (flush every {ol['fsync_interval_ms']} ms), open loop "
+                                 f"{ol['rate_per_s']:.0f}/s", ol["echo_wal_rtt_us"]))
     for key, label in (("same_cpu", "same CPU"), ("connections_4", "4 connections"), ("websocket", "WebSocket")):
         if key in r and "order_rtt_us" in r[key]:
             out.append(lat(None, f"order → ack, {label}", r[key]["order_rtt_us"]))
@@ -51,6 +54,8 @@ def round_trip_table(r):
         h = r["open_loop_high"]
         out.append(lat(None, f"order → ack, open loop {h['rate_per_s']:.0f}/s", h["order_rtt_us"]))
         out.append(lat(None, f"echo, open loop {h['rate_per_s']:.0f}/s", h["echo_rtt_us"]))
+        if "echo_wal_rtt_us" in h:
+            out.append(lat(None, f"echo behind the log, open loop {h['rate_per_s']:.0f}/s", h["echo_wal_rtt_us"]))
     return out
 
 

@@ -23,11 +23,13 @@ def positive(path):
     assert isinstance(v, (int, float)) and v > 0, f"{path} = {v!r}, want a positive number"
 for p in ("order_rtt_us.p50", "order_rtt_us.p99", "order_rtt_us.p999", "echo_rtt_us.p50", "echo_rtt_us.p99",
           "echo_rtt_us.p999", "ticks_per_s", "discard_ticks_per_s", "parse_floor_ticks_per_s", "nproc",
-          "orders.orders_sent"):
+          "orders.orders_sent", "open_loop.echo_rtt_us.p99", "open_loop.echo_wal_rtt_us.p99",
+          "open_loop.order_rtt_us.p99"):
     positive(p)
 for k in ("commit", "date", "cpu_model", "placement", "targets"):
     assert k in r, f"missing key {k}"
-for k in ("order_rtt_p50_vs_echo", "order_rtt_p999_vs_echo", "ticks_per_s_one_connection", "ticks_vs_discard"):
+for k in ("order_rtt_p50_vs_echo", "order_rtt_p999_vs_echo", "ticks_per_s_one_connection", "ticks_vs_discard",
+          "open_loop_p99_vs_echo", "open_loop_p99_vs_echo_wal"):
     assert isinstance(r["targets"][k]["ok"], bool), f"targets.{k}.ok is not a boolean"
 assert r["orders"]["timeouts"] == 0, f"{r['orders']['timeouts']} orders got no reply"
 assert r["ticks"]["daemon_counted_incl_warmup"] >= r["ticks"]["ticks"], "daemon counted fewer ticks than were sent"

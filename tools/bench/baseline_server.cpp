@@ -16,8 +16,11 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <memory>
+
+#include "tradeshard/storage/wal.hpp"
 
 namespace tradeshard::bench {
 namespace {
@@ -33,9 +36,16 @@ struct Counters {
   std::uint64_t lines = 0, bytes = 0, connections = 0, parsed = 0;
 };
 
+// echo-wal's log, shared by its sessions (one loop thread).
+struct EchoLog {
+  std::unique_ptr<storage::Wal> wal;
+  std::uint64_t version = 0;
+  bool append(std::string_view bytes) { return wal->append(++version, bytes) == storage::AppendError::ok; }
+};
+
 class EchoSession : public std::enable_shared_from_this<EchoSession> {
  public:
-  EchoSession(tcp::socket s, Counters& c) : socket_(std::move(s)), counters_(c) {}
+  EchoSession(tcp::socket s, Counters& c, EchoLog* log = nullptr) : socket_(std::move(s)), counters_(c), log_(log) {}
   void start() { do_read(); }
 
  private:
@@ -43,6 +53,10 @@ class EchoSession : public std::enable_shared_from_this<EchoSession> {
     socket_.async_read_some(boost::asio::buffer(buf_), [self = shared_from_this()](auto ec, std::size_t n) {
       if (ec) return;
       self->counters_.bytes += n;
+      if (self->log_ && !self->log_->append(std::string_view(self->buf_.data(), n))) {
+        std::fprintf(stderr, "tradeshard-bench: echo-wal: the log refused an append\n");
+        return;
+      }
       boost::asio::async_write(self->socket_, boost::asio::buffer(self->buf_.data(), n),
                                [self](auto wec, std::size_t) {
                                  if (!wec) self->do_read();
@@ -51,6 +65,7 @@ class EchoSession : public std::enable_shared_from_this<EchoSession> {
   }
   tcp::socket socket_;
   Counters& counters_;
+  EchoLog* log_;
   std::array<char, kBuffer> buf_{};
 };
 
@@ -191,22 +206,44 @@ class WsDiscardSession : public std::enable_shared_from_this<WsDiscardSession> {
   std::uint64_t seq_ = 0;
 };
 
-template <class Session>
-void do_accept(tcp::acceptor& acceptor, Counters& counters) {
-  acceptor.async_accept([&acceptor, &counters](auto ec, tcp::socket s) {
+template <class Session, class... Extra>
+void do_accept(tcp::acceptor& acceptor, Counters& counters, Extra... extra) {
+  acceptor.async_accept([&acceptor, &counters, extra...](auto ec, tcp::socket s) {
     if (!ec) {
       boost::system::error_code ignored;
       s.set_option(tcp::no_delay(true), ignored);
       ++counters.connections;
-      std::make_shared<Session>(std::move(s), counters)->start();
+      std::make_shared<Session>(std::move(s), counters, extra...)->start();
     }
-    do_accept<Session>(acceptor, counters);
+    do_accept<Session>(acceptor, counters, extra...);
   });
+}
+
+// A fresh log in `dir` (anything there before is removed: a baseline measures from empty).
+bool open_log(EchoLog& log, const Options& o) {
+  std::error_code ec;
+  std::filesystem::remove_all(o.wal_dir, ec);
+  storage::WalOptions w;
+  w.dir = o.wal_dir;
+  w.policy = o.fsync_interval_ms == 0 ? storage::FsyncPolicy::every_commit : storage::FsyncPolicy::interval;
+  w.interval_ms = o.fsync_interval_ms;
+  auto opened = storage::Wal::open(w, [](std::uint64_t) {},
+                                   [](std::string_view m) { std::fprintf(stderr, "tradeshard-bench: %.*s\n",
+                                                                         static_cast<int>(m.size()), m.data()); });
+  if (!opened.error.empty()) {
+    std::fprintf(stderr, "tradeshard-bench: echo-wal: %s\n", opened.error.c_str());
+    return false;
+  }
+  log.wal = std::move(opened.wal);
+  return true;
 }
 
 }  // namespace
 
-int run_baseline_server(const std::string& kind, std::uint16_t port, const std::string& ports_file) {
+int run_baseline_server(const Options& o) {
+  const std::string& kind = o.serve;
+  const std::uint16_t port = o.port;
+  const std::string& ports_file = o.ports_file;
   boost::asio::io_context io(1);
   tcp::acceptor acceptor(io);
   boost::system::error_code ec;
@@ -221,7 +258,10 @@ int run_baseline_server(const std::string& kind, std::uint16_t port, const std::
     return 1;
   }
   Counters counters;
+  EchoLog log;
+  if (kind == "echo-wal" && !open_log(log, o)) return 1;
   if (kind == "echo") do_accept<EchoSession>(acceptor, counters);
+  else if (kind == "echo-wal") do_accept<EchoSession>(acceptor, counters, &log);
   else if (kind == "ws-discard") do_accept<WsDiscardSession>(acceptor, counters);
   else if (kind == "parse-floor") do_accept<ParseFloorSession>(acceptor, counters);
   else do_accept<DiscardSession>(acceptor, counters);

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   int code = 0;
   const auto opts = tb::parse_options(argc, argv, code);
   if (!opts) return code;
-  if (!opts->serve.empty()) return tb::run_baseline_server(opts->serve, opts->port, opts->ports_file);
+  if (!opts->serve.empty()) return tb::run_baseline_server(*opts);
   if (!opts->suite.empty()) return tb::run_suite(*opts);
   return run_manual(*opts);
 }

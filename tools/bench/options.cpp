@@ -13,7 +13,8 @@ constexpr const char* kUsage =
     "       tradeshard-bench (--tcp HOST:PORT | --ws ws://HOST:PORT/ws) [--mode ticks|orders|echo]\n"
     "                        [--connections N] [--rate R] [--window W] [--duration S] [--warmup S]\n"
     "                        [--seed N] [--client-cpu N] [--json FILE]\n"
-    "       tradeshard-bench --serve echo|discard|ws-discard|parse-floor [--port P] [--ports-file FILE]\n"
+    "       tradeshard-bench --serve echo|echo-wal|discard|ws-discard|parse-floor [--port P]\n"
+    "                        [--ports-file FILE] [--wal-dir DIR] [--fsync-interval-ms N]\n"
     "  --suite      quick (<30 s) / full (<5 min) / smoke (<5 s): starts its own daemon and baselines\n"
     "  --only ticks suites: only the tick ingest steps (TCP and WebSocket, each beside its baseline)\n"
     "  --rate R     open loop: R messages/s in total on a fixed schedule, latency from the intended\n"
@@ -23,7 +24,10 @@ constexpr const char* kUsage =
     "               limit/market/cancel mix, submit->ack and submit->fill; echo: ping round trips\n"
     "  --serve      baseline server: echo (echoes each line), discard (counts lines, answers pings),\n"
     "               ws-discard (plain Beast WebSocket at /ws: counts messages, answers pings) or\n"
-    "               parse-floor (discard plus one simdjson pass over every line, no processing)\n";
+    "               parse-floor (discard plus one simdjson pass over every line, no processing) or\n"
+    "               echo-wal (echo that first appends each read to the daemon's write-ahead log in\n"
+    "               --wal-dir, fdatasync'ed every --fsync-interval-ms as the ledger is; 0 = every\n"
+    "               append): the cost of the log's disk flushes alone, with no domain logic\n";
 
 bool parse_number(std::string_view text, double& out) {
   const std::string s(text);
@@ -87,8 +91,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
     } else if (a == "--json") {
       o.json_path = v;
     } else if (a == "--serve") {
-      if (v != "echo" && v != "discard" && v != "ws-discard" && v != "parse-floor") {
-        std::fprintf(stderr, "tradeshard-bench: --serve wants echo, discard, ws-discard or parse-floor\n");
+      if (v != "echo" && v != "echo-wal" && v != "discard" && v != "ws-discard" && v != "parse-floor") {
+        std::fprintf(stderr, "tradeshard-bench: --serve wants echo, echo-wal, discard, ws-discard or parse-floor\n");
         return std::nullopt;
       }
       o.serve = v;
@@ -97,6 +101,11 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       o.port = static_cast<std::uint16_t>(num);
     } else if (a == "--ports-file") {
       o.ports_file = v;
+    } else if (a == "--wal-dir") {
+      o.wal_dir = v;
+    } else if (a == "--fsync-interval-ms") {
+      if (!need_num(0, 60000)) return std::nullopt;
+      o.fsync_interval_ms = static_cast<std::uint32_t>(num);
     } else if (a == "--tcp") {
       o.tcp = v;
     } else if (a == "--ws") {
@@ -148,6 +157,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   const int picked = (o.suite.empty() ? 0 : 1) + (o.serve.empty() ? 0 : 1) + (o.tcp.empty() && o.ws.empty() ? 0 : 1);
   if (picked != 1) {
     std::fprintf(stderr, "tradeshard-bench: pick exactly one of --suite, --serve, --tcp/--ws (see --help)\n");
+    return std::nullopt;
+  }
+  if ((o.serve == "echo-wal") != !o.wal_dir.empty()) {
+    std::fprintf(stderr, "tradeshard-bench: --serve echo-wal needs --wal-dir (and only it takes one)\n");
     return std::nullopt;
   }
   if (!o.only.empty() && o.suite.empty()) {

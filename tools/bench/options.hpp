@@ -12,9 +12,11 @@ struct Options {
   std::string suite;            // quick | full | smoke; empty = manual mode or --serve
   std::string only;             // suites: "ticks" = only the tick ingest steps; empty = everything
   std::string json_path;        // where the suite/manual run writes its JSON report
-  std::string serve;            // echo | discard | ws-discard: run a baseline server instead of a client
+  std::string serve;            // echo | echo-wal | discard | ws-discard | parse-floor: a baseline server
   std::uint16_t port = 0;       // --serve: port to bind (0 = any free port)
   std::string ports_file;       // --serve: write {"tcp":N} here once listening
+  std::string wal_dir;          // --serve echo-wal: the log's directory (created; emptied first)
+  std::uint32_t fsync_interval_ms = 5;  // --serve echo-wal: as ledger.fsync_interval_ms; 0 = every commit
   std::string tcp;              // manual: HOST:PORT of a running daemon (TCP JSON lines)
   std::string ws;               // manual: ws://HOST:PORT/PATH of a running daemon
   Mode mode = Mode::orders;

@@ -76,6 +76,13 @@ json targets_json(const json& r) {
     t["order_rtt_p50_vs_echo"] = ratio_check(div(num("/order_rtt_us/p50"), num("/echo_rtt_us/p50")), 1.2, true);
     t["order_rtt_p999_vs_echo"] = ratio_check(div(num("/order_rtt_us/p999"), num("/echo_rtt_us/p999")), 3.0, true);
   }
+  if (r.contains("open_loop")) {
+    // Issue 14 item 7: order -> ack p99 within 2x of the baseline's, open loop at 10k/s.
+    t["open_loop_p99_vs_echo"] =
+        ratio_check(div(num("/open_loop/order_rtt_us/p99"), num("/open_loop/echo_rtt_us/p99")), 2.0, true);
+    t["open_loop_p99_vs_echo_wal"] =
+        ratio_check(div(num("/open_loop/order_rtt_us/p99"), num("/open_loop/echo_wal_rtt_us/p99")), 2.0, true);
+  }
   if (r.contains("ticks_per_s")) {
     t["ticks_per_s_one_connection"] = ratio_check(num("/ticks_per_s"), 4e6, false);
     t["ticks_vs_discard"] = ratio_check(div(num("/ticks_per_s"), num("/discard_ticks_per_s")), 0.25, false);

@@ -32,6 +32,7 @@ class Suite {
   ~Suite() {
     daemon_.reset();
     echo_.reset();
+    echo_wal_.reset();
     discard_.reset();
     ws_discard_.reset();
     parse_floor_.reset();
@@ -92,13 +93,25 @@ class Suite {
           std::vector<std::string>{self, "--serve", kind, "--port", "0", "--ports-file", ports}, ports,
           dir_ + "/" + kind + ".log", server_cpu_);
     }
+    // The daemon's log and flush cadence with no domain logic (open-loop steps): the same
+    // ledger settings as the daemon's config.
+    const json& ledger = config["ledger"];
+    const bool every = ledger.value("fsync", std::string("interval")) == "every_commit";
+    const auto interval = every ? 0 : ledger.value("fsync_interval_ms", 5);
+    const std::string ports = dir_ + "/echo-wal.ports";
+    echo_wal_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{self, "--serve", "echo-wal", "--port", "0", "--ports-file", ports, "--wal-dir",
+                                 dir_ + "/echo-wal", "--fsync-interval-ms", std::to_string(interval)},
+        ports, dir_ + "/echo-wal.log", server_cpu_);
+    fsync_interval_ms_ = interval;
     daemon_cpu0_ = daemon_->cpu_seconds();
   }
 
   json placement_json() const {
     return {{"client_cpu", client_cpu_}, {"server_cpu", server_cpu_}, {"same_cpu", client_cpu_ == server_cpu_},
             {"client_affinity", affinity_of(0)}, {"daemon_affinity", affinity_of(daemon_->pid())},
-            {"echo_affinity", affinity_of(echo_->pid())}, {"discard_affinity", affinity_of(discard_->pid())},
+            {"echo_affinity", affinity_of(echo_->pid())}, {"echo_wal_affinity", affinity_of(echo_wal_->pid())},
+            {"discard_affinity", affinity_of(discard_->pid())},
             {"ws_discard_affinity", affinity_of(ws_discard_->pid())},
             {"parse_floor_affinity", affinity_of(parse_floor_->pid())},
             {"how", "sched_setaffinity: client process; daemon and baselines spawned with the server CPU mask "
@@ -226,14 +239,18 @@ class Suite {
                  ws_spec(*daemon_, Mode::ticks, tk), ws_spec(*ws_discard_, Mode::ticks, tk / 2));
   }
 
+  // Open loop beside two baselines: plain echo, and echo-wal (echo behind the daemon's own log,
+  // flushed at the ledger's interval): on a VM the log's flushes alone move the tail.
   json open_loop(double rate, double seconds) {
-    RoundTripStats echo, order;
+    RoundTripStats echo, echo_wal, order;
     const std::string r = std::to_string(static_cast<long>(rate));
     round_trips("echo orders open loop " + r + "/s", spec(*echo_, Mode::orders, seconds, 1, rate), echo);
+    round_trips("echo-wal orders open loop " + r + "/s", spec(*echo_wal_, Mode::orders, seconds, 1, rate), echo_wal);
     round_trips("daemon orders open loop " + r + "/s", spec(*daemon_, Mode::orders, seconds, 1, rate), order);
-    return {{"rate_per_s", rate}, {"connections", 1},
+    return {{"rate_per_s", rate}, {"connections", 1}, {"fsync_interval_ms", fsync_interval_ms_},
             {"order_rtt_us", latency_json(order.ack)}, {"echo_rtt_us", latency_json(echo.ack)},
-            {"orders", round_trip_json(order)}};
+            {"echo_wal_rtt_us", latency_json(echo_wal.ack)}, {"orders", round_trip_json(order)},
+            {"echo_send_lag_us", latency_json(echo.send_lag)}, {"echo_wal_send_lag_us", latency_json(echo_wal.send_lag)}};
   }
 
   void extra_steps() {
@@ -279,6 +296,10 @@ class Suite {
     }
     n.push_back("open loop latencies include the client's own lateness against the schedule (send_lag_us); "
                 "on a loaded VM that wake-up lag dominates at low rates");
+    n.push_back("open loop echo_wal_rtt_us: echo behind the daemon's write-ahead log (storage::Wal, write() on the "
+                "loop, fdatasync at the config's ledger interval), no domain logic. On a VM each flush of the "
+                "virtual disk delays other work on the machine (docs/benchmarks.md): the daemon's open-loop tail is "
+                "compared with it (open_loop_p99_vs_echo_wal) as well as with plain echo");
     n.push_back("order_rtt_us / echo_rtt_us: closed loop, 1 connection, 1 request in flight; echo runs before and "
                 "after the daemon and is reported combined");
     n.push_back("ticks_per_s: one connection, as fast as possible, counted up to a ping/pong barrier");
@@ -298,10 +319,11 @@ class Suite {
   std::string dir_;
   bool keep_dir_ = false;
   bool ticks_only_ = false;
-  std::unique_ptr<ChildProcess> daemon_, echo_, discard_, ws_discard_, parse_floor_;
-  std::array<ChildProcess*, 5> all_processes() const {
-    return {daemon_.get(), echo_.get(), discard_.get(), ws_discard_.get(), parse_floor_.get()};
+  std::unique_ptr<ChildProcess> daemon_, echo_, echo_wal_, discard_, ws_discard_, parse_floor_;
+  std::array<ChildProcess*, 6> all_processes() const {
+    return {daemon_.get(), echo_.get(), echo_wal_.get(), discard_.get(), ws_discard_.get(), parse_floor_.get()};
   }
+  int fsync_interval_ms_ = 5;
   double daemon_cpu0_ = 0;
 };
 
