@@ -122,7 +122,8 @@ void HttpSession::read_header() {
   });
 }
 
-// The parsed header's checks, before any body byte is read: RFC 9112 §3.2 (Host) and the
+// The parsed header's checks, before any body byte is read: RFC 9112 §3.2 (Host), §6.1 (no
+// Transfer-Encoding in HTTP/1.0) and the
 // WebSocket upgrade's method (RFC 6455 §4.1: GET).
 void HttpSession::on_header(const beast::error_code& ec, std::size_t n) {
   if (closed_) return;
@@ -137,6 +138,11 @@ void HttpSession::on_header(const beast::error_code& ec, std::size_t n) {
   if (hosts > 1) {
     busy_ = true;
     return reject(400, "bad_request", "more than one Host header");
+  }
+  if (h.version() < 11 && h.count(http::field::transfer_encoding) != 0) {
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+    busy_ = true;
+    return reject(400, "bad_request", "Transfer-Encoding in an HTTP/1.0 request");
   }
   if (h.method() != http::verb::get && asks_for_websocket(h) && h.target().substr(0, h.target().find('?')) == "/ws") {
     busy_ = true;
