@@ -100,7 +100,8 @@ Wal::Open Wal::open(const WalOptions& options, DurableFn on_durable, ErrorFn on_
   sh.snapshot_files = std::move(rec.snapshots);
   sh.written.store(wal->last_version_);
   sh.durable.store(wal->last_version_);
-  sh.thread = std::thread([w = wal.get()] { w->run(); });
+  // The fsync thread starts with the first write (start_thread): a log only recovered and read
+  // (tools, tests, the fuzz target) costs no thread.
   out.recovery = std::move(rec.recovery);
   out.wal = std::move(wal);
   return out;
@@ -169,9 +170,14 @@ AppendError Wal::flush() {
   buffer_.clear();
   last_version_ = staged_version_;
   sh.written.store(last_version_, std::memory_order_seq_cst);
+  start_thread();
   // Pairs with run(): either the thread sees the new version or we see it idle and wake it.
   if (sh.idle.load(std::memory_order_seq_cst)) sh.wake();
   return AppendError::ok;
+}
+
+void Wal::start_thread() {
+  if (!shared_->thread.joinable()) shared_->thread = std::thread([this] { run(); });
 }
 
 AppendError Wal::request_snapshot(std::uint64_t version, std::string bytes) {
@@ -185,6 +191,7 @@ AppendError Wal::request_snapshot(std::uint64_t version, std::string bytes) {
     sh.snapshot_queue.emplace_back(version, std::move(bytes));
   }
   sh.work.store(true);
+  start_thread();
   sh.wake();
   return AppendError::ok;
 }

@@ -65,7 +65,8 @@ class Wal {
   using ErrorFn = std::function<void(std::string_view message)>;
 
   struct Open;
-  // Recovers the directory (creating it if missing) and starts the fsync thread.
+  // Recovers the directory (creating it if missing). The fsync thread starts with the first
+  // write or snapshot request.
   [[nodiscard]] static Open open(const WalOptions& options, DurableFn on_durable,
                                  ErrorFn on_error = {});
 
@@ -94,6 +95,7 @@ class Wal {
   Wal(const WalOptions& options, DurableFn on_durable, ErrorFn on_error);
   [[nodiscard]] bool open_segment(std::uint64_t seq, bool append_existing, std::string& error);
   [[nodiscard]] bool rotate();
+  void start_thread();  // loop thread only
   void run();
   void finish_snapshot(std::uint64_t version, const std::string& bytes);
 
