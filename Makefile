@@ -39,7 +39,7 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 
 # libFuzzer targets (tests/fuzz), FUZZ_SECONDS each, in their own clang build (docs/testing.md).
 fuzz: deps
-	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/fuzz.sh
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_PARALLEL=$(FUZZ_PARALLEL) JOBS=$(JOBS) bash scripts/fuzz.sh
 
 bench: build
 	bash scripts/bench.sh $(BUILD)
