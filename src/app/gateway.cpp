@@ -12,7 +12,9 @@ Gateway::~Gateway() = default;
 
 std::uint64_t Gateway::open(ClientPort& port) {
   const std::uint64_t id = ++last_conn_;
-  conns_[id].port = &port;
+  Conn& c = conns_[id];
+  c.id = id;
+  c.port = &port;
   return id;
 }
 
@@ -26,6 +28,7 @@ DetachedPort detached_port;
 }  // namespace
 
 Gateway::Delivering::~Delivering() {
+  if (g_.delivering_ == 1) g_.release();  // still counted: a close from in there is deferred
   if (--g_.delivering_ > 0) return;
   // Completing a close may deliver again (cancel-on-disconnect tells other owners), and a port
   // may close from there too: drain until none is left.
@@ -36,6 +39,17 @@ Gateway::Delivering::~Delivering() {
     for (const auto conn : closes) g_.close_now(conn);
     --g_.delivering_;
   }
+}
+
+void Gateway::release() {
+  if (!ledger_.flush()) {
+    // The fills of this call are in the books but not in the log: nobody may hear of them.
+    for (const auto conn : delivered_) {
+      const auto it = conns_.find(conn);
+      if (it != conns_.end()) it->second.port->abandon("the ledger's log write failed");
+    }
+  }
+  delivered_.clear();
 }
 
 void Gateway::close(std::uint64_t conn, Now /*now*/) {
@@ -59,7 +73,12 @@ void Gateway::send(std::uint64_t conn, const Outbound& message) {
   const auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   const Delivering guard(*this);
-  it->second.port->send(message);
+  deliver(it->second, message);
+}
+
+void Gateway::deliver(Conn& c, const Outbound& message) {
+  c.port->send(message);
+  if (delivered_.empty() || delivered_.back() != c.id) delivered_.push_back(c.id);
 }
 
 void Gateway::publish(std::string_view channel, const Outbound& message) {
@@ -79,14 +98,14 @@ void Gateway::count_reject(std::string_view reason) {
 
 void Gateway::reply_reject(Conn& c, std::string_view id, std::string_view reason, std::string_view message) {
   count_reject(reason);
-  c.port->send(RejectOut{id, reason, message});
+  deliver(c, RejectOut{id, reason, message});
 }
 
 void Gateway::reply_error(Conn& c, std::string_view code, std::string_view message) {
   auto it = counters_.errors.find(code);
   if (it == counters_.errors.end()) it = counters_.errors.emplace(std::string(code), 0).first;
   ++it->second;
-  c.port->send(ErrorOut{code, message});
+  deliver(c, ErrorOut{code, message});
 }
 
 void Gateway::handle_error(std::uint64_t conn, const DecodeError& e) {
@@ -123,7 +142,7 @@ void Gateway::on_login(Conn& c, const LoginCmd& cmd) {
     if (k.key.size() == cmd.api_key.size() && k.key == cmd.api_key) {
       c.account = k.account;
       c.logged_in = true;
-      c.port->send(LoginOut{c.account});
+      deliver(c, LoginOut{c.account});
       return;
     }
   }
@@ -141,7 +160,7 @@ void Gateway::on_subscribe(std::uint64_t id, Conn& c, const SubscribeCmd& cmd) {
     if (cmd.subscribe) channels_.subscribe(id, ch);
     else channels_.unsubscribe(id, ch);
   }
-  c.port->send(SubscribedOut{cmd.subscribe, cmd.channels});
+  deliver(c, SubscribedOut{cmd.subscribe, cmd.channels});
 }
 
 void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
@@ -162,7 +181,7 @@ void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
     return;
   }
   if (std::holds_alternative<PingCmd>(command)) {
-    c.port->send(PongOut{});
+    deliver(c, PongOut{});
     return;
   }
   if (const auto* sub = std::get_if<SubscribeCmd>(&command)) {
@@ -185,8 +204,7 @@ void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
   if (const auto* replace = std::get_if<ReplaceCmd>(&command)) {
     std::string_view account = replace->account;
     if (config_.auth_enabled && !authorize(c, replace->id, account)) return;
-    orders_.on_replace(conn, account, *replace);
-    ledger_.flush();  // a replace can trade
+    orders_.on_replace(conn, account, *replace);  // may trade: released with the rest at the guard
     return;
   }
   if (const auto* all = std::get_if<CancelAllCmd>(&command)) {

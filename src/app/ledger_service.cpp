@@ -94,12 +94,12 @@ bool LedgerService::commit(const Trade& t) {
   return propose(cs);
 }
 
-void LedgerService::flush() {
-  if (!staged_ || !log_) return;
+bool LedgerService::flush() {
+  if (!staged_ || !log_) return true;  // nothing new to write
   staged_ = false;
   if (!log_->flush()) {
     stats_.storage_failed = true;
-    return;
+    return false;
   }
   // Snapshots bound recovery time and let the log drop old segments.
   if (since_snapshot_ >= config_.ledger.snapshot_every) {
@@ -109,6 +109,7 @@ void LedgerService::flush() {
     log_->snapshot(coord_.committed_version(), std::move(snap));
     ++stats_.snapshots;
   }
+  return true;
 }
 
 std::string LedgerService::transfer(std::string_view account, std::string_view currency, core::Decimal amount,

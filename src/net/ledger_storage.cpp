@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <chrono>
+#include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 namespace tradeshard::net {
 
@@ -39,6 +42,14 @@ LedgerStorage::LedgerStorage(boost::asio::io_context& io, const app::LedgerConfi
     throw std::runtime_error("ledger.data_dir: " + config.data_dir + ": " + err);
   }
   wal_ = std::move(opened.wal);
+  if (const char* d = std::getenv("TRADESHARD_TEST_LEDGER_WRITE_DELAY_MS")) {
+    delay_ms_ = static_cast<unsigned>(std::strtoul(d, nullptr, 10));
+    log->warn("ledger: TEST HOOK: every log write is delayed by {} ms (TRADESHARD_TEST_LEDGER_WRITE_DELAY_MS)", delay_ms_);
+  }
+  if (const char* f = std::getenv("TRADESHARD_TEST_LEDGER_FAIL_WRITE_AFTER")) {
+    fail_after_ = std::strtol(f, nullptr, 10);
+    log->warn("ledger: TEST HOOK: log writes fail after {} (TRADESHARD_TEST_LEDGER_FAIL_WRITE_AFTER)", fail_after_);
+  }
   ledger.attach_log(this);
   log->info("ledger: recovered version {} from {} ({} records after snapshot {})",
             ledger.coordinator().committed_version(), config.data_dir, records.size(),
@@ -57,6 +68,12 @@ bool LedgerStorage::stage(std::uint64_t version, std::string_view bytes) {
 }
 
 bool LedgerStorage::flush() {
+  if (delay_ms_ != 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+  if (fail_after_ == 0) {
+    spdlog::get("ledger")->critical("ledger: write failed: injected by TRADESHARD_TEST_LEDGER_FAIL_WRITE_AFTER");
+    return false;
+  }
+  if (fail_after_ > 0) --fail_after_;
   const auto e = wal_->flush();
   if (e != storage::AppendError::ok) {
     spdlog::get("ledger")->critical("ledger: write failed: {}", storage::to_string(e));

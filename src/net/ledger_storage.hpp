@@ -22,6 +22,11 @@ class LedgerStorage final : public app::LedgerLog {
 
  private:
   std::unique_ptr<storage::Wal> wal_;
+  // Fault injection for the release-point tests only (environment, logged loudly at start):
+  // TRADESHARD_TEST_LEDGER_WRITE_DELAY_MS sleeps the loop before every log write;
+  // TRADESHARD_TEST_LEDGER_FAIL_WRITE_AFTER=N lets N writes succeed, then fails every write.
+  unsigned delay_ms_ = 0;
+  long fail_after_ = -1;
 };
 
 }  // namespace tradeshard::net

@@ -71,7 +71,8 @@ HttpResponse transfer(app::Gateway& g, const HttpRequest& req, std::string_view 
   if (!amount.ok()) return HttpApi::error(400, "bad_amount", core::to_string(amount.error));
   std::uint64_t version = 0;
   const auto err = g.ledger().transfer(account, body["currency"].get<std::string>(), amount.value, deposit, version);
-  g.ledger().flush();
+  // Written before the reply: a deposit the caller was told of is in the log.
+  if (!g.ledger().flush()) return HttpApi::error(503, "ledger_unavailable", "the ledger's log write failed");
   if (!err.empty()) return HttpApi::error(err == "ledger_unavailable" ? 503 : 400, err, "transfer refused");
   return HttpApi::reply(200, {{"ok", true}, {"account", account}, {"version", version}});
 }

@@ -153,6 +153,14 @@ void TcpSession::send(const app::Outbound& message) {
   schedule_flush();
 }
 
+void TcpSession::abandon(std::string_view /*reason*/) {
+  if (closed_ || failed_) return;
+  log_->error("conn {} tcp: the ledger's log write failed; closing without sending {} queued bytes", id_,
+              pending_.size());
+  pending_.clear();  // writing_ (in flight) is left to its write
+  fail("ledger write failed");
+}
+
 void TcpSession::schedule_flush() {
   if (flush_scheduled_ || write_in_flight_) return;
   flush_scheduled_ = true;

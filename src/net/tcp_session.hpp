@@ -17,6 +17,7 @@ class TcpSession : public SessionBase, public std::enable_shared_from_this<TcpSe
   void start();
 
   void send(const app::Outbound& message) override;
+  void abandon(std::string_view reason) override;
   void pause_reading() override { paused_ = true; }
   void resume_reading() override;
   void check_idle(std::chrono::steady_clock::time_point now) override;

@@ -140,7 +140,28 @@ void WsSession::send(const app::Outbound& message) {
     fail("slow consumer");
     return;
   }
-  if (!write_in_flight_) do_write();
+  schedule_write();
+}
+
+// The write starts from a handler of its own, after the Gateway's release point (its ledger
+// flush) has run: Asio may send() inside async_write's initiation, so writing from send() could
+// put a fill on the wire before its change set is in the log. Also batches a turn's frames.
+void WsSession::schedule_write() {
+  if (write_scheduled_ || write_in_flight_) return;
+  write_scheduled_ = true;
+  boost::asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->write_scheduled_ = false;
+    self->do_write();
+  });
+}
+
+void WsSession::abandon(std::string_view /*reason*/) {
+  if (closed_ || failed_) return;
+  log_->error("conn {} ws: the ledger's log write failed; closing without sending {} queued bytes", id_,
+              pending_.size());
+  std::string().swap(pending_);  // the batch a write holds stays with it (ownership rule 3)
+  std::vector<std::uint32_t>().swap(pending_sizes_);
+  fail("ledger write failed");
 }
 
 void WsSession::do_write() {

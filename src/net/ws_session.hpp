@@ -25,6 +25,7 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
   void start(boost::beast::http::request<boost::beast::http::string_body> upgrade);
 
   void send(const app::Outbound& message) override;
+  void abandon(std::string_view reason) override;
   void pause_reading() override { paused_ = true; }
   void resume_reading() override;
   void check_idle(std::chrono::steady_clock::time_point now) override;
@@ -34,6 +35,7 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
   void do_read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void handle_frame();
+  void schedule_write();
   void do_write();
   void on_write(const boost::system::error_code& ec, std::size_t n);
   // Stops sending and reading at once and closes from a handler of its own (never inside send()).
@@ -51,7 +53,7 @@ class WsSession : public SessionBase, public std::enable_shared_from_this<WsSess
   std::vector<std::uint32_t> pending_sizes_, writing_sizes_;
   std::size_t write_frame_ = 0, write_offset_ = 0;  // next frame of writing_ and where it starts
   bool reading_ = false, write_in_flight_ = false, paused_ = false, open_ = false, closed_ = false, closing_ = false,
-       close_sent_ = false, ping_in_flight_ = false;
+       close_sent_ = false, ping_in_flight_ = false, write_scheduled_ = false;
   std::chrono::steady_clock::time_point pinged_silence_{};  // last_active_ when the idle ping went out
 };
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fixture.hpp"
+#include "ws_client.hpp"
 
 using namespace tradeshard::testing;
 using namespace std::chrono_literals;
@@ -80,25 +81,6 @@ const std::vector<Quoted> kQuoted = {
      "reject", "bad_field", "q-2"},
 };
 
-struct WsClient {
-  boost::asio::io_context io;
-  websocket::stream<tcp::socket> ws{io};
-  explicit WsClient(unsigned short port) {
-    tcp::resolver r(io);
-    boost::asio::connect(ws.next_layer(), r.resolve("127.0.0.1", std::to_string(port)));
-    ws.handshake("127.0.0.1", "/ws");
-    ws.text(true);
-  }
-  json roundtrip(const std::string& text) {
-    ws.write(boost::asio::buffer(text));
-    return read();
-  }
-  json read() {
-    beast::flat_buffer b;
-    ws.read(b);
-    return json::parse(beast::buffers_to_string(b.data()));
-  }
-};
 
 // One HTTP exchange over a raw socket: the exact request bytes, then everything the daemon
 // sends until it closes the connection (or `wait` passes).

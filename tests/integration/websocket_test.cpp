@@ -9,33 +9,12 @@
 #include <boost/beast/websocket.hpp>
 
 #include "fixture.hpp"
+#include "ws_client.hpp"
 
 using namespace tradeshard::testing;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = boost::asio::ip::tcp;
-
-namespace {
-struct WsClient {
-  boost::asio::io_context io;
-  websocket::stream<tcp::socket> ws{io};
-  explicit WsClient(unsigned short port, const std::string& target = "/ws") {
-    tcp::resolver r(io);
-    boost::asio::connect(ws.next_layer(), r.resolve("127.0.0.1", std::to_string(port)));
-    ws.handshake("127.0.0.1", target);
-    ws.text(true);
-  }
-  json roundtrip(const std::string& text) {
-    ws.write(boost::asio::buffer(text));
-    return read();
-  }
-  json read() {
-    beast::flat_buffer b;
-    ws.read(b);
-    return json::parse(beast::buffers_to_string(b.data()));
-  }
-};
-}  // namespace
 
 // Ensure WebSocket clients get the same replies as TCP, each frame one message with its own seq.
 TEST_CASE("WebSocket: ping, errors, subscribe") {

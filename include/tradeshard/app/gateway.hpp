@@ -48,16 +48,13 @@ class Gateway final : public Outbox {
   // Runs queued work (worker input queues); true while work remains (call again soon).
   bool pump(Now now) {
     const Delivering guard(*this);
-    const bool more = orders_.pump(now);
-    ledger_.flush();
-    return more;
+    return orders_.pump(now);
   }
   [[nodiscard]] bool has_pending_work() const noexcept { return orders_.has_queued(); }
-  // Housekeeping after replica changes and on the periodic timer: held trades, log flush.
+  // Housekeeping after replica changes and on the periodic timer: held trades.
   void retry_held() {
     const Delivering guard(*this);
     orders_.retry_held();
-    ledger_.flush();
   }
 
   // Outbox.
@@ -82,12 +79,18 @@ class Gateway final : public Outbox {
 
  private:
   struct Conn {
+    std::uint64_t id = 0;
     ClientPort* port = nullptr;
     std::string account;  // set by login (auth on) — the only account it may trade
     bool logged_in = false;
   };
 
-  // Counts nested deliveries to ports; closes requested meanwhile run when the outermost ends.
+  // Counts nested deliveries to ports. When the outermost ends, the one release point: the
+  // ledger's log write of what this call committed (fills, their change sets), then the closes
+  // requested meanwhile. Ports write only after the loop handler returns (ClientPort::send), so
+  // no client hears of a fill before its change set is in the log file. If that write fails,
+  // every connection with output queued in this call is abandoned: nothing it was about to be
+  // told may reach it.
   struct Delivering {
     explicit Delivering(Gateway& g) : g_(g) { ++g_.delivering_; }
     ~Delivering();
@@ -110,6 +113,9 @@ class Gateway final : public Outbox {
   std::uint64_t last_conn_ = 0;
   int delivering_ = 0;
   std::vector<std::uint64_t> deferred_closes_;
+  std::vector<std::uint64_t> delivered_;  // connections sent to in the current outermost call
+  void release();
+  void deliver(Conn& c, const Outbound& message);  // every send to a port goes through here
   Channels channels_;
   GatewayCounters counters_;
   LedgerService ledger_;

@@ -49,7 +49,7 @@ class LedgerService final : public TradeLedger {
   // TradeLedger.
   [[nodiscard]] bool available() const override;
   [[nodiscard]] bool commit(const Trade& trade) override;
-  void flush() override;
+  [[nodiscard]] bool flush() override;
 
   // Admin: deposit (or withdraw) an amount of a currency; error text, or empty and the version.
   std::string transfer(std::string_view account, std::string_view currency, core::Decimal amount, bool deposit,

@@ -136,7 +136,12 @@ using Outbound = std::variant<AckOut, RejectOut, FillOut, DoneOut, ReplacedOut, 
 class ClientPort {
  public:
   virtual ~ClientPort() = default;
+  // Queues the message; it reaches the socket only after the handler that sent it has returned
+  // to the loop (never inside this call): the Gateway's release point runs first.
   virtual void send(const Outbound& message) = 0;
+  // Drops everything queued and not yet being written, and closes (deferred, as any close from
+  // inside a Gateway call): used when the turn's ledger write failed.
+  virtual void abandon(std::string_view /*reason*/) {}
   // Stop reading this client's input until resume_reading (tick back-pressure).
   virtual void pause_reading() {}
   virtual void resume_reading() {}

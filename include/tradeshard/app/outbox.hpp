@@ -37,9 +37,10 @@ class TradeLedger {
   [[nodiscard]] virtual bool available() const = 0;
   // Commits the trade's change set; false when quorum is lost (nothing applied).
   [[nodiscard]] virtual bool commit(const Trade& trade) = 0;
-  // Writes what was committed in this loop turn to the log file. Called at the end of every
-  // loop handler that may have committed, before any reply of that handler reaches a socket.
-  virtual void flush() {}
+  // Writes what was committed in this loop turn to the log file; false when the write failed
+  // (nothing committed since may then be told to anyone). Called by the Gateway once per loop
+  // turn, at its one release point (see Gateway), before any reply of that turn reaches a socket.
+  [[nodiscard]] virtual bool flush() { return true; }
 };
 
 }  // namespace tradeshard::app
