@@ -3,6 +3,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+
+#include "tradeshard/partition/partitioner.hpp"
 #include <sstream>
 
 namespace tradeshard::protocol {
@@ -192,7 +194,9 @@ app::WorkerConfig load_worker(Section& s) {
 
 void load_partitioning(Section& s, app::PartitioningConfig& p) {
   p.strategy = s.choice("strategy", p.strategy, {"hash", "range", "list", "consistent_hash"});
-  p.partitions = static_cast<std::uint32_t>(s.uint("partitions", p.partitions, 1, 1u << 20));
+  // The partitioner's own bound: a config --check-config passes must start.
+  p.partitions =
+      static_cast<std::uint32_t>(s.uint("partitions", p.partitions, 1, partition::Partitioner::max_partitions));
   p.max_symbols = static_cast<std::uint32_t>(s.uint("max_symbols", p.max_symbols, 1, 10'000'000));
   p.fallback_partition = static_cast<std::uint32_t>(s.uint("fallback_partition", 0, 0, p.partitions - 1));
   if (s.has("ranges")) {

@@ -38,6 +38,8 @@ TEST_CASE("Config: --check-config and start-up validation") {
       // Found by the config fuzz target: accepted, then asserted in ProcessorNode (debug builds) or
       // ran an imbalance strategy that signals both sides at once (release builds).
       {{{"partitioning", {{"imbalance_ratio", "0.5"}}}}, "partitioning.imbalance_ratio"},
+      // Passed --check-config up to 2^20, then the partitioner refused it and the daemon exited.
+      {{{"partitioning", {{"partitions", 65537}}}}, "partitioning.partitions"},
   };
   int i = 0;
   for (const auto& [patch, key] : bad) {
