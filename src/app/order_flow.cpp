@@ -7,7 +7,7 @@ namespace {
 
 balance::Config balancer_config(const BalancerConfig& b) {
   balance::Config c;
-  c.strategy = balance::parse_strategy(b.strategy).value_or(balance::Strategy::hash);
+  c.strategy = b.strategy;
   c.hash_balance_factor = b.hash_balance_factor;
   c.vip_fallback = b.vip_fallback;
   return c;

@@ -15,9 +15,7 @@ std::string OrderFlow::add_worker(const WorkerConfig& w) {
   if (r.error != balance::ManageError::ok) return std::string(balance::to_string(r.error));
   if (r.worker.value != workers_.size()) return "internal: worker slot out of order";
   book::EngineOptions opts;
-  opts.stp = config_.matching.self_trade_prevention == "cancel_resting" ? book::StpMode::cancel_resting
-             : config_.matching.self_trade_prevention == "off"          ? book::StpMode::off
-                                                                        : book::StpMode::cancel_incoming;
+  opts.stp = config_.matching.self_trade_prevention;
   opts.market_band_bps = config_.matching.market_protection_bps;
   WorkerRuntime rt;
   rt.name = w.id;

@@ -9,12 +9,14 @@ namespace {
 partition::SymbolMapConfig map_config(const Config& c) {
   const auto& p = c.partitioning;
   partition::SymbolMapConfig m;
-  m.partitioner.strategy = partition::parse_strategy(p.strategy).value_or(partition::Strategy::consistent_hash);
+  m.partitioner.strategy = p.strategy;
   m.partitioner.partitions = p.partitions;
   m.partitioner.points_per_partition = p.points_per_partition;
   for (const auto& r : p.ranges) m.partitioner.ranges.push_back({r.from, r.to, r.partition});
   for (const auto& [sym, part] : p.lists) m.partitioner.symbols.emplace_back(sym, part);
-  if (p.strategy == "range" || p.strategy == "list") m.partitioner.fallback = p.fallback_partition;
+  if (p.strategy == partition::Strategy::range || p.strategy == partition::Strategy::list) {
+    m.partitioner.fallback = p.fallback_partition;
+  }
   m.nodes.clear();
   for (const auto& n : p.nodes) m.nodes.push_back(n.id);
   m.max_symbols = p.max_symbols;
@@ -25,7 +27,7 @@ partition::SymbolMapConfig map_config(const Config& c) {
 market::NodeConfig node_config(const PartitioningConfig& p) {
   market::NodeConfig n;
   n.bar_history = p.bar_history;
-  const auto trigger = market::parse_trigger(p.signal_trigger).value_or(market::Trigger::edge);
+  const auto trigger = p.signal_trigger;
   for (auto& s : n.strategies) {
     s.max_spread_bps = p.spread_max_bps;
     // ratio = units / 10^scale exactly, e.g. 1.5 -> 15/10.
@@ -36,6 +38,23 @@ market::NodeConfig node_config(const PartitioningConfig& p) {
     s.cooldown_ms = static_cast<std::int64_t>(p.signal_cooldown_ms);
   }
   return n;
+}
+
+// A configured node runs the strategies its config lists, in that order; a node added at run
+// time (no config entry) runs every strategy.
+market::NodeConfig config_of_node(const PartitioningConfig& p, const market::NodeConfig& all, std::string_view id) {
+  for (const auto& nc : p.nodes) {
+    if (nc.id != id) continue;
+    market::NodeConfig n = all;
+    n.strategies.clear();
+    for (const auto kind : nc.strategies) {
+      for (const auto& s : all.strategies) {
+        if (s.kind == kind) n.strategies.push_back(s);
+      }
+    }
+    return n;
+  }
+  return all;
 }
 
 partition::SymbolMap make_map(const Config& c) {
@@ -53,7 +72,7 @@ TickFlow::TickFlow(const Config& config, Outbox& outbox)
     : config_(config), outbox_(outbox), node_config_(node_config(config.partitioning)), map_(make_map(config)) {
   const auto& a = map_.assignment();
   for (partition::NodeIndex n = 0; n < a.node_slots(); ++n) {
-    nodes_.emplace_back(n, a.node_id(n), node_config_);
+    nodes_.emplace_back(n, a.node_id(n), config_of_node(config.partitioning, node_config_, a.node_id(n)));
     node_stats_.emplace_back();
   }
   out_.signals.reserve(16);
@@ -169,7 +188,7 @@ TickFlow::PlanOutcome TickFlow::apply(partition::PlanResult planned) {
     return {std::string(partition::to_string(e)), plan};
   }
   if (plan.kind == partition::PlanKind::add_node) {
-    nodes_.emplace_back(plan.node, plan.node_id, node_config_);
+    nodes_.emplace_back(plan.node, plan.node_id, config_of_node(config_.partitioning, node_config_, plan.node_id));
     node_stats_.emplace_back();
   }
   for (const auto& m : plan.moves) {

@@ -37,16 +37,18 @@ std::string_view to_string(StrategyKind k) noexcept {
 }
 
 std::optional<StrategyKind> parse_strategy_kind(std::string_view s) noexcept {
-  if (s == "spread") return StrategyKind::spread;
-  if (s == "imbalance") return StrategyKind::imbalance;
+  for (auto k : all_strategy_kinds) {
+    if (to_string(k) == s) return k;
+  }
   return std::nullopt;
 }
 
 std::string_view to_string(Trigger t) noexcept { return t == Trigger::edge ? "edge" : "every_tick"; }
 
 std::optional<Trigger> parse_trigger(std::string_view s) noexcept {
-  if (s == "edge") return Trigger::edge;
-  if (s == "every_tick") return Trigger::every_tick;
+  for (auto t : all_triggers) {
+    if (to_string(t) == s) return t;
+  }
   return std::nullopt;
 }
 

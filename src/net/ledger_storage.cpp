@@ -15,7 +15,8 @@ LedgerStorage::LedgerStorage(boost::asio::io_context& io, const app::LedgerConfi
   auto log = spdlog::get("ledger");
   storage::WalOptions opts;
   opts.dir = config.data_dir;
-  opts.policy = config.fsync == "every_commit" ? storage::FsyncPolicy::every_commit : storage::FsyncPolicy::interval;
+  opts.policy = config.fsync == app::FsyncMode::every_commit ? storage::FsyncPolicy::every_commit
+                                                             : storage::FsyncPolicy::interval;
   opts.interval_ms = config.fsync_interval_ms;
   // Both callbacks run on the WAL's fsync thread: hand them to the loop, which owns the ledger.
   auto opened = storage::Wal::open(

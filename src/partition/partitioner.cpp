@@ -33,7 +33,7 @@ std::string_view to_string(Strategy s) noexcept {
 }
 
 std::optional<Strategy> parse_strategy(std::string_view text) noexcept {
-  for (auto s : {Strategy::hash, Strategy::range, Strategy::list, Strategy::consistent_hash}) {
+  for (auto s : all_strategies) {
     if (to_string(s) == text) return s;
   }
   return std::nullopt;

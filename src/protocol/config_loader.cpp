@@ -96,6 +96,17 @@ class Section {
     if (!v.is_array()) fail(key(k), "must be an array");
     return v;
   }
+  // An enumerated setting, by the enum's own names (to_string over `all`: one list, the domain's).
+  template <class E, std::size_t N>
+  E pick(const std::string& k, E dflt, const E (&all)[N]) {
+    const std::string v = str(k, std::string(to_string(dflt)));
+    for (E e : all) {
+      if (to_string(e) == v) return e;
+    }
+    std::string list;
+    for (E e : all) list += (list.empty() ? "" : ", ") + std::string(to_string(e));
+    fail(key(k), "must be one of " + list + " (got \"" + v + "\")");
+  }
   std::string choice(const std::string& k, std::string dflt, std::initializer_list<const char*> allowed) {
     std::string v = str(k, dflt);
     for (const char* a : allowed) {
@@ -193,7 +204,7 @@ app::WorkerConfig load_worker(Section& s) {
 }
 
 void load_partitioning(Section& s, app::PartitioningConfig& p) {
-  p.strategy = s.choice("strategy", p.strategy, {"hash", "range", "list", "consistent_hash"});
+  p.strategy = s.pick("strategy", p.strategy, partition::all_strategies);
   // The partitioner's own bound: a config --check-config passes must start.
   p.partitions =
       static_cast<std::uint32_t>(s.uint("partitions", p.partitions, 1, partition::Partitioner::max_partitions));
@@ -218,7 +229,7 @@ void load_partitioning(Section& s, app::PartitioningConfig& p) {
       p.lists.emplace_back(it.key(), it.value().get<std::uint32_t>());
     }
   }
-  if (p.strategy == "range" && p.ranges.empty()) fail(s.key("ranges"), "required by strategy \"range\"");
+  if (p.strategy == partition::Strategy::range && p.ranges.empty()) fail(s.key("ranges"), "required by strategy \"range\"");
   if (s.has("nodes")) {
     const json& arr = s.array("nodes");
     std::set<std::string> ids;
@@ -227,9 +238,13 @@ void load_partitioning(Section& s, app::PartitioningConfig& p) {
       app::NodeConfig nc;
       nc.id = n.str("id", "", true);
       if (!ids.insert(nc.id).second) fail(n.key("id"), "duplicate node id \"" + nc.id + "\"");
-      if (n.has("strategies")) nc.strategies = n.strings("strategies");
-      for (const auto& st : nc.strategies) {
-        if (st != "spread" && st != "imbalance") fail(n.key("strategies"), "unknown strategy \"" + st + "\"");
+      if (n.has("strategies")) {
+        nc.strategies.clear();
+        for (const auto& st : n.strings("strategies")) {
+          const auto kind = market::parse_strategy_kind(st);
+          if (!kind) fail(n.key("strategies"), "unknown strategy \"" + st + "\"");
+          nc.strategies.push_back(*kind);
+        }
       }
       n.finish();
       p.nodes.push_back(std::move(nc));
@@ -240,7 +255,7 @@ void load_partitioning(Section& s, app::PartitioningConfig& p) {
   p.bar_history = static_cast<std::uint32_t>(s.uint("bar_history", p.bar_history, 1, 100'000));
   p.load_sample_ms = static_cast<std::uint32_t>(s.uint("load_sample_ms", p.load_sample_ms, 100, 3'600'000));
   p.signal_cooldown_ms = s.uint("signal_cooldown_ms", p.signal_cooldown_ms, 0, 86'400'000);
-  p.signal_trigger = s.choice("signal_trigger", p.signal_trigger, {"edge", "every_tick"});
+  p.signal_trigger = s.pick("signal_trigger", p.signal_trigger, market::all_triggers);
   p.spread_max_bps = static_cast<std::uint32_t>(s.uint("spread_max_bps", p.spread_max_bps, 1, 100'000));
   p.imbalance_ratio = decimal_field(s, "imbalance_ratio", "1.5", true);
   // Below 1 both sides would be "imbalanced" at once (market::validate refuses it: bad_ratio).
@@ -340,8 +355,7 @@ app::Config parse_config(const std::string& text) {
   }
   if (s.has("balancer")) {
     Section b(s.at("balancer"), "balancer");
-    c.balancer.strategy = b.choice("strategy", c.balancer.strategy,
-                                   {"round_robin", "least_connections", "weighted_capacity", "lowest_latency", "hash"});
+    c.balancer.strategy = b.pick("strategy", c.balancer.strategy, balance::all_strategies);
     c.balancer.hash_balance_factor = b.num("hash_balance_factor", c.balancer.hash_balance_factor, 0, 100);
     if (c.balancer.hash_balance_factor != 0 && c.balancer.hash_balance_factor < 1) {
       fail("balancer.hash_balance_factor", "must be 0 (off) or >= 1");
@@ -353,8 +367,7 @@ app::Config parse_config(const std::string& text) {
   }
   if (s.has("matching")) {
     Section m(s.at("matching"), "matching");
-    c.matching.self_trade_prevention = m.choice("self_trade_prevention", c.matching.self_trade_prevention,
-                                                {"cancel_incoming", "cancel_resting", "off"});
+    c.matching.self_trade_prevention = m.pick("self_trade_prevention", c.matching.self_trade_prevention, book::all_stp_modes);
     c.matching.market_protection_bps =
         static_cast<std::uint32_t>(m.uint("market_protection_bps", c.matching.market_protection_bps, 1, 100'000));
     c.matching.cancel_on_disconnect = m.boolean("cancel_on_disconnect", c.matching.cancel_on_disconnect);
@@ -364,7 +377,7 @@ app::Config parse_config(const std::string& text) {
     Section p(s.at("partitioning"), "partitioning");
     load_partitioning(p, c.partitioning);
   } else {
-    c.partitioning.nodes.push_back({"node-1", {"spread", "imbalance"}});
+    c.partitioning.nodes.push_back({"node-1", {market::StrategyKind::spread, market::StrategyKind::imbalance}});
   }
   if (s.has("replication")) {
     Section r(s.at("replication"), "replication");
@@ -379,7 +392,7 @@ app::Config parse_config(const std::string& text) {
   if (s.has("ledger")) {
     Section l(s.at("ledger"), "ledger");
     c.ledger.data_dir = l.str("data_dir", c.ledger.data_dir);
-    c.ledger.fsync = l.choice("fsync", c.ledger.fsync, {"every_commit", "interval"});
+    c.ledger.fsync = l.pick("fsync", c.ledger.fsync, app::all_fsync_modes);
     c.ledger.snapshot_every =
         static_cast<std::uint32_t>(l.uint("snapshot_every", c.ledger.snapshot_every, 1, 100'000'000));
     c.ledger.fsync_interval_ms =

@@ -5,9 +5,18 @@
 #include <string>
 #include <vector>
 
+#include "tradeshard/balance/strategy.hpp"
+#include "tradeshard/book/order.hpp"
 #include "tradeshard/core/instrument.hpp"
+#include "tradeshard/market/strategy.hpp"
+#include "tradeshard/partition/partitioner.hpp"
 
 namespace tradeshard::app {
+
+// ledger.fsync. Enumerated settings are parsed once, by the loader, into the domain's own enums.
+enum class FsyncMode : std::uint8_t { every_commit, interval };
+inline constexpr FsyncMode all_fsync_modes[] = {FsyncMode::every_commit, FsyncMode::interval};
+constexpr std::string_view to_string(FsyncMode m) noexcept { return m == FsyncMode::every_commit ? "every_commit" : "interval"; }
 
 struct Endpoint {
   std::string host;
@@ -41,7 +50,7 @@ struct WorkerConfig {
 };
 
 struct BalancerConfig {
-  std::string strategy = "hash";
+  balance::Strategy strategy = balance::Strategy::hash;
   double hash_balance_factor = 1.25;  // 0 = bounded load off
   std::vector<std::string> vip_accounts;
   bool vip_fallback = true;
@@ -49,14 +58,14 @@ struct BalancerConfig {
 };
 
 struct MatchingConfig {
-  std::string self_trade_prevention = "cancel_incoming";
+  book::StpMode self_trade_prevention = book::StpMode::cancel_incoming;
   std::uint32_t market_protection_bps = 500;
   bool cancel_on_disconnect = true;
 };
 
 struct NodeConfig {
   std::string id;
-  std::vector<std::string> strategies{"spread", "imbalance"};
+  std::vector<market::StrategyKind> strategies{market::StrategyKind::spread, market::StrategyKind::imbalance};
 };
 
 struct RangeRule {
@@ -66,7 +75,7 @@ struct RangeRule {
 };
 
 struct PartitioningConfig {
-  std::string strategy = "consistent_hash";
+  partition::Strategy strategy = partition::Strategy::consistent_hash;
   std::uint32_t partitions = 256;
   std::uint32_t max_symbols = 100'000;
   std::vector<RangeRule> ranges;  // strategy "range"
@@ -77,7 +86,7 @@ struct PartitioningConfig {
   std::uint32_t bar_history = 600;
   std::uint32_t load_sample_ms = 1000;
   std::uint64_t signal_cooldown_ms = 0;
-  std::string signal_trigger = "edge";  // "edge" | "every_tick"
+  market::Trigger signal_trigger = market::Trigger::edge;
   std::uint32_t spread_max_bps = 1;     // spread signal: (ask - bid) < bid * bps / 10000 (seed: 0.0001)
   core::Decimal imbalance_ratio{15, 1}; // imbalance signal: bid_size > ratio * ask_size (seed: 1.5)
 };
@@ -90,7 +99,7 @@ struct ReplicationConfig {
 
 struct LedgerConfig {
   std::string data_dir = "data/ledger";
-  std::string fsync = "interval";  // "every_commit" | "interval"
+  FsyncMode fsync = FsyncMode::interval;
   std::uint32_t fsync_interval_ms = 5;
   std::uint32_t snapshot_every = 100'000;  // committed change sets between snapshots
   bool durable = true;                     // false: memory only (tests, demos)

@@ -33,6 +33,7 @@ struct NewOrder {
 
 // Self-trade prevention when an incoming order meets a resting order of the same account.
 enum class StpMode : std::uint8_t { cancel_incoming, cancel_resting, off };
+inline constexpr StpMode all_stp_modes[] = {StpMode::cancel_incoming, StpMode::cancel_resting, StpMode::off};
 
 enum class RejectReason : std::uint8_t {
   ok,                 // not a rejection: command applied

@@ -13,12 +13,14 @@
 namespace tradeshard::market {
 
 enum class StrategyKind : std::uint8_t { spread, imbalance };
+inline constexpr StrategyKind all_strategy_kinds[] = {StrategyKind::spread, StrategyKind::imbalance};
 [[nodiscard]] std::string_view to_string(StrategyKind k) noexcept;  // static storage
 [[nodiscard]] std::optional<StrategyKind> parse_strategy_kind(std::string_view s) noexcept;
 
 // edge: emit when the strategy's answer changes to buy or sell (a steady condition emits once).
 // every_tick: emit on every tick the condition holds (the seed lesson's behaviour).
 enum class Trigger : std::uint8_t { edge, every_tick };
+inline constexpr Trigger all_triggers[] = {Trigger::edge, Trigger::every_tick};
 [[nodiscard]] std::string_view to_string(Trigger t) noexcept;
 [[nodiscard]] std::optional<Trigger> parse_trigger(std::string_view s) noexcept;
 

@@ -15,6 +15,8 @@ namespace tradeshard::partition {
 using PartitionId = std::uint32_t;
 
 enum class Strategy : std::uint8_t { hash, range, list, consistent_hash };
+inline constexpr Strategy all_strategies[] = {Strategy::hash, Strategy::range, Strategy::list,
+                                              Strategy::consistent_hash};
 [[nodiscard]] std::string_view to_string(Strategy s) noexcept;
 [[nodiscard]] std::optional<Strategy> parse_strategy(std::string_view text) noexcept;
 
