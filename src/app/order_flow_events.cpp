@@ -119,6 +119,36 @@ void OrderFlow::finish(book::OrderKey key) {
   retire_if_drained(worker);
 }
 
+namespace {
+void to_levels(const std::vector<book::LevelView>& from, std::vector<DepthLevel>& to) {
+  to.clear();
+  for (const auto& l : from) to.push_back({l.price, l.qty, l.orders});
+}
+}  // namespace
+
+std::vector<OrderFlow::WorkerDepth> OrderFlow::depth(core::InstrumentId instrument, std::size_t levels) const {
+  std::vector<WorkerDepth> out;
+  for (const auto& w : workers_) {
+    if (w.removed) continue;
+    const auto d = w.engine->depth(instrument, levels);
+    if (d.bids.empty() && d.asks.empty()) continue;
+    WorkerDepth& wd = out.emplace_back();
+    wd.worker = w.name;
+    to_levels(d.bids, wd.bids);
+    to_levels(d.asks, wd.asks);
+  }
+  return out;
+}
+
+std::vector<OrderFlow::WorkerBook> OrderFlow::books() const {
+  std::vector<WorkerBook> out;
+  for (const auto& w : workers_) {
+    const auto e = w.engine->stats();
+    out.push_back({w.name, e.orders_received, e.trades, e.volume_lots, e.resting_orders, w.queue.size()});
+  }
+  return out;
+}
+
 void OrderFlow::publish_depth() {
   if (dirty_depth_.empty()) return;
   std::vector<DepthLevel> bids, asks;
@@ -127,10 +157,8 @@ void OrderFlow::publish_depth() {
     const auto inst = static_cast<core::InstrumentId>(packed & 0xffffffffu);
     if (!outbox_.has_subscribers(depth_channel_[inst]) || workers_[worker].removed) continue;
     const auto d = workers_[worker].engine->depth(inst, 10);
-    bids.clear();
-    asks.clear();
-    for (const auto& l : d.bids) bids.push_back({l.price, l.qty, l.orders});
-    for (const auto& l : d.asks) asks.push_back({l.price, l.qty, l.orders});
+    to_levels(d.bids, bids);
+    to_levels(d.asks, asks);
     outbox_.publish(depth_channel_[inst], DepthOut{&instruments_.at(inst), workers_[worker].name, &bids, &asks});
   }
   dirty_depth_.clear();

@@ -26,7 +26,7 @@ json worker_json(const balance::WorkerView& w, const app::WorkerRuntime& rt) {
           {"classes", w.classes}};
 }
 
-json levels_json(const std::vector<book::LevelView>& levels, const core::Instrument& in) {
+json levels_json(const std::vector<app::DepthLevel>& levels, const core::Instrument& in) {
   json out = json::array();
   for (const auto& l : levels) {
     out.push_back({{"price", core::format_steps(l.price, in.tick_size)},
@@ -69,11 +69,8 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     std::size_t levels = 10;
     if (auto l = HttpApi::query_param(req.query, "levels"); !l.empty()) levels = std::clamp<std::size_t>(std::strtoul(l.c_str(), nullptr, 10), 1, 1000);
     json workers = json::array();
-    for (const auto& w : g.orders().workers()) {
-      if (w.removed) continue;
-      const auto d = w.engine->depth(*inst, levels);
-      if (d.bids.empty() && d.asks.empty()) continue;
-      json entry = {{"worker", w.name}, {"bids", levels_json(d.bids, in)}, {"asks", levels_json(d.asks, in)}};
+    for (const auto& d : g.orders().depth(*inst, levels)) {
+      json entry = {{"worker", d.worker}, {"bids", levels_json(d.bids, in)}, {"asks", levels_json(d.asks, in)}};
       entry["best_bid"] = d.bids.empty() ? json(nullptr) : json(core::format_steps(d.bids[0].price, in.tick_size));
       entry["best_ask"] = d.asks.empty() ? json(nullptr) : json(core::format_steps(d.asks[0].price, in.tick_size));
       workers.push_back(std::move(entry));
@@ -150,11 +147,11 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     const auto& f = g.orders().stats();
     json per_worker = json::object();
     std::uint64_t resting = 0;
-    for (const auto& w : g.orders().workers()) {
-      const auto e = w.engine->stats();
-      resting += e.resting_orders;
-      per_worker[w.name] = {{"orders", e.orders_received}, {"trades", e.trades}, {"volume_lots", e.volume_lots},
-                            {"resting_orders", e.resting_orders}, {"queued", w.queue.size()}};
+    for (const auto& b : g.orders().books()) {
+      resting += b.resting_orders;
+      per_worker[std::string(b.worker)] = {{"orders", b.orders_received}, {"trades", b.trades},
+                                           {"volume_lots", b.volume_lots}, {"resting_orders", b.resting_orders},
+                                           {"queued", b.queued}};
     }
     return json{{"orders", f.orders_in}, {"acks", f.acks}, {"trades", f.trades}, {"volume_lots", f.volume_lots},
                 {"fills", f.fills}, {"resting_orders", resting}, {"live_orders", g.orders().live_orders()},

@@ -74,6 +74,18 @@ class OrderFlow {
     bool queued;
   };
   [[nodiscard]] std::vector<OpenOrder> open_orders(std::string_view account) const;
+  // One instrument's book on every worker that has orders in it, best levels first (app-layer
+  // types: the edge never reaches an engine).
+  struct WorkerDepth {
+    std::string_view worker;
+    std::vector<DepthLevel> bids, asks;
+  };
+  [[nodiscard]] std::vector<WorkerDepth> depth(core::InstrumentId instrument, std::size_t levels) const;
+  struct WorkerBook {
+    std::string_view worker;
+    std::uint64_t orders_received = 0, trades = 0, volume_lots = 0, resting_orders = 0, queued = 0;
+  };
+  [[nodiscard]] std::vector<WorkerBook> books() const;
 
  private:
   struct Record {
