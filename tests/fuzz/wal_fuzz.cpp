@@ -222,18 +222,21 @@ SeedLog write_log(bool snapshots) {
     auto check = [](const std::string& e) {
       if (!e.empty()) broken("seed: " + e);
     };
+    auto flush = [&ledger] {
+      if (!ledger.flush()) broken("seed: the log write failed");
+    };
     check(ledger.transfer("alice", "USDT", core::Decimal{100000000, 2}, true, v));
     check(ledger.transfer("bob", "USDT", core::Decimal{500000, 2}, true, v));
-    ledger.flush();
+    flush();
     const auto btc = *env->instruments.find("BTCUSDT");
     // bob sells alice 0.25 BTC at 50000.10 (ticks of 0.01, lots of 0.00001), then 0.1 more
     if (!ledger.commit(app::Trade{"alice", "bob", btc, 5000010, 25000})) broken("seed: trade refused");
-    ledger.flush();
+    flush();
     if (!ledger.commit(app::Trade{"alice", "bob", btc, 5000020, 10000})) broken("seed: trade refused");
-    ledger.flush();  // 4 commits: the ledger asks for a snapshot here
+    flush();  // 4 commits: the ledger asks for a snapshot here
     check(ledger.transfer("carol", "USD", core::Decimal{5000, 0}, true, v));
     check(ledger.transfer("alice", "USDT", core::Decimal{1000, 0}, false, v));
-    ledger.flush();
+    flush();
     out.payloads = log.payloads;
     out.snapshot_payload = log.snapshot_bytes;
     if (snapshots && log.snapshot_version == 0) broken("seed: no snapshot taken");
