@@ -6,7 +6,7 @@
 
 #include "tradeshard/app/gateway.hpp"
 #include "routes.hpp"
-#include "tradeshard/net/server.hpp"
+#include "tradeshard/net/net_stats.hpp"
 
 namespace tradeshard::net {
 using nlohmann::json;
@@ -18,6 +18,10 @@ constexpr const char* kCommandNames[] = {"order", "cancel", "replace", "cancel_a
                                          "ping",  "subscribe", "login"};
 constexpr const char* kWireErrors[] = {"bad_json",  "unknown_type", "missing_field", "bad_field",
                                        "too_large", "rate_limited", "not_logged_in", "other"};
+// Each name array matches what it names: a new message type or error needs its name here.
+static_assert(std::size(kOutNames) == std::size(NetStats{}.out_by_type));
+static_assert(std::size(kWireErrors) == std::size(NetStats{}.errors_by_code));
+static_assert(std::size(kCommandNames) == std::variant_size_v<app::Command>);
 
 std::vector<std::string> split_path(std::string_view p) {
   std::vector<std::string> out;
@@ -41,8 +45,8 @@ bool token_equal(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
-HttpApi::HttpApi(Server& server, app::Gateway& gateway)
-    : server_(server), gateway_(gateway), started_(std::chrono::steady_clock::now()) {
+HttpApi::HttpApi(const std::string& admin_token, const NetStats& stats, app::Gateway& gateway)
+    : admin_token_(admin_token), stats_(stats), gateway_(gateway), started_(std::chrono::steady_clock::now()) {
   add_core_routes();
   add_order_routes(*this, gateway);
   add_tick_routes(*this, gateway);
@@ -95,7 +99,7 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
       continue;
     }
     if (r.admin) {
-      const auto& token = server_.config().admin_token;
+      const auto& token = admin_token_;
       constexpr std::string_view bearer = "Bearer ";
       const bool ok = !token.empty() && req.authorization.substr(0, bearer.size()) == bearer &&
                       token_equal(req.authorization.substr(bearer.size()), token);
@@ -116,7 +120,7 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
 }
 
 json HttpApi::stats_json() const {
-  const auto& n = server_.stats();
+  const auto& n = stats_;
   const auto& g = gateway_.counters();
   json in = json::object(), out = json::object(), errors = json::object(), rejects = json::object();
   for (std::size_t i = 0; i < std::size(kCommandNames); ++i) in[kCommandNames[i]] = g.commands_in[i];
@@ -145,7 +149,7 @@ json HttpApi::stats_json() const {
 }
 
 std::string HttpApi::metrics_text() const {
-  const auto& n = server_.stats();
+  const auto& n = stats_;
   const auto& g = gateway_.counters();
   std::ostringstream m;
   auto counter = [&m](const char* name, const char* help) {

@@ -14,7 +14,7 @@ class Gateway;
 
 namespace tradeshard::net {
 
-class Server;
+struct NetStats;
 
 struct HttpRequest {
   std::string_view method;
@@ -36,7 +36,8 @@ class HttpApi {
   using Params = std::vector<std::string_view>;
   using Handler = std::function<HttpResponse(const HttpRequest&, const Params&)>;
 
-  HttpApi(Server& server, app::Gateway& gateway);
+  // admin_token: empty = admin routes always 401. Both references must outlive the HttpApi.
+  HttpApi(const std::string& admin_token, const NetStats& stats, app::Gateway& gateway);
   [[nodiscard]] HttpResponse handle(const HttpRequest& req);
   // Adds a route; "{}" in the pattern matches one path segment, passed in Params.
   void route(std::string method, std::string pattern, bool admin, Handler handler);
@@ -62,7 +63,8 @@ class HttpApi {
   [[nodiscard]] nlohmann::json stats_json() const;
   [[nodiscard]] std::string metrics_text() const;
 
-  Server& server_;
+  const std::string& admin_token_;
+  const NetStats& stats_;
   app::Gateway& gateway_;
   std::vector<Route> routes_;
   std::chrono::steady_clock::time_point started_;

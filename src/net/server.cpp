@@ -42,7 +42,7 @@ Server::Server(asio::io_context& io, const app::Config& config, app::Gateway& ga
     : io_(io),
       config_(config),
       gateway_(gateway),
-      http_api_(std::make_unique<HttpApi>(*this, gateway)),
+      http_api_(std::make_unique<HttpApi>(config_.admin_token, stats_, gateway)),
       tcp_acceptor_(io),
       http_acceptor_(io),
       sweep_timer_(io),

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "tradeshard/app/config.hpp"
+#include "tradeshard/net/net_stats.hpp"
 #include "tradeshard/protocol/codec.hpp"
 
 namespace tradeshard::app {
@@ -23,21 +24,6 @@ class SessionBase;
 class HttpSession;
 class HttpApi;
 
-// Edge counters shown in /stats and /metrics.
-struct NetStats {
-  std::uint64_t connections_open = 0;
-  std::uint64_t connections_total = 0;
-  std::uint64_t connections_rejected = 0;  // over limits.max_connections
-  std::uint64_t bytes_in = 0, bytes_out = 0;
-  std::uint64_t messages_in = 0;
-  std::uint64_t out_by_type[14] = {};
-  std::uint64_t errors_by_code[8] = {};
-  std::uint64_t slow_consumer_disconnects = 0;
-  std::uint64_t idle_disconnects = 0;
-  std::uint64_t oversize_messages = 0;
-  std::uint64_t http_requests = 0;
-  std::uint64_t http_errors[6] = {};  // 400, 401, 404, 405, 413, 408
-};
 
 class Server {
  public:
