@@ -195,3 +195,19 @@ TEST_CASE("Decoder lines mode: a token measured past the message is not read") {
   CHECK(check_run(run, d) == 2);
   CHECK(check_run(run, d, "") == 2);
 }
+
+// Found by the decoder fuzz target (tests/fuzz/corpus/decoder/lines-junk-after-last-object): the
+// pass's last line held a complete object followed by junk (an invalid UTF-8 byte, then a quote
+// that opens a string the pass never closes). simdjson ended the batch at the object, and the
+// line was accepted as that object (missing_field) where decoding it alone says bad_json. The
+// last document of a pass must now end exactly where its line ends.
+TEST_CASE("Decoder lines mode: junk after the pass's last object is not dropped") {
+  Decoder d;
+  const std::string run = "{\"type\":\"ti .2\"}\r\n\n{\"y\":\"ti .2-\"}\xf5\"}\n";
+  CHECK(check_run(run, d, "{\"typ") == 2);
+  CHECK(check_run(run, d, "") == 2);
+  const std::string spaced = std::string(kTick) + "\n" + kTick + "  \xf5\"}\n";
+  CHECK(check_run(spaced, d) == 2);
+  const std::string brace = std::string(kTick) + "\n" + kTick + " \"}\"}\n";
+  CHECK(check_run(brace, d) == 2);
+}
