@@ -362,31 +362,6 @@ std::optional<Decoder::Impl::Failure> Decoder::Impl::collect(od::document_refere
 // false otherwise: the caller decodes `text` alone, so every result and error is the one decoding the
 // line alone gives. After such a line the rest of its pass is decoded alone too (each byte goes
 // through at most one pass: a run of bad lines cannot make the passes quadratic).
-namespace {
-// Just past the '}' that closes the object starting at p (after blanks), or nullptr: a scan of
-// strings (with escapes) and nesting only, for one line per lines pass (its last).
-const char* object_end(const char* p, const char* end) noexcept {
-  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) ++p;
-  if (p == end || *p != '{') return nullptr;
-  int depth = 0;
-  bool in_string = false;
-  for (; p < end; ++p) {
-    const char c = *p;
-    if (in_string) {
-      if (c == '\\') ++p;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if ((c == '}' || c == ']') && --depth == 0) {
-      return p + 1;
-    }
-  }
-  return nullptr;
-}
-}  // namespace
-
 bool Decoder::Impl::collect_from_lines(std::string_view text) {
   const char* begin = text.data();
   const char* end = begin + text.size();

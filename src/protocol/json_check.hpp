@@ -70,5 +70,27 @@ inline bool json_value(od::value v, std::string_view token, unsigned depth, cons
   }
 }
 
+// Just past the '}' that closes the object starting at p (after blanks), or nullptr: a scan of
+// strings (with escapes) and nesting only, for one line per lines pass (its last).
+inline const char* object_end(const char* p, const char* end) noexcept {
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) ++p;
+  if (p == end || *p != '{') return nullptr;
+  int depth = 0;
+  bool in_string = false;
+  for (; p < end; ++p) {
+    const char c = *p;
+    if (in_string) {
+      if (c == '\\') ++p;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      return p + 1;
+    }
+  }
+  return nullptr;
+}
 }  // namespace
 }  // namespace tradeshard::protocol::check
