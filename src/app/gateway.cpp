@@ -1,14 +1,45 @@
 #include "tradeshard/app/gateway.hpp"
 
-namespace tradeshard::app {
+#include "tradeshard/app/inprocess_venue.hpp"
 
-Gateway::Gateway(const Config& config)
+namespace tradeshard::app {
+namespace {
+std::unique_ptr<Venue> embedded_venue(const Config& config, const core::InstrumentTable& instruments) {
+  book::EngineOptions opts;
+  opts.stp = config.matching.self_trade_prevention;
+  opts.market_band_bps = config.matching.market_protection_bps;
+  return std::make_unique<InProcessVenue>(instruments, opts, config.balancer.batch_size);
+}
+}  // namespace
+
+Gateway::Gateway(const Config& config, std::unique_ptr<Venue> venue)
     : config_(config),
       instruments_(config.instruments),
       ledger_(config, instruments_),
-      orders_(config, instruments_, *this, &ledger_),
-      ticks_(config, *this) {}
+      venue_(venue ? std::move(venue) : embedded_venue(config, instruments_)),
+      emitter_(instruments_, *this, &ledger_, *venue_),
+      orders_(config, instruments_, *this, *venue_, emitter_, &ledger_),
+      ticks_(config, *this) {
+  venue_->attach(*this);
+}
 Gateway::~Gateway() = default;
+
+bool Gateway::pump(Now now) {
+  const Delivering guard(*this);
+  const bool more = venue_->pump(now);
+  if (emitter_.stats().held_events > 0) emitter_.retry_held();
+  return more;
+}
+
+void Gateway::on_events(std::uint32_t worker, std::span<const book::Event> events, Now now) {
+  const Delivering guard(*this);
+  orders_.on_events(worker, events, now);
+}
+
+void Gateway::on_refused(const OrderRef& order, VenueOp op, book::RejectReason reason, std::uint64_t reply_to) {
+  const Delivering guard(*this);
+  orders_.on_refused(order, op, reason, reply_to);
+}
 
 std::uint64_t Gateway::open(ClientPort& port) {
   const std::uint64_t id = ++last_conn_;
@@ -42,6 +73,7 @@ Gateway::Delivering::~Delivering() {
 }
 
 void Gateway::release() {
+  emitter_.release();  // depth of the books this call touched
   if (!ledger_.flush()) {
     // The fills of this call are in the books but not in the log: nobody may hear of them.
     for (const auto conn : delivered_) {

@@ -97,7 +97,8 @@ bool LedgerService::commit(const Trade& t) {
 bool LedgerService::flush() {
   if (!staged_ || !log_) return true;  // nothing new to write
   staged_ = false;
-  if (!log_->flush()) {
+  // A change set that could not even be staged is not in the log, whatever the write does.
+  if (stats_.storage_failed || !log_->flush()) {
     stats_.storage_failed = true;
     return false;
   }

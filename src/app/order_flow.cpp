@@ -1,5 +1,7 @@
 #include "tradeshard/app/order_flow.hpp"
 
+#include <stdexcept>
+
 #include "tradeshard/core/hash.hpp"
 
 namespace tradeshard::app {
@@ -13,22 +15,21 @@ balance::Config balancer_config(const BalancerConfig& b) {
   return c;
 }
 
+bool terminal(const book::Event& ev) {
+  return ev.type == book::EventType::done || ev.type == book::EventType::rejected;
+}
+
 }  // namespace
 
-OrderFlow::OrderFlow(const Config& config, const core::InstrumentTable& instruments, Outbox& outbox,
-                     TradeLedger* ledger)
-    : config_(config), instruments_(instruments), outbox_(outbox), ledger_(ledger),
+OrderFlow::OrderFlow(const Config& config, const core::InstrumentTable& instruments, Outbox& outbox, Venue& venue,
+                     TradeEmitter& emitter, const TradeLedger* ledger)
+    : config_(config), instruments_(instruments), outbox_(outbox), venue_(venue), emitter_(emitter), ledger_(ledger),
       balancer_(balancer_config(config.balancer)) {
-  for (const auto& in : instruments.all()) {
-    symbol_hash_.push_back(core::stable_hash(in.symbol));
-    trades_channel_.push_back("trades:" + in.symbol);
-    depth_channel_.push_back("depth:" + in.symbol);
-  }
+  for (const auto& in : instruments.all()) symbol_hash_.push_back(core::stable_hash(in.symbol));
   for (const auto& w : config.workers) {
     if (auto err = add_worker(w); !err.empty()) throw std::invalid_argument("workers: " + err);
   }
   for (const auto& a : config.balancer.vip_accounts) accounts_[account_id(a)].vip = true;
-  events_.reserve(256);
 }
 
 book::AccountId OrderFlow::account_id(std::string_view name) {
@@ -76,27 +77,25 @@ void OrderFlow::on_order(std::uint64_t conn, std::string_view account, const Ord
   }
   const auto route = balancer_.route({cmd.symbol, symbol_hash_[*inst], in.cls, cmd.priority, acct.vip});
   if (!route.ok()) return reject(conn, cmd.id, balance::to_string(route.error), "no eligible worker");
-  const std::uint32_t wi = worker_index(route.worker);
-  WorkerRuntime& w = workers_[wi];
-  if (w.queue.size() >= w.queue_capacity) {
-    balancer_.release(route.worker, symbol_hash_[*inst]);
-    return reject(conn, cmd.id, "queue_full", "the worker's input queue is full");
-  }
+  const std::uint32_t wi = route.worker.value;  // workers are added in balancer slot order
   o.key = ++next_key_;
+  // The record first: a venue may answer from inside submit().
   Record& r = orders_[o.key];
   r.client_id.assign(cmd.id);
   r.conn = conn;
   r.worker = wi;
-  r.emergency = cmd.priority == core::Priority::emergency;
   r.order = o;
+  r.leaves = o.qty;
   r.received_ns = now.mono_ns;
   acct.live.emplace(r.client_id, o.key);
   conn_orders_[conn][r.client_id] = o.key;
-  // Emergency orders are handled ahead of every order already queued on their worker.
-  if (r.emergency) w.queue.push_front(o.key);
-  else w.queue.push_back(o.key);
-  ++queued_;
-  if (queued_ > stats_.queued_peak) stats_.queued_peak = queued_;
+  if (!venue_.submit(wi, o, cmd.priority == core::Priority::emergency)) {
+    acct.live.erase(std::string(cmd.id));
+    conn_orders_[conn].erase(std::string(cmd.id));
+    orders_.erase(o.key);
+    balancer_.release(route.worker, symbol_hash_[*inst]);
+    return reject(conn, cmd.id, "queue_full", "the worker's input queue is full");
+  }
 }
 
 book::OrderKey OrderFlow::find_order(std::uint64_t conn, std::string_view account, std::string_view id) const {
@@ -113,43 +112,24 @@ book::OrderKey OrderFlow::find_order(std::uint64_t conn, std::string_view accoun
   return it == c->second.end() ? 0 : it->second;
 }
 
-void OrderFlow::cancel_queued(book::OrderKey key, std::string_view reason) {
-  Record& r = orders_.at(key);
-  // The queue entry stays and is skipped when reached: removal from the middle of a deque is O(n).
-  --queued_;
-  outbox_.send(r.conn, DoneOut{r.client_id, reason});
-  ++stats_.done;
-  finish(key);
-}
-
 void OrderFlow::on_cancel(std::uint64_t conn, std::string_view account, const CancelCmd& cmd) {
   const auto key = find_order(conn, account, cmd.id);
   if (key == 0) return reject(conn, cmd.id, "unknown_order", "no live order with this id");
-  Record& r = orders_.at(key);
+  const Record& r = orders_.at(key);
   if (!cmd.symbol.empty() && instruments_.at(r.order.instrument).symbol != cmd.symbol) {
     return reject(conn, cmd.id, "unknown_order", "no live order with this id for this symbol");
   }
-  if (r.queued) return cancel_queued(key, "cancelled");
-  events_.clear();
-  const auto rc = workers_[r.worker].engine->cancel(r.order.account, key, events_);
-  if (rc != book::RejectReason::ok) return reject(conn, cmd.id, book::to_string(rc), "cancel refused");
-  dispatch(r.worker, events_, Now{});
+  venue_.cancel(ref(key, r), conn);  // may end the record: r is not used after this
 }
 
 void OrderFlow::on_replace(std::uint64_t conn, std::string_view account, const ReplaceCmd& cmd) {
   const auto key = find_order(conn, account, cmd.id);
   if (key == 0) return reject(conn, cmd.id, "unknown_order", "no live order with this id");
-  Record& r = orders_.at(key);
+  const Record& r = orders_.at(key);
   const auto& in = instruments_.at(r.order.instrument);
   if (r.order.type == book::OrderType::market) return reject(conn, cmd.id, "bad_field", "market orders cannot be replaced");
   core::Ticks price = r.order.price;
   core::Lots qty = r.order.qty;
-  if (!r.queued) {
-    const auto view = workers_[r.worker].engine->find(key);
-    if (!view) return reject(conn, cmd.id, "unknown_order", "no live order with this id");
-    price = view->price;
-    qty = view->qty;
-  }
   if (cmd.has_price) {
     const auto p = core::to_steps(cmd.price, in.tick_size);
     if (!p.ok()) return reject(conn, cmd.id, "bad_price_tick", "price is not a multiple of the tick size");
@@ -162,16 +142,7 @@ void OrderFlow::on_replace(std::uint64_t conn, std::string_view account, const R
     if (q.steps <= 0) return reject(conn, cmd.id, "bad_qty", "qty must be positive");
     qty = q.steps;
   }
-  if (r.queued) {  // not in a book yet: amend the queued order in place
-    r.order.price = price;
-    r.order.qty = qty;
-    outbox_.send(r.conn, ReplacedOut{r.client_id, &in, price, qty});
-    return;
-  }
-  events_.clear();
-  const auto rc = workers_[r.worker].engine->replace(r.order.account, key, price, qty, events_);
-  if (rc != book::RejectReason::ok) return reject(conn, cmd.id, book::to_string(rc), "replace refused");
-  dispatch(r.worker, events_, Now{});
+  venue_.replace(ref(key, r), price, qty, conn);  // may trade and end the record
 }
 
 void OrderFlow::on_cancel_all(std::uint64_t conn, std::string_view account, const CancelAllCmd& cmd) {
@@ -181,73 +152,91 @@ void OrderFlow::on_cancel_all(std::uint64_t conn, std::string_view account, cons
     if (!inst) return reject(conn, "", "unknown_symbol", "no such instrument");
   }
   // Without an account: every live order placed on this connection.
-  std::vector<book::OrderKey> keys;
+  const std::unordered_map<std::string, book::OrderKey>* live = nullptr;
   if (!account.empty()) {
-    const auto a = account_ids_.find(std::string(account));
-    if (a != account_ids_.end()) {
-      for (const auto& [id, key] : accounts_[a->second].live) keys.push_back(key);
-    }
+    if (const auto a = account_ids_.find(std::string(account)); a != account_ids_.end()) live = &accounts_[a->second].live;
   } else if (const auto c = conn_orders_.find(conn); c != conn_orders_.end()) {
-    for (const auto& [id, key] : c->second) keys.push_back(key);
+    live = &c->second;
   }
-  for (const auto key : keys) {
-    const auto it = orders_.find(key);
-    if (it == orders_.end() || (inst && it->second.order.instrument != *inst)) continue;
-    cancel_order(key, "cancelled");
+  if (!live) return;
+  std::vector<OrderRef> refs;
+  for (const auto& [id, key] : *live) {
+    const Record& r = orders_.at(key);
+    if (!inst || r.order.instrument == *inst) refs.push_back(ref(key, r));
   }
-}
-
-void OrderFlow::cancel_order(book::OrderKey key, std::string_view reason) {
-  const auto it = orders_.find(key);
-  if (it == orders_.end()) return;
-  if (it->second.queued) return cancel_queued(key, reason);
-  events_.clear();
-  const auto worker = it->second.worker;
-  if (workers_[worker].engine->cancel(it->second.order.account, key, events_) == book::RejectReason::ok) {
-    dispatch(worker, events_, Now{}, reason == "cancelled" ? std::string_view{} : reason);
-  }
+  venue_.cancel_all(refs);
 }
 
 void OrderFlow::on_disconnect(std::uint64_t conn) {
   const auto c = conn_orders_.find(conn);
   if (c == conn_orders_.end()) return;
-  std::vector<book::OrderKey> keys;
-  for (const auto& [id, key] : c->second) keys.push_back(key);
+  std::vector<OrderRef> refs;
+  for (const auto& [id, key] : c->second) {
+    Record& r = orders_.at(key);
+    r.conn = 0;  // nobody to tell any more
+    refs.push_back(ref(key, r));
+  }
   conn_orders_.erase(c);
-  for (const auto key : keys) {
-    auto it = orders_.find(key);
-    if (it == orders_.end()) continue;
-    it->second.conn = 0;  // nobody to tell any more
-    if (config_.matching.cancel_on_disconnect) cancel_order(key, "cancelled");
-  }
+  if (config_.matching.cancel_on_disconnect) venue_.cancel_all(refs);
 }
 
-bool OrderFlow::pump(Now now) {
-  const std::size_t n = workers_.size();
-  for (std::size_t k = 0; k < n && queued_ > 0; ++k) {
-    WorkerRuntime& w = workers_[(pump_cursor_ + k) % n];
-    for (std::uint32_t b = 0; b < config_.balancer.batch_size && !w.queue.empty(); ++b) {
-      const auto key = w.queue.front();
-      w.queue.pop_front();
-      process(w, key, now);
+void OrderFlow::on_events(std::uint32_t worker, std::span<const book::Event> events, Now now) {
+  const std::string_view worker_name = workers_[worker].name;
+  for (const book::Event& ev : events) {
+    const auto it = orders_.find(ev.key);
+    if (it == orders_.end()) continue;  // impossible: every event names a live record
+    Record& r = it->second;
+    Recipient to{r.conn, r.client_id, accounts_[r.order.account].name, {}, r.done_reason};
+    switch (ev.type) {
+      case book::EventType::accepted:
+      case book::EventType::rejected:
+        if (r.queued && now.mono_ns != 0) {
+          const auto waited = now.mono_ns - r.received_ns;
+          balancer_.record_latency(workers_[worker].id, static_cast<double>(waited) / 1000.0);
+          if (ev.type == book::EventType::accepted) stats_.order_to_ack.record(static_cast<std::uint64_t>(waited));
+        }
+        r.queued = false;
+        r.leaves = ev.remaining;
+        break;
+      case book::EventType::fill:
+        r.leaves = ev.remaining;
+        if (ev.liquidity == book::Liquidity::taker) {
+          const auto m = orders_.find(ev.counterparty);
+          to.counterparty = accounts_[m != orders_.end() ? m->second.order.account : ev.account].name;
+        }
+        break;
+      case book::EventType::replaced:
+        r.order.price = ev.price;
+        r.order.qty = ev.qty;
+        r.leaves = ev.remaining;
+        break;
+      case book::EventType::done:
+        break;
     }
+    emitter_.on_event(worker, worker_name, ev, to);
+    if (terminal(ev)) finish(ev.key);
   }
-  pump_cursor_ = n ? (pump_cursor_ + 1) % n : 0;
-  if (!held_.empty()) flush_held();
-  publish_depth();
-  return queued_ > 0;
 }
 
-void OrderFlow::process(WorkerRuntime& w, book::OrderKey key, Now now) {
+void OrderFlow::on_refused(const OrderRef& order, VenueOp op, book::RejectReason reason, std::uint64_t reply_to) {
+  const auto it = orders_.find(order.key);
+  const std::string_view id = it == orders_.end() ? std::string_view{} : std::string_view(it->second.client_id);
+  reject(reply_to, id, book::to_string(reason), op == VenueOp::cancel ? "cancel refused" : "replace refused");
+}
+
+void OrderFlow::finish(book::OrderKey key) {
   const auto it = orders_.find(key);
-  if (it == orders_.end() || !it->second.queued) return;  // cancelled while queued
+  if (it == orders_.end()) return;
   Record& r = it->second;
-  r.queued = false;
-  --queued_;
-  events_.clear();
-  (void)w.engine->submit(r.order, events_);  // a reject arrives as an event
-  balancer_.record_latency(w.id, static_cast<double>(now.mono_ns - r.received_ns) / 1000.0);
-  dispatch(r.worker, events_, now);
+  balancer_.release(workers_[r.worker].id, symbol_hash_[r.order.instrument]);
+  auto& live = accounts_[r.order.account].live;
+  if (const auto a = live.find(r.client_id); a != live.end() && a->second == key) live.erase(a);
+  if (const auto c = conn_orders_.find(r.conn); c != conn_orders_.end()) {
+    if (const auto o = c->second.find(r.client_id); o != c->second.end() && o->second == key) c->second.erase(o);
+  }
+  const auto worker = r.worker;
+  orders_.erase(it);
+  retire_if_drained(worker);
 }
 
 }  // namespace tradeshard::app

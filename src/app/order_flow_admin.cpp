@@ -3,26 +3,14 @@
 
 namespace tradeshard::app {
 
-std::uint32_t OrderFlow::worker_index(balance::WorkerId id) const {
-  // Workers are appended in balancer slot order, so the slot is the index.
-  return id.value;
-}
-
 std::string OrderFlow::add_worker(const WorkerConfig& w) {
   balance::WorkerSpec spec{w.id, w.address.empty() ? "inproc://" + w.id : w.address, w.capacity, w.pool, w.classes,
                            w.latency_us};
   const auto r = balancer_.add_worker(std::move(spec));
   if (r.error != balance::ManageError::ok) return std::string(balance::to_string(r.error));
   if (r.worker.value != workers_.size()) return "internal: worker slot out of order";
-  book::EngineOptions opts;
-  opts.stp = config_.matching.self_trade_prevention;
-  opts.market_band_bps = config_.matching.market_protection_bps;
-  WorkerRuntime rt;
-  rt.name = w.id;
-  rt.id = r.worker;
-  rt.engine = std::make_unique<book::MatchingEngine>(instruments_, opts);
-  rt.queue_capacity = w.queue_capacity ? w.queue_capacity : w.capacity;
-  workers_.push_back(std::move(rt));
+  venue_.add_worker(r.worker.value, w.id, w.queue_capacity ? w.queue_capacity : w.capacity);
+  workers_.push_back(WorkerSlot{w.id, r.worker});
   return {};
 }
 
@@ -30,19 +18,21 @@ std::string OrderFlow::drain_worker(std::string_view id) {
   const auto e = balancer_.drain(id);
   if (e != balance::ManageError::ok) return std::string(balance::to_string(e));
   const auto wid = balancer_.find(id);
-  workers_[worker_index(*wid)].draining = true;
-  retire_if_drained(worker_index(*wid));
+  workers_[wid->value].draining = true;
+  retire_if_drained(wid->value);
   return {};
+}
+
+void OrderFlow::retire(std::uint32_t wi) {
+  workers_[wi].removed = true;
+  venue_.retire_worker(wi);
 }
 
 // A draining worker leaves once it holds nothing: no live order means nothing to cancel or tell.
 void OrderFlow::retire_if_drained(std::uint32_t wi) {
-  WorkerRuntime& w = workers_[wi];
+  WorkerSlot& w = workers_[wi];
   if (!w.draining || w.removed || !balancer_.is_drained(w.name)) return;
-  if (balancer_.remove(w.name).error == balance::ManageError::ok) {
-    w.removed = true;
-    w.queue.clear();
-  }
+  if (balancer_.remove(w.name).error == balance::ManageError::ok) retire(wi);
 }
 
 std::string OrderFlow::set_worker_health(std::string_view id, bool healthy) {
@@ -62,18 +52,19 @@ std::string OrderFlow::set_strategy(std::string_view name) {
 std::string OrderFlow::remove_worker(std::string_view id) {
   const auto wid = balancer_.find(id);
   if (!wid) return "unknown_worker";
-  const std::uint32_t wi = worker_index(*wid);
+  const std::uint32_t wi = wid->value;
   if (auto e = balancer_.drain(id); e != balance::ManageError::ok) return std::string(balance::to_string(e));
-  std::vector<book::OrderKey> keys;
-  for (const auto& [key, r] : orders_) {
-    if (r.worker == wi) keys.push_back(key);
+  std::vector<OrderRef> refs;
+  for (auto& [key, r] : orders_) {
+    if (r.worker != wi) continue;
+    r.done_reason = "worker_removed";
+    refs.push_back(ref(key, r));
   }
-  for (const auto key : keys) cancel_order(key, "worker_removed");
+  venue_.cancel_all(refs);
   if (workers_[wi].removed) return {};  // it was draining: the last cancel retired it already
   const auto r = balancer_.remove(id);
   if (r.error != balance::ManageError::ok) return std::string(balance::to_string(r.error));
-  workers_[wi].removed = true;
-  workers_[wi].queue.clear();
+  retire(wi);
   return {};
 }
 
@@ -83,16 +74,8 @@ std::vector<OrderFlow::OpenOrder> OrderFlow::open_orders(std::string_view accoun
   if (a == account_ids_.end()) return out;
   for (const auto& [id, key] : accounts_[a->second].live) {
     const auto& r = orders_.at(key);
-    OpenOrder o{id, instruments_.at(r.order.instrument).symbol, workers_[r.worker].name, r.order.side,
-                r.order.price, r.order.qty, r.order.qty, r.queued};
-    if (!r.queued) {
-      if (const auto v = workers_[r.worker].engine->find(key)) {
-        o.price = v->price;
-        o.qty = v->qty;
-        o.leaves = v->leaves;
-      }
-    }
-    out.push_back(std::move(o));
+    out.push_back(OpenOrder{id, instruments_.at(r.order.instrument).symbol, workers_[r.worker].name, r.order.side,
+                            r.order.price, r.order.qty, r.leaves, r.queued});
   }
   return out;
 }

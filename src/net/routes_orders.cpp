@@ -10,7 +10,7 @@ using nlohmann::json;
 
 namespace {
 
-json worker_json(const balance::WorkerView& w, const app::WorkerRuntime& rt) {
+json worker_json(const balance::WorkerView& w, const app::WorkerBook& book) {
   return {{"id", w.id},
           {"address", w.address},
           {"capacity", w.capacity},
@@ -21,7 +21,7 @@ json worker_json(const balance::WorkerView& w, const app::WorkerRuntime& rt) {
           {"healthy", w.healthy},
           {"latency_us", w.latency_us},
           {"orders_routed", w.orders_routed},
-          {"queued", rt.queue.size()},
+          {"queued", book.queued},
           {"pool", w.pool.empty() ? "general" : w.pool},
           {"classes", w.classes}};
 }
@@ -59,7 +59,8 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
   api.route("GET", "/workers", false, [&g](const HttpRequest&, const HttpApi::Params&) {
     json list = json::array();
     const auto& flow = g.orders();
-    for (const auto& w : flow.balancer().workers()) list.push_back(worker_json(w, flow.workers()[w.worker.value]));
+    const auto books = g.venue().books();  // by worker slot
+    for (const auto& w : flow.balancer().workers()) list.push_back(worker_json(w, books.at(w.worker.value)));
     return HttpApi::reply(200, {{"workers", list}, {"strategy", balance::to_string(flow.balancer().strategy())}});
   });
   api.route("GET", "/book/{}", false, [&g](const HttpRequest& req, const HttpApi::Params& p) {
@@ -69,7 +70,7 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     std::size_t levels = 10;
     if (auto l = HttpApi::query_param(req.query, "levels"); !l.empty()) levels = std::clamp<std::size_t>(std::strtoul(l.c_str(), nullptr, 10), 1, 1000);
     json workers = json::array();
-    for (const auto& d : g.orders().depth(*inst, levels)) {
+    for (const auto& d : g.venue().depth(*inst, levels)) {
       json entry = {{"worker", d.worker}, {"bids", levels_json(d.bids, in)}, {"asks", levels_json(d.asks, in)}};
       entry["best_bid"] = d.bids.empty() ? json(nullptr) : json(core::format_steps(d.bids[0].price, in.tick_size));
       entry["best_ask"] = d.asks.empty() ? json(nullptr) : json(core::format_steps(d.asks[0].price, in.tick_size));
@@ -104,13 +105,13 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     if (body->contains("classes") && (*body)["classes"].is_array()) {
       for (const auto& c : (*body)["classes"]) if (c.is_string()) w.classes.push_back(c.get<std::string>());
     }
-    return result(g.orders().add_worker(w), "add", w.id);
+    return result(g.manage_orders([&](app::OrderFlow& f) { return f.add_worker(w); }), "add", w.id);
   });
   api.route("POST", "/admin/workers/{}/drain", true, [&g](const HttpRequest&, const HttpApi::Params& p) {
-    return result(g.orders().drain_worker(p[0]), "drain", p[0]);
+    return result(g.manage_orders([&](app::OrderFlow& f) { return f.drain_worker(p[0]); }), "drain", p[0]);
   });
   api.route("DELETE", "/admin/workers/{}", true, [&g](const HttpRequest&, const HttpApi::Params& p) {
-    return result(g.orders().remove_worker(p[0]), "remove", p[0]);
+    return result(g.manage_orders([&](app::OrderFlow& f) { return f.remove_worker(p[0]); }), "remove", p[0]);
   });
   api.route("POST", "/admin/workers/{}/health", true, [&g](const HttpRequest& req, const HttpApi::Params& p) {
     HttpResponse err;
@@ -119,7 +120,9 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     if (!body->contains("healthy") || !(*body)["healthy"].is_boolean()) {
       return HttpApi::error(400, "bad_field", "need {\"healthy\": true|false}");
     }
-    return result(g.orders().set_worker_health(p[0], (*body)["healthy"].get<bool>()), "health", p[0]);
+    const bool healthy = (*body)["healthy"].get<bool>();
+    return result(g.manage_orders([&](app::OrderFlow& f) { return f.set_worker_health(p[0], healthy); }), "health",
+                  p[0]);
   });
   api.route("POST", "/admin/balancer", true, [&g](const HttpRequest& req, const HttpApi::Params&) {
     HttpResponse err;
@@ -128,7 +131,8 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     if (!body->contains("strategy") || !(*body)["strategy"].is_string()) {
       return HttpApi::error(400, "bad_field", "need {\"strategy\": name}");
     }
-    const auto e = g.orders().set_strategy((*body)["strategy"].get<std::string>());
+    const auto name = (*body)["strategy"].get<std::string>();
+    const auto e = g.manage_orders([&](app::OrderFlow& f) { return f.set_strategy(name); });
     if (!e.empty()) return HttpApi::error(400, "bad_field", e);
     return HttpApi::reply(200, {{"ok", true}, {"strategy", (*body)["strategy"]}});
   });
@@ -145,17 +149,18 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
   });
   api.add_stats_section("matching", [&g] {
     const auto& f = g.orders().stats();
+    const auto& e = g.emitter().stats();
     json per_worker = json::object();
     std::uint64_t resting = 0;
-    for (const auto& b : g.orders().books()) {
+    for (const auto& b : g.venue().books()) {
       resting += b.resting_orders;
       per_worker[std::string(b.worker)] = {{"orders", b.orders_received}, {"trades", b.trades},
                                            {"volume_lots", b.volume_lots}, {"resting_orders", b.resting_orders},
                                            {"queued", b.queued}};
     }
-    return json{{"orders", f.orders_in}, {"acks", f.acks}, {"trades", f.trades}, {"volume_lots", f.volume_lots},
-                {"fills", f.fills}, {"resting_orders", resting}, {"live_orders", g.orders().live_orders()},
-                {"held_for_ledger", f.held_events}, {"queued_peak", f.queued_peak},
+    return json{{"orders", f.orders_in}, {"acks", e.acks}, {"trades", e.trades}, {"volume_lots", e.volume_lots},
+                {"fills", e.fills}, {"resting_orders", resting}, {"live_orders", g.orders().live_orders()},
+                {"held_for_ledger", e.held_events}, {"queued_peak", g.venue().stats().queued_peak},
                 {"order_to_ack_us", {{"p50", f.order_to_ack.percentile_ns(0.5) / 1000.0},
                                      {"p99", f.order_to_ack.percentile_ns(0.99) / 1000.0},
                                      {"max", f.order_to_ack.max_ns() / 1000.0}}},
@@ -177,7 +182,7 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     m += "# HELP tradeshard_orders_routed_total Orders routed to workers.\n# TYPE tradeshard_orders_routed_total counter\n";
     m += "tradeshard_orders_routed_total " + std::to_string(s.orders_routed) + "\n";
     m += "# HELP tradeshard_trades_total Trades matched.\n# TYPE tradeshard_trades_total counter\n";
-    m += "tradeshard_trades_total " + std::to_string(g.orders().stats().trades) + "\n";
+    m += "tradeshard_trades_total " + std::to_string(g.emitter().stats().trades) + "\n";
     m += "# HELP tradeshard_worker_load Live orders per worker.\n# TYPE tradeshard_worker_load gauge\n";
     for (const auto& w : g.orders().balancer().workers()) {
       m += "tradeshard_worker_load{worker=\"" + w.id + "\"} " + std::to_string(w.current_load) + "\n";

@@ -19,6 +19,8 @@
 #include "tradeshard/app/order_flow.hpp"
 #include "tradeshard/app/outbox.hpp"
 #include "tradeshard/app/tick_flow.hpp"
+#include "tradeshard/app/trade_emitter.hpp"
+#include "tradeshard/app/venue.hpp"
 #include "tradeshard/core/instrument.hpp"
 
 namespace tradeshard::app {
@@ -29,9 +31,10 @@ struct GatewayCounters {
   std::map<std::string, std::uint64_t, std::less<>> errors;   // wire errors by code
 };
 
-class Gateway final : public Outbox {
+class Gateway final : public Outbox, private VenueSink {
  public:
-  explicit Gateway(const Config& config);
+  // Orders execute in `venue`; without one, in an InProcessVenue built from the config.
+  explicit Gateway(const Config& config, std::unique_ptr<Venue> venue = nullptr);
   ~Gateway() override;
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -45,16 +48,20 @@ class Gateway final : public Outbox {
   void handle(std::uint64_t conn, const Command& command, Now now);
   void handle_error(std::uint64_t conn, const DecodeError& error);
 
-  // Runs queued work (worker input queues); true while work remains (call again soon).
-  bool pump(Now now) {
-    const Delivering guard(*this);
-    return orders_.pump(now);
-  }
-  [[nodiscard]] bool has_pending_work() const noexcept { return orders_.has_queued(); }
+  // Runs the venue's queued work; true while work remains (call again soon).
+  bool pump(Now now);
+  [[nodiscard]] bool has_pending_work() const { return venue_->has_queued(); }
   // Housekeeping after replica changes and on the periodic timer: held trades.
   void retry_held() {
     const Delivering guard(*this);
-    orders_.retry_held();
+    emitter_.retry_held();
+  }
+  // Runs an admin action on the order path (add/drain/remove a worker, ...) as one delivery:
+  // what it tells clients is released like any command's replies.
+  template <class F>
+  decltype(auto) manage_orders(F&& action) {
+    const Delivering guard(*this);
+    return action(orders_);
   }
 
   // Outbox.
@@ -68,8 +75,9 @@ class Gateway final : public Outbox {
   [[nodiscard]] const LedgerService& ledger() const noexcept { return ledger_; }
   [[nodiscard]] TickFlow& ticks() noexcept { return ticks_; }
   [[nodiscard]] const TickFlow& ticks() const noexcept { return ticks_; }
-  [[nodiscard]] OrderFlow& orders() noexcept { return orders_; }
   [[nodiscard]] const OrderFlow& orders() const noexcept { return orders_; }
+  [[nodiscard]] const Venue& venue() const noexcept { return *venue_; }
+  [[nodiscard]] const TradeEmitter& emitter() const noexcept { return emitter_; }
   [[nodiscard]] const core::InstrumentTable& instruments() const noexcept { return instruments_; }
   [[nodiscard]] const GatewayCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] std::size_t connection_count() const noexcept { return conns_.size(); }
@@ -99,6 +107,9 @@ class Gateway final : public Outbox {
     Gateway& g_;
   };
   void close_now(std::uint64_t conn);
+  // VenueSink: what a venue reports is one delivery (so it is released like a command's replies).
+  void on_events(std::uint32_t worker, std::span<const book::Event> events, Now now) override;
+  void on_refused(const OrderRef& order, VenueOp op, book::RejectReason reason, std::uint64_t reply_to) override;
 
   void reply_reject(Conn& c, std::string_view id, std::string_view reason, std::string_view message);
   void reply_error(Conn& c, std::string_view code, std::string_view message);
@@ -119,6 +130,8 @@ class Gateway final : public Outbox {
   Channels channels_;
   GatewayCounters counters_;
   LedgerService ledger_;
+  std::unique_ptr<Venue> venue_;
+  TradeEmitter emitter_;
   OrderFlow orders_;
   TickFlow ticks_;
 };

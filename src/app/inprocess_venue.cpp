@@ -1,0 +1,173 @@
+#include "tradeshard/app/inprocess_venue.hpp"
+
+#include <stdexcept>
+
+namespace tradeshard::app {
+namespace {
+void to_levels(const std::vector<book::LevelView>& from, std::vector<DepthLevel>& to) {
+  to.clear();
+  for (const auto& l : from) to.push_back({l.price, l.qty, l.orders});
+}
+}  // namespace
+
+InProcessVenue::InProcessVenue(const core::InstrumentTable& instruments, book::EngineOptions options,
+                               std::uint32_t batch_size)
+    : instruments_(instruments), options_(options), batch_size_(batch_size ? batch_size : 1) {
+  scratch_.emplace_back().reserve(256);
+}
+
+InProcessVenue::Scratch::Scratch(InProcessVenue& v)
+    : events(v.depth_ < v.scratch_.size() ? v.scratch_[v.depth_] : v.scratch_.emplace_back()), v_(v) {
+  ++v_.depth_;
+  events.clear();
+}
+InProcessVenue::~InProcessVenue() = default;
+
+void InProcessVenue::add_worker(std::uint32_t worker, std::string_view name, std::uint32_t queue_capacity) {
+  if (worker != workers_.size()) throw std::logic_error("InProcessVenue: worker slots are added in order");
+  Worker w;
+  w.name.assign(name);
+  w.engine = std::make_unique<book::MatchingEngine>(instruments_, options_);
+  w.queue_capacity = queue_capacity;
+  workers_.push_back(std::move(w));
+}
+
+void InProcessVenue::retire_worker(std::uint32_t worker) {
+  Worker& w = workers_.at(worker);
+  for (const auto key : w.queue) queued_.erase(key);
+  w.queue.clear();
+  w.retired = true;
+}
+
+bool InProcessVenue::submit(std::uint32_t worker, const book::NewOrder& order, bool emergency) {
+  Worker& w = workers_[worker];
+  if (w.retired || w.queue.size() >= w.queue_capacity) return false;
+  queued_.emplace(order.key, order);
+  if (emergency) w.queue.push_front(order.key);
+  else w.queue.push_back(order.key);
+  if (queued_.size() > queued_peak_) queued_peak_ = queued_.size();
+  return true;
+}
+
+bool InProcessVenue::cancel_queued(const OrderRef& ref) {
+  const auto it = queued_.find(ref.key);
+  if (it == queued_.end()) return false;
+  const book::NewOrder& o = it->second;
+  book::Event ev;
+  ev.type = book::EventType::done;
+  ev.done_reason = book::DoneReason::cancelled;
+  ev.side = o.side;
+  ev.account = o.account;
+  ev.instrument = o.instrument;
+  ev.key = o.key;
+  ev.price = o.price;
+  ev.qty = o.qty;
+  ev.remaining = o.qty;
+  queued_.erase(it);
+  const Scratch s(*this);
+  s.events.push_back(ev);
+  deliver(ref.worker, s.events, Now{});
+  return true;
+}
+
+void InProcessVenue::cancel(const OrderRef& ref, std::uint64_t reply_to) {
+  if (cancel_queued(ref)) return;
+  const Scratch s(*this);
+  const auto rc = workers_[ref.worker].engine->cancel(ref.account, ref.key, s.events);
+  if (rc != book::RejectReason::ok) return sink_->on_refused(ref, VenueOp::cancel, rc, reply_to);
+  deliver(ref.worker, s.events, Now{});
+}
+
+void InProcessVenue::replace(const OrderRef& ref, core::Ticks price, core::Lots qty, std::uint64_t reply_to) {
+  if (const auto it = queued_.find(ref.key); it != queued_.end()) {
+    // Not in a book yet: amend the queued order in place; it keeps its place in the queue.
+    book::NewOrder& o = it->second;
+    o.price = price;
+    o.qty = qty;
+    book::Event ev;
+    ev.type = book::EventType::replaced;
+    ev.priority_kept = true;
+    ev.side = o.side;
+    ev.account = o.account;
+    ev.instrument = o.instrument;
+    ev.key = o.key;
+    ev.price = price;
+    ev.qty = qty;
+    ev.remaining = qty;
+    const Scratch s(*this);
+    s.events.push_back(ev);
+    return deliver(ref.worker, s.events, Now{});
+  }
+  const Scratch s(*this);
+  const auto rc = workers_[ref.worker].engine->replace(ref.account, ref.key, price, qty, s.events);
+  if (rc != book::RejectReason::ok) return sink_->on_refused(ref, VenueOp::replace, rc, reply_to);
+  deliver(ref.worker, s.events, Now{});
+}
+
+void InProcessVenue::cancel_all(std::span<const OrderRef> orders) {
+  for (const auto& ref : orders) {
+    if (cancel_queued(ref)) continue;
+    const Scratch s(*this);
+    if (workers_[ref.worker].engine->cancel(ref.account, ref.key, s.events) == book::RejectReason::ok) {
+      deliver(ref.worker, s.events, Now{});
+    }
+  }
+}
+
+bool InProcessVenue::pump(Now now) {
+  const std::size_t n = workers_.size();
+  for (std::size_t k = 0; k < n && !queued_.empty(); ++k) {
+    const auto wi = static_cast<std::uint32_t>((pump_cursor_ + k) % n);
+    Worker& w = workers_[wi];
+    for (std::uint32_t b = 0; b < batch_size_ && !w.queue.empty(); ++b) {
+      const auto key = w.queue.front();
+      w.queue.pop_front();
+      const auto it = queued_.find(key);
+      if (it == queued_.end()) continue;  // cancelled while queued
+      const book::NewOrder order = it->second;
+      queued_.erase(it);
+      const Scratch s(*this);
+      (void)workers_[wi].engine->submit(order, s.events);  // a reject arrives as an event
+      deliver(wi, s.events, now);
+    }
+  }
+  pump_cursor_ = n ? (pump_cursor_ + 1) % n : 0;
+  return !queued_.empty();
+}
+
+std::vector<WorkerDepth> InProcessVenue::depth(core::InstrumentId instrument, std::size_t levels) const {
+  std::vector<WorkerDepth> out;
+  for (const auto& w : workers_) {
+    if (w.retired) continue;
+    const auto d = w.engine->depth(instrument, levels);
+    if (d.bids.empty() && d.asks.empty()) continue;
+    WorkerDepth& wd = out.emplace_back();
+    wd.worker = w.name;
+    to_levels(d.bids, wd.bids);
+    to_levels(d.asks, wd.asks);
+  }
+  return out;
+}
+
+std::string_view InProcessVenue::depth(std::uint32_t worker, core::InstrumentId instrument, std::size_t levels,
+                                       std::vector<DepthLevel>& bids, std::vector<DepthLevel>& asks) const {
+  bids.clear();
+  asks.clear();
+  const Worker& w = workers_.at(worker);
+  if (w.retired) return w.name;
+  const auto d = w.engine->depth(instrument, levels);
+  to_levels(d.bids, bids);
+  to_levels(d.asks, asks);
+  return w.name;
+}
+
+std::vector<WorkerBook> InProcessVenue::books() const {
+  std::vector<WorkerBook> out;
+  for (const auto& w : workers_) {
+    const auto e = w.engine->stats();
+    out.push_back({w.name, e.orders_received, e.trades, e.volume_lots, e.resting_orders, w.queue.size()});
+  }
+  return out;
+}
+
+}  // namespace tradeshard::app
