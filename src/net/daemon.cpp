@@ -13,6 +13,7 @@
 #include "tradeshard/net/notifier.hpp"
 #include "feed_client.hpp"
 #include "ledger_storage.hpp"
+#include "http_api.hpp"
 #include "tradeshard/net/server.hpp"
 
 namespace tradeshard::net {
@@ -24,6 +25,7 @@ struct Daemon::Impl {
     std::random_device seed;  // backoff jitter only: feeds must not reconnect in lockstep
     for (const auto& f : c.feeds) {
       feeds.push_back(std::make_shared<FeedClient>(io, f, gateway, [this] { server.schedule_pump(); }, seed()));
+      server.http_api().add_feed([feed = feeds.back().get()] { return feed->stats_json(); });
     }
   }
   // Measured load per partition and ticks/s per node, every partitioning.load_sample_ms.

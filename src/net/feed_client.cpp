@@ -42,11 +42,6 @@ std::shared_ptr<spdlog::logger> feed_log() {
   return l ? l : spdlog::default_logger();
 }
 
-std::vector<const FeedClient*>& registry() {
-  static std::vector<const FeedClient*> live;  // loop thread only
-  return live;
-}
-
 bool is_ip_literal(const std::string& host) {
   boost::system::error_code ec;
   (void)boost::asio::ip::make_address(host, ec);
@@ -131,10 +126,9 @@ FeedClient::FeedClient(boost::asio::io_context& io, const app::FeedConfig& confi
     }
     tls_->set_verify_mode(ssl::verify_peer);
   }
-  registry().push_back(this);
 }
 
-FeedClient::~FeedClient() { std::erase(registry(), this); }
+FeedClient::~FeedClient() = default;
 
 void FeedClient::start() {
   stopped_ = false;
@@ -327,12 +321,6 @@ nlohmann::json FeedClient::stats_json() const {
           {"ticks", k.ticks},          {"processed", k.processed},   {"conflated", k.conflated},
           {"bad_frames", k.bad_frames}, {"control", k.control},      {"errors", k.errors},
           {"reconnects", k.reconnects}, {"last_error", k.last_error}};
-}
-
-nlohmann::json feeds_stats_json() {
-  auto arr = nlohmann::json::array();
-  for (const auto* f : registry()) arr.push_back(f->stats_json());
-  return arr;
 }
 
 }  // namespace tradeshard::net

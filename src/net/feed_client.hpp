@@ -100,8 +100,4 @@ class FeedClient : public std::enable_shared_from_this<FeedClient> {
   FeedCounters counters_;
 };
 
-// The /stats rows of every live FeedClient (the `ticks.feeds` array), [] when there is none.
-// Loop thread only.
-[[nodiscard]] nlohmann::json feeds_stats_json();
-
 }  // namespace tradeshard::net

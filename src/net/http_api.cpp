@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <sstream>
 
 #include "tradeshard/app/gateway.hpp"
 #include "routes.hpp"
@@ -48,6 +47,7 @@ bool token_equal(std::string_view a, std::string_view b) {
 HttpApi::HttpApi(const std::string& admin_token, const NetStats& stats, app::Gateway& gateway)
     : admin_token_(admin_token), stats_(stats), gateway_(gateway), started_(std::chrono::steady_clock::now()) {
   add_core_routes();
+  add_core_metrics();
   add_order_routes(*this, gateway);
   add_tick_routes(*this, gateway);
   add_ledger_routes(*this, gateway);
@@ -119,6 +119,12 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
   return error(404, "not_found", "no such endpoint: " + std::string(req.path));
 }
 
+json HttpApi::feeds_json() const {
+  json arr = json::array();
+  for (const auto& f : feeds_) arr.push_back(f());
+  return arr;
+}
+
 json HttpApi::stats_json() const {
   const auto& n = stats_;
   const auto& g = gateway_.counters();
@@ -142,53 +148,55 @@ json HttpApi::stats_json() const {
       {"rejects", rejects},
       {"oversize_messages", n.oversize_messages},
       {"bytes", {{"in", n.bytes_in}, {"out", n.bytes_out}}},
-      {"http", {{"requests", n.http_requests}, {"bad_request", n.http_errors[0]}, {"unauthorized", n.http_errors[1]},
-                {"not_found", n.http_errors[2]}, {"method_not_allowed", n.http_errors[3]},
-                {"too_large", n.http_errors[4]}, {"timeouts", n.http_errors[5]}}},
+      {"http", {{"requests", n.http_requests}, {"bad_request", n.http_errors.bad_request},
+                {"unauthorized", n.http_errors.unauthorized}, {"not_found", n.http_errors.not_found},
+                {"method_not_allowed", n.http_errors.method_not_allowed}, {"too_large", n.http_errors.too_large},
+                {"timeouts", n.http_errors.timeouts}}},
   };
 }
 
-std::string HttpApi::metrics_text() const {
-  const auto& n = stats_;
-  const auto& g = gateway_.counters();
-  std::ostringstream m;
-  auto counter = [&m](const char* name, const char* help) {
-    m << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n";
-  };
-  auto gauge = [&m](const char* name, const char* help) {
-    m << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n";
-  };
-  gauge("tradeshard_connections_open", "Client and HTTP connections currently open.");
-  m << "tradeshard_connections_open " << n.connections_open << "\n";
-  counter("tradeshard_connections_total", "Connections accepted since start.");
-  m << "tradeshard_connections_total " << n.connections_total << "\n";
-  counter("tradeshard_messages_in_total", "Client messages received, by type.");
-  for (std::size_t i = 0; i < std::size(kCommandNames); ++i) {
-    m << "tradeshard_messages_in_total{type=\"" << kCommandNames[i] << "\"} " << g.commands_in[i] << "\n";
-  }
-  counter("tradeshard_messages_out_total", "Messages sent to clients, by type.");
-  for (std::size_t i = 0; i < std::size(kOutNames); ++i) {
-    m << "tradeshard_messages_out_total{type=\"" << kOutNames[i] << "\"} " << n.out_by_type[i] << "\n";
-  }
-  counter("tradeshard_wire_errors_total", "Messages answered with an error or reject before decoding, by code.");
-  for (std::size_t i = 0; i + 1 < std::size(kWireErrors); ++i) {
-    m << "tradeshard_wire_errors_total{code=\"" << kWireErrors[i] << "\"} " << n.errors_by_code[i] << "\n";
-  }
-  counter("tradeshard_rejects_total", "Orders and cancels rejected, by reason.");
-  for (const auto& [k, v] : g.rejects) m << "tradeshard_rejects_total{reason=\"" << k << "\"} " << v << "\n";
-  counter("tradeshard_slow_consumer_disconnects_total", "Clients disconnected for not reading their replies.");
-  m << "tradeshard_slow_consumer_disconnects_total " << n.slow_consumer_disconnects << "\n";
-  counter("tradeshard_received_bytes_total", "Bytes received from clients.");
-  m << "tradeshard_received_bytes_total " << n.bytes_in << "\n";
-  counter("tradeshard_sent_bytes_total", "Bytes sent to clients.");
-  m << "tradeshard_sent_bytes_total " << n.bytes_out << "\n";
-  counter("tradeshard_http_requests_total", "HTTP requests served.");
-  m << "tradeshard_http_requests_total " << n.http_requests << "\n";
-  gauge("tradeshard_uptime_seconds", "Seconds since the daemon started.");
-  m << "tradeshard_uptime_seconds "
-    << std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() << "\n";
-  for (const auto& extra : extra_metrics_) m << extra();
-  return m.str();
+void HttpApi::add_core_metrics() {
+  const NetStats& n = stats_;
+  const app::GatewayCounters& g = gateway_.counters();
+  auto& m = metrics_;
+  m.gauge("tradeshard_connections_open", "Client and HTTP connections currently open.",
+          [&n] { return static_cast<double>(n.connections_open); });
+  m.counter("tradeshard_connections_total", "Connections accepted since start.",
+            [&n] { return static_cast<double>(n.connections_total); });
+  m.counter("tradeshard_messages_in_total", "Client messages received, by type.", "type", [&g](const auto& emit) {
+    for (std::size_t i = 0; i < std::size(kCommandNames); ++i) emit(kCommandNames[i], static_cast<double>(g.commands_in[i]));
+  });
+  m.counter("tradeshard_messages_out_total", "Messages sent to clients, by type.", "type", [&n](const auto& emit) {
+    for (std::size_t i = 0; i < std::size(kOutNames); ++i) emit(kOutNames[i], static_cast<double>(n.out_by_type[i]));
+  });
+  m.counter("tradeshard_wire_errors_total", "Messages answered with an error or reject before decoding, by code.",
+            "code", [&n](const auto& emit) {
+              for (std::size_t i = 0; i + 1 < std::size(kWireErrors); ++i) {
+                emit(kWireErrors[i], static_cast<double>(n.errors_by_code[i]));
+              }
+            });
+  m.counter("tradeshard_rejects_total", "Orders and cancels rejected, by reason.", "reason", [&g](const auto& emit) {
+    for (const auto& [k, v] : g.rejects) emit(k, static_cast<double>(v));
+  });
+  m.counter("tradeshard_slow_consumer_disconnects_total", "Clients disconnected for not reading their replies.",
+            [&n] { return static_cast<double>(n.slow_consumer_disconnects); });
+  m.counter("tradeshard_received_bytes_total", "Bytes received from clients.",
+            [&n] { return static_cast<double>(n.bytes_in); });
+  m.counter("tradeshard_sent_bytes_total", "Bytes sent to clients.", [&n] { return static_cast<double>(n.bytes_out); });
+  m.counter("tradeshard_http_requests_total", "HTTP requests served.",
+            [&n] { return static_cast<double>(n.http_requests); });
+  m.counter("tradeshard_http_errors_total", "HTTP requests refused, by reason.", "reason", [&n](const auto& emit) {
+    const auto& e = n.http_errors;
+    emit("bad_request", static_cast<double>(e.bad_request));
+    emit("unauthorized", static_cast<double>(e.unauthorized));
+    emit("not_found", static_cast<double>(e.not_found));
+    emit("method_not_allowed", static_cast<double>(e.method_not_allowed));
+    emit("too_large", static_cast<double>(e.too_large));
+    emit("timeout", static_cast<double>(e.timeouts));
+  });
+  m.gauge("tradeshard_uptime_seconds", "Seconds since the daemon started.", [this] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  });
 }
 
 void HttpApi::add_core_routes() {
@@ -205,7 +213,7 @@ void HttpApi::add_core_routes() {
   });
   route("GET", "/metrics", false, [this](const HttpRequest&, const Params&) {
     HttpResponse r;
-    r.body = metrics_text();
+    r.body = metrics_.prometheus();
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   });

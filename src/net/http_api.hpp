@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tradeshard/app/metrics.hpp"
+
 namespace tradeshard::app {
 class Gateway;
 }
@@ -42,11 +44,14 @@ class HttpApi {
   // Adds a route; "{}" in the pattern matches one path segment, passed in Params.
   void route(std::string method, std::string pattern, bool admin, Handler handler);
 
-  // Sections other components add to /stats and text they add to /metrics.
+  // Sections other components add to /stats; the one registry /metrics renders.
   void add_stats_section(std::string name, std::function<nlohmann::json()> section) {
     extra_stats_.emplace_back(std::move(name), std::move(section));
   }
-  void add_metrics(std::function<std::string()> text) { extra_metrics_.push_back(std::move(text)); }
+  [[nodiscard]] app::MetricsRegistry& metrics() noexcept { return metrics_; }
+  // Market-data feed clients shown under /stats "ticks.feeds" (added by the composition root).
+  void add_feed(std::function<nlohmann::json()> stats) { feeds_.push_back(std::move(stats)); }
+  [[nodiscard]] nlohmann::json feeds_json() const;
 
   static HttpResponse reply(unsigned status, const nlohmann::json& body);
   static HttpResponse error(unsigned status, std::string_view code, std::string_view message);
@@ -61,7 +66,7 @@ class HttpApi {
   };
   void add_core_routes();
   [[nodiscard]] nlohmann::json stats_json() const;
-  [[nodiscard]] std::string metrics_text() const;
+  void add_core_metrics();
 
   const std::string& admin_token_;
   const NetStats& stats_;
@@ -69,7 +74,8 @@ class HttpApi {
   std::vector<Route> routes_;
   std::chrono::steady_clock::time_point started_;
   std::vector<std::pair<std::string, std::function<nlohmann::json()>>> extra_stats_;
-  std::vector<std::function<std::string()>> extra_metrics_;
+  std::vector<std::function<nlohmann::json()>> feeds_;
+  app::MetricsRegistry metrics_;
 };
 
 }  // namespace tradeshard::net

@@ -157,7 +157,7 @@ void HttpSession::on_header(const beast::error_code& ec, std::size_t n) {
 // A refused request: its JSON error, one log line, and the connection closed after the reply
 // (what follows the header cannot be trusted to be where a body or the next request starts).
 void HttpSession::reject(unsigned status, std::string_view code, std::string_view message, std::string allow) {
-  ++server_.stats().http_errors[status == 405 ? 3 : 0];
+  server_.stats().count_http_error(status == 405 ? 405 : 400);
   if (status == 405) {
     log_->info("http {} websocket upgrade with method {} refused (405); closing", id_,
                std::string(parser_->get().method_string()));
@@ -172,23 +172,23 @@ void HttpSession::on_read(const beast::error_code& ec, std::size_t n) {
   server_.stats().bytes_in += n;
   if (ec == http::error::end_of_stream || ec == boost::asio::error::eof) return close();
   if (ec == beast::error::timeout) {
-    ++server_.stats().http_errors[5];
+    ++server_.stats().http_errors.timeouts;
     log_->info("http {} request timeout after {} ms; closing", id_, server_.config().limits.http_timeout_ms);
     return close();
   }
   if (ec == http::error::body_limit) {
-    ++server_.stats().http_errors[4];
+    server_.stats().count_http_error(413);
     log_->warn("http {} body over {} bytes", id_, server_.config().limits.http_max_body_bytes);
     return respond(413, HttpApi::error(413, "too_large", "request body exceeds limits.http_max_body_bytes").body,
                    "application/json", "", false);
   }
   if (ec == http::error::header_limit) {
-    ++server_.stats().http_errors[4];
+    server_.stats().count_http_error(431);
     return respond(431, HttpApi::error(431, "too_large", "request headers too large").body, "application/json", "",
                    false);
   }
   if (ec) {
-    ++server_.stats().http_errors[0];
+    server_.stats().count_http_error(400);
     log_->info("http {} bad request: {}", id_, ec.message());
     return respond(400, HttpApi::error(400, "bad_request", ec.message()).body, "application/json", "", false);
   }
@@ -221,10 +221,7 @@ void HttpSession::on_read(const beast::error_code& ec, std::size_t n) {
   r.body = req.body();
   r.authorization = req[http::field::authorization];
   HttpResponse res = server_.http_api().handle(r);
-  if (res.status == 401) ++server_.stats().http_errors[1];
-  if (res.status == 404) ++server_.stats().http_errors[2];
-  if (res.status == 405) ++server_.stats().http_errors[3];
-  if (res.status == 400) ++server_.stats().http_errors[0];
+  server_.stats().count_http_error(res.status);
   respond(res.status, std::move(res.body), std::move(res.content_type), std::move(res.allow), req.keep_alive());
 }
 

@@ -123,20 +123,16 @@ void add_ledger_routes(HttpApi& api, app::Gateway& g) {
                 {"has_quorum", c.has_quorum()}, {"storage_failed", s.storage_failed},
                 {"replica_count", c.replicas().size()}, {"is_consistent", c.consistency().is_consistent}};
   });
-  api.add_metrics([&g] {
-    const auto& c = g.ledger().coordinator();
-    std::string m = "# HELP tradeshard_ledger_commits_total Change sets committed by quorum.\n";
-    m += "# TYPE tradeshard_ledger_commits_total counter\n";
-    m += "tradeshard_ledger_commits_total " + std::to_string(g.ledger().stats().commits) + "\n";
-    m += "# HELP tradeshard_ledger_replica_lag Versions a replica is behind the committed version.\n";
-    m += "# TYPE tradeshard_ledger_replica_lag gauge\n";
-    for (const auto& r : c.replicas()) {
-      m += "tradeshard_ledger_replica_lag{replica=\"" + r.node_id + "\"} " + std::to_string(r.lag) + "\n";
-    }
-    m += "# HELP tradeshard_ledger_quorum 1 while the ledger has quorum.\n# TYPE tradeshard_ledger_quorum gauge\n";
-    m += std::string("tradeshard_ledger_quorum ") + (c.has_quorum() ? "1" : "0") + "\n";
-    return m;
-  });
+  auto& m = api.metrics();
+  const auto& ledger = g.ledger();
+  m.counter("tradeshard_ledger_commits_total", "Change sets committed by quorum.",
+            [&ledger] { return static_cast<double>(ledger.stats().commits); });
+  m.gauge("tradeshard_ledger_replica_lag", "Versions a replica is behind the committed version.", "replica",
+          [&ledger](const auto& emit) {
+            for (const auto& r : ledger.coordinator().replicas()) emit(r.node_id, static_cast<double>(r.lag));
+          });
+  m.gauge("tradeshard_ledger_quorum", "1 while the ledger has quorum.",
+          [&ledger] { return ledger.coordinator().has_quorum() ? 1.0 : 0.0; });
 }
 
 }  // namespace tradeshard::net

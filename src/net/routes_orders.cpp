@@ -166,28 +166,17 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
                                      {"max", f.order_to_ack.max_ns() / 1000.0}}},
                 {"workers", per_worker}};
   });
-  api.add_metrics([&g] {
-    const auto& h = g.orders().stats().order_to_ack;
-    std::string m =
-        "# HELP tradeshard_order_handling_seconds Order handling time from receive to ack.\n"
-        "# TYPE tradeshard_order_handling_seconds histogram\n";
-    for (const double le : {1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 0.1, 1.0}) {
-      m += "tradeshard_order_handling_seconds_bucket{le=\"" + fmt::format("{}", le) + "\"} " +
-           std::to_string(h.count_at_or_below(static_cast<std::uint64_t>(le * 1e9))) + "\n";
-    }
-    m += "tradeshard_order_handling_seconds_bucket{le=\"+Inf\"} " + std::to_string(h.count()) + "\n";
-    m += "tradeshard_order_handling_seconds_sum " + fmt::format("{}", h.sum_ns() / 1e9) + "\n";
-    m += "tradeshard_order_handling_seconds_count " + std::to_string(h.count()) + "\n";
-    const auto s = g.orders().balancer().stats();
-    m += "# HELP tradeshard_orders_routed_total Orders routed to workers.\n# TYPE tradeshard_orders_routed_total counter\n";
-    m += "tradeshard_orders_routed_total " + std::to_string(s.orders_routed) + "\n";
-    m += "# HELP tradeshard_trades_total Trades matched.\n# TYPE tradeshard_trades_total counter\n";
-    m += "tradeshard_trades_total " + std::to_string(g.emitter().stats().trades) + "\n";
-    m += "# HELP tradeshard_worker_load Live orders per worker.\n# TYPE tradeshard_worker_load gauge\n";
-    for (const auto& w : g.orders().balancer().workers()) {
-      m += "tradeshard_worker_load{worker=\"" + w.id + "\"} " + std::to_string(w.current_load) + "\n";
-    }
-    return m;
+  auto& m = api.metrics();
+  const auto& flow = g.orders();
+  m.histogram("tradeshard_order_handling_seconds", "Order handling time from receive to ack.",
+              [&flow]() -> const app::LatencyHistogram& { return flow.stats().order_to_ack; },
+              {1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 0.1, 1.0});
+  m.counter("tradeshard_orders_routed_total", "Orders routed to workers.",
+            [&flow] { return static_cast<double>(flow.balancer().stats().orders_routed); });
+  const auto& emitter = g.emitter();
+  m.counter("tradeshard_trades_total", "Trades matched.", [&emitter] { return static_cast<double>(emitter.stats().trades); });
+  m.gauge("tradeshard_worker_load", "Live orders per worker.", "worker", [&flow](const auto& emit) {
+    for (const auto& w : flow.balancer().workers()) emit(w.id, static_cast<double>(w.current_load));
   });
 }
 

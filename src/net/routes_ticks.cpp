@@ -115,23 +115,18 @@ void add_tick_routes(HttpApi& api, app::Gateway& g) {
   api.route("POST", "/admin/rebalance", true, [&g](const HttpRequest&, const HttpApi::Params&) {
     return plan_reply(g.ticks().rebalance(), g.ticks().map());
   });
-  api.add_stats_section("ticks", [&g] {
+  api.add_stats_section("ticks", [&g, &api] {
     const auto& s = g.ticks().stats();
     return json{{"ticks_processed", s.ticks_in}, {"rejected", s.rejected}, {"stale", s.stale}, {"gaps", s.gaps},
                 {"signals", s.signals}, {"bars_closed", s.bars_closed}, {"rebalances", s.rebalances},
-                {"symbols", g.ticks().map().symbol_count()}, {"feeds", feeds_stats_json()}};
+                {"symbols", g.ticks().map().symbol_count()}, {"feeds", api.feeds_json()}};
   });
-  api.add_metrics([&g] {
-    const auto& s = g.ticks().stats();
-    std::string m = "# HELP tradeshard_ticks_total Ticks received.\n# TYPE tradeshard_ticks_total counter\n";
-    m += "tradeshard_ticks_total " + std::to_string(s.ticks_in) + "\n";
-    m += "# HELP tradeshard_signals_total Strategy signals emitted.\n# TYPE tradeshard_signals_total counter\n";
-    m += "tradeshard_signals_total " + std::to_string(s.signals) + "\n";
-    m += "# HELP tradeshard_ticks_rejected_total Ticks refused (invalid quote, symbol table full).\n";
-    m += "# TYPE tradeshard_ticks_rejected_total counter\n";
-    m += "tradeshard_ticks_rejected_total " + std::to_string(s.rejected) + "\n";
-    return m;
-  });
+  auto& m = api.metrics();
+  const auto& s = g.ticks().stats();
+  m.counter("tradeshard_ticks_total", "Ticks received.", [&s] { return static_cast<double>(s.ticks_in); });
+  m.counter("tradeshard_signals_total", "Strategy signals emitted.", [&s] { return static_cast<double>(s.signals); });
+  m.counter("tradeshard_ticks_rejected_total", "Ticks refused (invalid quote, symbol table full).",
+            [&s] { return static_cast<double>(s.rejected); });
 }
 
 }  // namespace tradeshard::net

@@ -111,19 +111,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http::read(in, buffer, parser, ec);
     if (ec == http::error::end_of_stream || ec == boost::asio::error::eof) break;
     if (ec == http::error::body_limit) {
-      ++stats.http_errors[4];
+      stats.count_http_error(413);
       respond(413, net::HttpApi::error(413, "too_large", "request body exceeds limits.http_max_body_bytes").body,
               "application/json", "", false);
       break;
     }
     if (ec == http::error::header_limit) {
-      ++stats.http_errors[4];
+      stats.count_http_error(431);
       respond(431, net::HttpApi::error(431, "too_large", "request headers too large").body, "application/json", "",
               false);
       break;
     }
     if (ec) {
-      ++stats.http_errors[0];
+      stats.count_http_error(400);
       respond(400, net::HttpApi::error(400, "bad_request", ec.message()).body, "application/json", "", false);
       break;
     }
@@ -149,10 +149,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // An admin action that took effect changes what later inputs see: fresh graph next time.
     // ("//admin/..." routes too: empty path segments are skipped.)
     if (path.find("admin") != std::string_view::npos && res.status < 300) worlds.mark_dirty();
-    if (res.status == 401) ++stats.http_errors[1];
-    if (res.status == 404) ++stats.http_errors[2];
-    if (res.status == 405) ++stats.http_errors[3];
-    if (res.status == 400) ++stats.http_errors[0];
+    stats.count_http_error(res.status);
     keep_alive = respond(res.status, std::move(res.body), res.content_type, res.allow, req.keep_alive());
     // Work an admin action queued (a drained worker's orders, say) runs on the next loop turn.
     graph.io.restart();
