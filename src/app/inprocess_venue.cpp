@@ -4,6 +4,20 @@
 
 namespace tradeshard::app {
 namespace {
+// The event a queued order gets when it is cancelled or amended before reaching its engine.
+book::Event queued_event(book::EventType type, const book::NewOrder& o) {
+  book::Event ev;
+  ev.type = type;
+  ev.side = o.side;
+  ev.account = o.account;
+  ev.instrument = o.instrument;
+  ev.key = o.key;
+  ev.price = o.price;
+  ev.qty = o.qty;
+  ev.remaining = o.qty;
+  return ev;
+}
+
 void to_levels(const std::vector<book::LevelView>& from, std::vector<DepthLevel>& to) {
   to.clear();
   for (const auto& l : from) to.push_back({l.price, l.qty, l.orders});
@@ -52,17 +66,8 @@ bool InProcessVenue::submit(std::uint32_t worker, const book::NewOrder& order, b
 bool InProcessVenue::cancel_queued(const OrderRef& ref) {
   const auto it = queued_.find(ref.key);
   if (it == queued_.end()) return false;
-  const book::NewOrder& o = it->second;
-  book::Event ev;
-  ev.type = book::EventType::done;
+  book::Event ev = queued_event(book::EventType::done, it->second);
   ev.done_reason = book::DoneReason::cancelled;
-  ev.side = o.side;
-  ev.account = o.account;
-  ev.instrument = o.instrument;
-  ev.key = o.key;
-  ev.price = o.price;
-  ev.qty = o.qty;
-  ev.remaining = o.qty;
   queued_.erase(it);
   const Scratch s(*this);
   s.events.push_back(ev);
@@ -84,16 +89,8 @@ void InProcessVenue::replace(const OrderRef& ref, core::Ticks price, core::Lots 
     book::NewOrder& o = it->second;
     o.price = price;
     o.qty = qty;
-    book::Event ev;
-    ev.type = book::EventType::replaced;
+    book::Event ev = queued_event(book::EventType::replaced, o);
     ev.priority_kept = true;
-    ev.side = o.side;
-    ev.account = o.account;
-    ev.instrument = o.instrument;
-    ev.key = o.key;
-    ev.price = price;
-    ev.qty = qty;
-    ev.remaining = qty;
     const Scratch s(*this);
     s.events.push_back(ev);
     return deliver(ref.worker, s.events, Now{});

@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "tradeshard/net/server.hpp"
-#include "linger.hpp"
 #include "wall_clock.hpp"
 
 namespace tradeshard::net {
@@ -24,7 +23,7 @@ TcpSession::TcpSession(Server& server, std::uint64_t id, boost::asio::ip::tcp::s
 }
 
 void TcpSession::start() {
-  register_with_gateway();
+  register_with_gateway();  // open from here on
   log_->info("conn {} tcp open from {}", id_, peer_);
   do_read();
 }
@@ -39,7 +38,7 @@ void TcpSession::do_read() {
   }
   reading_ = true;
   socket_.async_read_some(boost::asio::buffer(in_.data() + in_end_, in_.size() - kPadding - in_end_),
-                          [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                          [self = self<TcpSession>()](const boost::system::error_code& ec, std::size_t n) {
                             self->on_read(ec, n);
                           });
 }
@@ -49,7 +48,7 @@ void TcpSession::on_read(const boost::system::error_code& ec, std::size_t n) {
   if (ec == boost::asio::error::eof) {
     // Half-close (e.g. `nc` at end of input): no more requests, but the replies to what was
     // sent are still owed. Posted behind the pump already scheduled for those requests.
-    boost::asio::post(socket_.get_executor(), [self = shared_from_this()] { self->shutdown(); });
+    boost::asio::post(socket_.get_executor(), [self = self<TcpSession>()] { self->shutdown(); });
     return;
   }
   if (ec) {
@@ -100,7 +99,7 @@ void TcpSession::process_lines() {
           send(app::ErrorOut{"too_large", "line exceeds limits.max_line_bytes; skipped"});
           if (server_.config().limits.close_on_oversize) {
             closing_ = true;
-            schedule_flush();
+            schedule_write();
             return;
           }
           discarding_ = true;
@@ -127,48 +126,9 @@ void TcpSession::process_lines() {
   if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
 }
 
-void TcpSession::resume_reading() {
-  if (!paused_ || failed_) return;
-  paused_ = false;
+void TcpSession::resumed() {
   process_lines();
   do_read();
-}
-
-void TcpSession::send(const app::Outbound& message) {
-  // Called from inside the Gateway (a reply, or a broadcast iterating the subscribers): must not
-  // close here (see the ownership rule in session_base.hpp).
-  if (closed_ || failed_) return;
-  auto& stats = server_.stats();
-  ++stats.out_by_type[message.index()];
-  protocol::encode(pending_, message, ++seq_);
-  pending_.push_back('\n');
-  if (pending_.size() + writing_.size() > server_.config().limits.outbound_queue_bytes) {
-    ++stats.slow_consumer_disconnects;
-    log_->warn("conn {} tcp slow consumer: {} bytes queued, limit {}; disconnecting", id_,
-               pending_.size() + writing_.size(), server_.config().limits.outbound_queue_bytes);
-    pending_.clear();  // writing_ (in flight) is left to its write
-    fail("slow consumer");
-    return;
-  }
-  schedule_flush();
-}
-
-void TcpSession::abandon(std::string_view /*reason*/) {
-  if (closed_ || failed_) return;
-  log_->error("conn {} tcp: the ledger's log write failed; closing without sending {} queued bytes", id_,
-              pending_.size());
-  pending_.clear();  // writing_ (in flight) is left to its write
-  fail("ledger write failed");
-}
-
-void TcpSession::schedule_flush() {
-  if (flush_scheduled_ || write_in_flight_) return;
-  flush_scheduled_ = true;
-  // Deferred so every reply produced by this read batch leaves in one write.
-  boost::asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    self->flush_scheduled_ = false;
-    self->do_write();
-  });
 }
 
 void TcpSession::do_write() {
@@ -180,54 +140,16 @@ void TcpSession::do_write() {
   writing_.swap(pending_);
   write_in_flight_ = true;
   boost::asio::async_write(socket_, boost::asio::buffer(writing_),
-                           [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                           [self = self<TcpSession>()](const boost::system::error_code& ec, std::size_t n) {
                              self->on_write(ec, n);
                            });
 }
 
 void TcpSession::on_write(const boost::system::error_code& ec, std::size_t n) {
-  write_in_flight_ = false;
-  if (closed_) return;
-  if (ec) {
-    close("write error");
-    return;
-  }
-  server_.stats().bytes_out += n;
+  if (!write_done(ec, n)) return;  // writing_ stays as it is: nothing reuses it after a close
   writing_.clear();
   if (writing_.capacity() > (1u << 20)) writing_.shrink_to_fit();
-  if (failed_) return;
   do_write();
-}
-
-void TcpSession::check_idle(std::chrono::steady_clock::time_point t) {
-  if (failed_) return;
-  const auto limit = std::chrono::milliseconds(server_.config().limits.idle_timeout_ms);
-  if (!closed_ && t - last_active_ > limit) {
-    ++server_.stats().idle_disconnects;
-    close("idle timeout");
-  }
-}
-
-void TcpSession::shutdown() {
-  if (closed_ || failed_) return;
-  closing_ = true;
-  paused_ = true;
-  if (!write_in_flight_) do_write();
-}
-
-void TcpSession::fail(const char* reason) {
-  failed_ = true;
-  paused_ = true;
-  boost::asio::post(socket_.get_executor(), [self = shared_from_this(), reason] { self->close(reason); });
-}
-
-void TcpSession::close(const char* reason) {
-  if (closed_) return;
-  closed_ = true;
-  log_->info("conn {} tcp closed: {}", id_, reason);
-  unregister_from_gateway();
-  linger_close(socket_, std::chrono::seconds(1));
-  server_.remove(id_);
 }
 
 }  // namespace tradeshard::net
