@@ -31,6 +31,18 @@ bool Gateway::pump(Now now) {
   return more;
 }
 
+std::string Gateway::transfer(std::string_view account, std::string_view currency, core::Decimal amount,
+                              bool deposit, std::uint64_t& version) {
+  const bool failed_before = ledger_.stats().storage_failed;
+  std::string err;
+  {
+    const Delivering guard(*this);
+    err = ledger_.transfer(account, currency, amount, deposit, version);
+  }
+  if (!failed_before && ledger_.stats().storage_failed) return "ledger_write_failed";
+  return err;
+}
+
 void Gateway::on_events(std::uint32_t worker, std::span<const book::Event> events, Now now) {
   const Delivering guard(*this);
   orders_.on_events(worker, events, now);

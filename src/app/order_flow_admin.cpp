@@ -42,7 +42,11 @@ std::string OrderFlow::set_worker_health(std::string_view id, bool healthy) {
 
 std::string OrderFlow::set_strategy(std::string_view name) {
   const auto s = balance::parse_strategy(name);
-  if (!s) return "unknown strategy (round_robin, least_connections, weighted_capacity, lowest_latency, hash)";
+  if (!s) {
+    std::string names;
+    for (const auto known : balance::all_strategies) names += (names.empty() ? "" : ", ") + std::string(to_string(known));
+    return "unknown strategy (" + names + ")";
+  }
   balancer_.set_strategy(*s);
   return {};
 }

@@ -1,6 +1,7 @@
 // HTTP views and admin actions of the replicated ledger.
 #include "http_api.hpp"
 #include "routes.hpp"
+#include "views.hpp"
 #include "tradeshard/app/gateway.hpp"
 #include "tradeshard/ledger/ledger_state.hpp"
 
@@ -8,39 +9,6 @@ namespace tradeshard::net {
 using nlohmann::json;
 
 namespace {
-
-std::string cash(const ledger::CashRules& rules, ledger::CurrencyId c, ledger::CashUnits v) {
-  return core::format_steps(v, core::Decimal{1, rules.currency(c).scale});
-}
-
-// A pure function of committed state: the same version always renders the same document.
-json account_json(const app::LedgerService& l, const core::InstrumentTable& instruments, const ledger::Account& a) {
-  const auto& rules = l.rules();
-  json positions = json::array();
-  for (const auto& pe : a.positions) {
-    const auto& in = instruments.at(pe.instrument);
-    const auto& ic = rules.instrument(pe.instrument);
-    const auto& p = pe.position;
-    json pos = {{"symbol", in.symbol},
-                {"qty", core::format_steps(p.qty, in.lot_size)},
-                {"cost", cash(rules, ic.currency, p.cost)},
-                {"realized_pnl", cash(rules, ic.currency, p.realized)},
-                {"currency", rules.currency(ic.currency).name}};
-    pos["avg_price"] = p.qty == 0 ? json(nullptr)
-                                  : json(core::to_string(ledger::average_price(p.cost, p.qty, ic,
-                                                                               rules.currency(ic.currency).scale)));
-    positions.push_back(std::move(pos));
-  }
-  json balances = json::array();
-  for (std::size_t c = 0; c < a.cash.size(); ++c) {
-    const auto& b = a.cash[c];
-    if (b.balance == 0 && b.net_transfers == 0) continue;
-    const auto cid = static_cast<ledger::CurrencyId>(c);
-    balances.push_back({{"currency", rules.currency(cid).name}, {"balance", cash(rules, cid, b.balance)},
-                        {"net_transfers", cash(rules, cid, b.net_transfers)}});
-  }
-  return {{"account", a.name}, {"positions", positions}, {"cash", balances}};
-}
 
 HttpResponse replica_action(app::Gateway& g, std::string_view node, std::string_view action) {
   auto& c = g.ledger().coordinator();
@@ -70,9 +38,9 @@ HttpResponse transfer(app::Gateway& g, const HttpRequest& req, std::string_view 
   const auto amount = core::parse_decimal(text);
   if (!amount.ok()) return HttpApi::error(400, "bad_amount", core::to_string(amount.error));
   std::uint64_t version = 0;
-  const auto err = g.ledger().transfer(account, body["currency"].get<std::string>(), amount.value, deposit, version);
-  // Written before the reply: a deposit the caller was told of is in the log.
-  if (!g.ledger().flush()) return HttpApi::error(503, "ledger_unavailable", "the ledger's log write failed");
+  // Written at the Gateway's release point, before the reply: a deposit the caller was told of is in the log.
+  const auto err = g.transfer(account, body["currency"].get<std::string>(), amount.value, deposit, version);
+  if (err == "ledger_write_failed") return HttpApi::error(503, "ledger_unavailable", "the ledger's log write failed");
   if (!err.empty()) return HttpApi::error(err == "ledger_unavailable" ? 503 : 400, err, "transfer refused");
   return HttpApi::reply(200, {{"ok", true}, {"account", account}, {"version", version}});
 }
@@ -81,28 +49,16 @@ HttpResponse transfer(app::Gateway& g, const HttpRequest& req, std::string_view 
 
 void add_ledger_routes(HttpApi& api, app::Gateway& g) {
   api.route("GET", "/replicas", false, [&g](const HttpRequest&, const HttpApi::Params&) {
-    const auto& c = g.ledger().coordinator();
-    json list = json::array();
-    for (const auto& r : c.replicas()) {
-      list.push_back({{"node_id", r.node_id}, {"version", r.version}, {"state", ledger::to_string(r.state)},
-                      {"lag", r.lag}});
-    }
-    return HttpApi::reply(200, {{"replicas", list}, {"committed_version", c.committed_version()},
-                                {"quorum", c.quorum()}, {"has_quorum", c.has_quorum()},
-                                {"durable_version", g.ledger().stats().durable_version}});
+    return HttpApi::reply(200, views::replicas(g.ledger()));
   });
   api.route("GET", "/replicas/consistency", false, [&g](const HttpRequest&, const HttpApi::Params&) {
-    const auto r = g.ledger().coordinator().consistency();
-    json versions = json::array();
-    for (const auto& v : r.versions) versions.push_back({{"node_id", v.node_id}, {"version", v.version}});
-    return HttpApi::reply(200, {{"replica_count", r.replica_count}, {"versions", versions},
-                                {"is_consistent", r.is_consistent}, {"version_lag", r.version_lag}});
+    return HttpApi::reply(200, views::consistency(g.ledger()));
   });
   api.route("GET", "/accounts/{}", false, [&g](const HttpRequest&, const HttpApi::Params& p) {
     const auto* st = g.ledger().coordinator().committed_state();
     const auto id = st ? st->find_account(p[0]) : std::nullopt;
     if (!id) return HttpApi::error(404, "unknown_account", "no committed change for this account");
-    json body = account_json(g.ledger(), g.instruments(), st->account(*id));
+    json body = views::account(g.ledger(), g.instruments(), st->account(*id));
     body["version"] = st->version();
     return HttpApi::reply(200, body);
   });
@@ -114,15 +70,7 @@ void add_ledger_routes(HttpApi& api, app::Gateway& g) {
             [&g](const HttpRequest& req, const HttpApi::Params& p) { return transfer(g, req, p[0], true); });
   api.route("POST", "/admin/accounts/{}/withdraw", true,
             [&g](const HttpRequest& req, const HttpApi::Params& p) { return transfer(g, req, p[0], false); });
-  api.add_stats_section("ledger", [&g] {
-    const auto& s = g.ledger().stats();
-    const auto& c = g.ledger().coordinator();
-    return json{{"committed_version", c.committed_version()}, {"durable_version", s.durable_version},
-                {"commits", s.commits}, {"refused_no_quorum", s.refused_no_quorum},
-                {"refused_invalid", s.refused_invalid}, {"snapshots", s.snapshots},
-                {"has_quorum", c.has_quorum()}, {"storage_failed", s.storage_failed},
-                {"replica_count", c.replicas().size()}, {"is_consistent", c.consistency().is_consistent}};
-  });
+  api.add_stats_section("ledger", [&g] { return views::ledger_stats(g.ledger()); });
   auto& m = api.metrics();
   const auto& ledger = g.ledger();
   m.counter("tradeshard_ledger_commits_total", "Change sets committed by quorum.",

@@ -3,38 +3,13 @@
 
 #include "http_api.hpp"
 #include "routes.hpp"
+#include "views.hpp"
 #include "tradeshard/app/gateway.hpp"
 
 namespace tradeshard::net {
 using nlohmann::json;
 
 namespace {
-
-json worker_json(const balance::WorkerView& w, const app::WorkerBook& book) {
-  return {{"id", w.id},
-          {"address", w.address},
-          {"capacity", w.capacity},
-          {"current_load", w.current_load},
-          {"available_capacity", w.available_capacity},
-          {"load_pct", w.load_pct},
-          {"state", balance::to_string(w.state)},
-          {"healthy", w.healthy},
-          {"latency_us", w.latency_us},
-          {"orders_routed", w.orders_routed},
-          {"queued", book.queued},
-          {"pool", w.pool.empty() ? "general" : w.pool},
-          {"classes", w.classes}};
-}
-
-json levels_json(const std::vector<app::DepthLevel>& levels, const core::Instrument& in) {
-  json out = json::array();
-  for (const auto& l : levels) {
-    out.push_back({{"price", core::format_steps(l.price, in.tick_size)},
-                   {"qty", core::format_steps(l.qty, in.lot_size)},
-                   {"orders", l.orders}});
-  }
-  return out;
-}
 
 // Body fields for admin POSTs; nullopt (and the reply set) when the body is not a JSON object.
 std::optional<json> body_object(const HttpRequest& req, HttpResponse& error) {
@@ -57,37 +32,17 @@ HttpResponse result(const std::string& err, const char* what, std::string_view i
 
 void add_order_routes(HttpApi& api, app::Gateway& g) {
   api.route("GET", "/workers", false, [&g](const HttpRequest&, const HttpApi::Params&) {
-    json list = json::array();
-    const auto& flow = g.orders();
-    const auto books = g.venue().books();  // by worker slot
-    for (const auto& w : flow.balancer().workers()) list.push_back(worker_json(w, books.at(w.worker.value)));
-    return HttpApi::reply(200, {{"workers", list}, {"strategy", balance::to_string(flow.balancer().strategy())}});
+    return HttpApi::reply(200, views::workers(g));
   });
   api.route("GET", "/book/{}", false, [&g](const HttpRequest& req, const HttpApi::Params& p) {
     const auto inst = g.instruments().find(p[0]);
     if (!inst) return HttpApi::error(404, "unknown_symbol", "no such instrument");
-    const auto& in = g.instruments().at(*inst);
     std::size_t levels = 10;
     if (auto l = HttpApi::query_param(req.query, "levels"); !l.empty()) levels = std::clamp<std::size_t>(std::strtoul(l.c_str(), nullptr, 10), 1, 1000);
-    json workers = json::array();
-    for (const auto& d : g.venue().depth(*inst, levels)) {
-      json entry = {{"worker", d.worker}, {"bids", levels_json(d.bids, in)}, {"asks", levels_json(d.asks, in)}};
-      entry["best_bid"] = d.bids.empty() ? json(nullptr) : json(core::format_steps(d.bids[0].price, in.tick_size));
-      entry["best_ask"] = d.asks.empty() ? json(nullptr) : json(core::format_steps(d.asks[0].price, in.tick_size));
-      workers.push_back(std::move(entry));
-    }
-    return HttpApi::reply(200, {{"symbol", in.symbol}, {"workers", workers}});
+    return HttpApi::reply(200, views::book(g, *inst, levels));
   });
   api.route("GET", "/orders/{}", false, [&g](const HttpRequest&, const HttpApi::Params& p) {
-    json list = json::array();
-    for (const auto& o : g.orders().open_orders(p[0])) {
-      const auto& in = g.instruments().at(*g.instruments().find(o.symbol));
-      list.push_back({{"id", o.id}, {"symbol", o.symbol}, {"side", core::to_string(o.side)},
-                      {"price", core::format_steps(o.price, in.tick_size)}, {"qty", core::format_steps(o.qty, in.lot_size)},
-                      {"leaves", core::format_steps(o.leaves, in.lot_size)}, {"worker", o.worker},
-                      {"state", o.queued ? "queued" : "resting"}});
-    }
-    return HttpApi::reply(200, {{"account", p[0]}, {"orders", list}});
+    return HttpApi::reply(200, views::open_orders(g, p[0]));
   });
   api.route("POST", "/admin/workers", true, [&g](const HttpRequest& req, const HttpApi::Params&) {
     HttpResponse err;
@@ -136,36 +91,8 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     if (!e.empty()) return HttpApi::error(400, "bad_field", e);
     return HttpApi::reply(200, {{"ok", true}, {"strategy", (*body)["strategy"]}});
   });
-  api.add_stats_section("balancer", [&g] {
-    const auto s = g.orders().balancer().stats();
-    json rejects = json::object();
-    for (std::size_t i = 1; i < s.rejects.size(); ++i) {
-      rejects[std::string(balance::to_string(static_cast<balance::RouteError>(i)))] = s.rejects[i];
-    }
-    return json{{"strategy", balance::to_string(s.strategy)}, {"workers", s.workers},
-                {"total_capacity", s.total_capacity}, {"total_load", s.total_load},
-                {"utilization_pct", s.utilization_pct}, {"orders_routed", s.orders_routed},
-                {"imbalance_ratio", s.imbalance}, {"vip_fallbacks", s.vip_fallbacks}, {"rejects", rejects}};
-  });
-  api.add_stats_section("matching", [&g] {
-    const auto& f = g.orders().stats();
-    const auto& e = g.emitter().stats();
-    json per_worker = json::object();
-    std::uint64_t resting = 0;
-    for (const auto& b : g.venue().books()) {
-      resting += b.resting_orders;
-      per_worker[std::string(b.worker)] = {{"orders", b.orders_received}, {"trades", b.trades},
-                                           {"volume_lots", b.volume_lots}, {"resting_orders", b.resting_orders},
-                                           {"queued", b.queued}};
-    }
-    return json{{"orders", f.orders_in}, {"acks", e.acks}, {"trades", e.trades}, {"volume_lots", e.volume_lots},
-                {"fills", e.fills}, {"resting_orders", resting}, {"live_orders", g.orders().live_orders()},
-                {"held_for_ledger", e.held_events}, {"queued_peak", g.venue().stats().queued_peak},
-                {"order_to_ack_us", {{"p50", f.order_to_ack.percentile_ns(0.5) / 1000.0},
-                                     {"p99", f.order_to_ack.percentile_ns(0.99) / 1000.0},
-                                     {"max", f.order_to_ack.max_ns() / 1000.0}}},
-                {"workers", per_worker}};
-  });
+  api.add_stats_section("balancer", [&g] { return views::balancer_stats(g); });
+  api.add_stats_section("matching", [&g] { return views::matching_stats(g); });
   auto& m = api.metrics();
   const auto& flow = g.orders();
   m.histogram("tradeshard_order_handling_seconds", "Order handling time from receive to ack.",

@@ -56,6 +56,11 @@ class Gateway final : public Outbox, private VenueSink {
     const Delivering guard(*this);
     emitter_.retry_held();
   }
+  // Admin deposit or withdrawal, as one delivery: its change set is written at the release point
+  // before this returns. Error text ("ledger_write_failed" when that write failed), or empty
+  // and the new version.
+  std::string transfer(std::string_view account, std::string_view currency, core::Decimal amount, bool deposit,
+                       std::uint64_t& version);
   // Runs an admin action on the order path (add/drain/remove a worker, ...) as one delivery:
   // what it tells clients is released like any command's replies.
   template <class F>
