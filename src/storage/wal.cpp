@@ -117,7 +117,10 @@ bool Wal::open_segment(std::uint64_t seq, bool append_existing, std::string& err
   if (!append_existing) segment_size_ = 0;
   segment_seq_ = seq;
   std::lock_guard lk(shared_->mu);
-  if (shared_->fd >= 0) shared_->sealed.push_back(shared_->fd);
+  if (shared_->fd >= 0) {
+    if (options_.policy == FsyncPolicy::none) ::close(shared_->fd);  // nothing will sync it
+    else shared_->sealed.push_back(shared_->fd);
+  }
   shared_->fd = fd;
   shared_->dir_dirty = true;
   return true;
@@ -170,6 +173,7 @@ AppendError Wal::flush() {
   buffer_.clear();
   last_version_ = staged_version_;
   sh.written.store(last_version_, std::memory_order_seq_cst);
+  if (options_.policy == FsyncPolicy::none) return AppendError::ok;
   start_thread();
   // Pairs with run(): either the thread sees the new version or we see it idle and wake it.
   if (sh.idle.load(std::memory_order_seq_cst)) sh.wake();
@@ -242,7 +246,9 @@ void Wal::run() {
       }
     }
     // Everything up to `target` was written to the current fd or to one sealed before we look.
-    const std::uint64_t target = sh.written.load(std::memory_order_acquire);
+    // With FsyncPolicy::none the thread runs only for snapshots: nothing is synced or claimed durable.
+    const std::uint64_t target =
+        options_.policy == FsyncPolicy::none ? synced : sh.written.load(std::memory_order_acquire);
     std::vector<int> sealed;
     std::vector<std::pair<std::uint64_t, std::string>> snaps;
     int fd = -1;

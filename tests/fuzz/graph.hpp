@@ -78,25 +78,31 @@ class Reused {
 
 // A client session as TcpSession / WsSession are, minus the socket: registered with the
 // Gateway, messages through SessionBase::handle_message (rate limit, decoder, Gateway), replies
-// encoded as the sessions encode them and handed to `out`.
+// through SessionBase::send (counted, encoded, bounded) and handed to `out` as each is encoded.
 class Session final : public net::SessionBase {
  public:
   Session(net::Server& server, std::uint64_t id, const char* transport, std::function<void(std::string)> out)
       : SessionBase(server, id, transport), out_(std::move(out)) {
     register_with_gateway();
+    write_scheduled_ = true;  // output leaves in encoded(), never through a posted write
   }
   ~Session() override { unregister_from_gateway(); }
-  void send(const app::Outbound& message) override {
-    ++server_.stats().out_by_type[message.index()];
-    std::string frame;
-    protocol::encode(frame, message, ++seq_);
-    out_(std::move(frame));
-  }
-  void check_idle(std::chrono::steady_clock::time_point) override {}
-  void shutdown() override {}
   using SessionBase::handle_message;
 
  private:
+  // Never opened: a close has nothing to linger on.
+  boost::asio::ip::tcp::socket& lowest_socket() override {
+    static boost::asio::io_context io{1};
+    static boost::asio::ip::tcp::socket socket{io};
+    return socket;
+  }
+  void encoded(std::size_t from) override {
+    out_(pending_.substr(from));
+    pending_.clear();
+  }
+  void do_write() override {}
+  void do_read() override {}
+
   std::function<void(std::string)> out_;
 };
 

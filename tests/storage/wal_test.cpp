@@ -116,6 +116,27 @@ TEST_CASE("Wal: interval fsync policy") {
   CHECK(wait_for([&] { return durable.load() == 10; }));
 }
 
+// Ensure the none policy writes (and rotates) without ever claiming durability, and reads back.
+TEST_CASE("Wal: none fsync policy writes without syncing") {
+  TempDir d;
+  WalOptions o = options(d);
+  o.policy = FsyncPolicy::none;
+  o.segment_bytes = 200;
+  std::atomic<std::uint64_t> durable{0};
+  {
+    auto w = Wal::open(o, [&](std::uint64_t v) { durable.store(v); });
+    REQUIRE(w.ok());
+    for (std::uint64_t v = 1; v <= 30; ++v) REQUIRE(w.wal->append(v, payload(v)) == AppendError::ok);
+    CHECK(w.wal->durable_version() == 0);
+    CHECK(w.wal->fsync_rounds() == 0);
+  }
+  CHECK(durable.load() == 0);
+  auto w = Wal::open(o, nullptr);
+  REQUIRE(w.ok());
+  REQUIRE(w.recovery.records.size() == 30);
+  CHECK(w.recovery.records.back().version == 30);
+}
+
 // Ensure small segments rotate and every segment is read back in order.
 TEST_CASE("Wal: segment rotation") {
   TempDir d;

@@ -31,7 +31,11 @@
 
 namespace tradeshard::storage {
 
-enum class FsyncPolicy : std::uint8_t { every_commit, interval };
+// every_commit: the fsync thread syncs after every write; interval: every interval_ms; none: never
+// (tests, tools, fuzzing: writes reach the page cache only, no thread is started for them, and
+// durable_version() stays where recovery left it). Snapshots are written by the thread whatever
+// the policy.
+enum class FsyncPolicy : std::uint8_t { every_commit, interval, none };
 
 struct WalOptions {
   std::string dir;                                // ledger.data_dir
