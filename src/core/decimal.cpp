@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <limits>
 
 namespace tradeshard::core {
 namespace {
@@ -146,23 +147,33 @@ StepResult to_steps_rounded(Decimal value, Decimal step) noexcept {
 
 void append_steps(std::string& out, std::int64_t steps, Decimal step) {
   // units at step.scale; multiplication in 128 bits cannot overflow for int64 operands.
-  __int128 v = static_cast<__int128>(steps) * step.units;
-  if (v < 0) {
-    out.push_back('-');
-    v = -v;
-  }
+  const __int128 v = static_cast<__int128>(steps) * step.units;
+  const bool negative = v < 0;
+  unsigned __int128 u = negative ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
+  // Written backwards into buf, then appended once: at least scale+1 digits, the point before the
+  // last `scale` of them.
   char buf[48];
-  int n = 0;
+  char* const end = buf + sizeof buf;
+  char* p = end;
   const int scale = step.scale;
-  do {
-    buf[n++] = static_cast<char>('0' + static_cast<int>(v % 10));
-    v /= 10;
-  } while (v != 0 || n <= scale);
-  // buf holds digits least-significant first; at least scale+1 digits.
-  for (int k = n - 1; k >= 0; --k) {
-    out.push_back(buf[k]);
-    if (k == scale && scale > 0) out.push_back('.');
+  int digits = 0;
+  auto put = [&](unsigned d) {
+    if (digits == scale && scale > 0) *--p = '.';
+    *--p = static_cast<char>('0' + d);
+    ++digits;
+  };
+  // 64-bit division is a few cycles; 128-bit division is a library call: use it only when needed.
+  while (u > std::numeric_limits<std::uint64_t>::max()) {
+    put(static_cast<unsigned>(u % 10));
+    u /= 10;
   }
+  auto x = static_cast<std::uint64_t>(u);
+  do {
+    put(static_cast<unsigned>(x % 10));
+    x /= 10;
+  } while (x != 0 || digits <= scale);
+  if (negative) *--p = '-';
+  out.append(p, static_cast<std::size_t>(end - p));
 }
 
 std::string format_steps(std::int64_t steps, Decimal step) {

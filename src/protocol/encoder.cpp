@@ -12,11 +12,18 @@ void append_int(std::string& out, Int v) {
   out.append(buf, r.ptr);
 }
 
+// ,"k":   (std::string::push_back is an out-of-line call per byte here: appends are fewer calls)
 void key(std::string& out, std::string_view k) {
-  out.push_back(',');
-  out.push_back('"');
+  out.append(",\"", 2);
   out.append(k);
-  out.append("\":");
+  out.append("\":", 2);
+}
+
+// ,"k":"  for a value that is a string of known-safe characters
+void key_open_string(std::string& out, std::string_view k) {
+  out.append(",\"", 2);
+  out.append(k);
+  out.append("\":\"", 3);
 }
 
 void str_field(std::string& out, std::string_view k, std::string_view v) {
@@ -25,17 +32,15 @@ void str_field(std::string& out, std::string_view k, std::string_view v) {
 }
 
 void steps_field(std::string& out, std::string_view k, std::int64_t steps, core::Decimal step) {
-  key(out, k);
-  out.push_back('"');
+  key_open_string(out, k);
   core::append_steps(out, steps, step);
-  out.push_back('"');
+  out.append("\"", 1);
 }
 
 void md_field(std::string& out, std::string_view k, std::int64_t v) {
-  key(out, k);
-  out.push_back('"');
+  key_open_string(out, k);
   append_md(out, v);
-  out.push_back('"');
+  out.append("\"", 1);
 }
 
 void channels_field(std::string& out, const std::vector<std::string_view>* chans) {
@@ -85,9 +90,9 @@ struct Encode {
   void operator()(const app::FillOut& m) {
     str_field(out, "id", m.id);
     key(out, "trade_id");
-    out.append("\"t-");
+    out.append("\"t-", 3);
     append_int(out, m.trade_id);
-    out.push_back('"');
+    out.append("\"", 1);
     str_field(out, "symbol", m.instrument->symbol);
     str_field(out, "side", core::to_string(m.side));
     steps_field(out, "price", m.price, m.instrument->tick_size);
@@ -145,9 +150,9 @@ struct Encode {
   void operator()(const app::TradeOut& m) {
     str_field(out, "symbol", m.instrument->symbol);
     key(out, "trade_id");
-    out.append("\"t-");
+    out.append("\"t-", 3);
     append_int(out, m.trade_id);
-    out.push_back('"');
+    out.append("\"", 1);
     steps_field(out, "price", m.price, m.instrument->tick_size);
     steps_field(out, "qty", m.qty, m.instrument->lot_size);
     str_field(out, "aggressor", core::to_string(m.aggressor));
@@ -170,8 +175,14 @@ static_assert(std::size(kTypeNames) == std::variant_size_v<app::Outbound>);
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (unsigned char c : s) {
+  out.append("\"", 1);
+  // Runs of characters that need no escape (all of them, in ids and names) go in one append.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out.append("\\\""); break;
       case '\\': out.append("\\\\"); break;
@@ -179,16 +190,13 @@ void append_json_string(std::string& out, std::string_view s) {
       case '\r': out.append("\\r"); break;
       case '\t': out.append("\\t"); break;
       default:
-        if (c < 0x20) {
-          out.append("\\u00");
-          out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 15]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+        out.append("\\u00");
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
     }
   }
-  out.push_back('"');
+  out.append(s.data() + run, s.size() - run);
+  out.append("\"", 1);
 }
 
 void append_md(std::string& out, std::int64_t value) {

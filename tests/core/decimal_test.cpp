@@ -38,6 +38,15 @@ TEST_CASE("Decimal: steps") {
   CHECK(format_steps(-7, tick) == "-0.07");
   CHECK(format_steps(0, tick) == "0.00");
   CHECK(to_string(Decimal{2535190, 5}) == "25.35190");
+  // Steps of more than one unit, and products past 64 bits (the 128-bit digits).
+  CHECK(format_steps(7, Decimal{5, 2}) == "0.35");
+  CHECK(format_steps(-123, Decimal{25, 1}) == "-307.5");
+  CHECK(format_steps(INT64_MAX, Decimal{1, 0}) == "9223372036854775807");
+  CHECK(format_steps(INT64_MIN, Decimal{1, 0}) == "-9223372036854775808");
+  CHECK(format_steps(INT64_MAX, Decimal{1000, 18}) == "9223.372036854775807000");
+  CHECK(format_steps(INT64_MAX, Decimal{INT64_MAX, 3}) == "85070591730234615847396907784232501.249");
+  CHECK(format_steps(INT64_MIN, Decimal{INT64_MAX, 0}) == "-85070591730234615856620279821087277056");
+  CHECK(format_steps(5, Decimal{1, 18}) == "0.000000000000000005");
 }
 
 // Ensure the 64-bit fast paths agree with exact arithmetic at the edges of int64.

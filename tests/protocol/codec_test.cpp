@@ -452,4 +452,10 @@ TEST_CASE("Encoder: messages") {
   out.clear();
   protocol::append_json_string(out, std::string_view("a\x01\n", 3));
   CHECK(out == R"("a\u0001\n")");
+  out.clear();
+  protocol::append_json_string(out, "\"quoted\" back\\slash\tend\x1f");
+  CHECK(out == R"("\"quoted\" back\\slash\tend\u001f")");
+  out.clear();
+  protocol::append_json_string(out, "");
+  CHECK(out == R"("")");
 }
