@@ -2,6 +2,7 @@
 // token, driven by HttpRequest values (what HttpSession hands it after parsing).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -119,4 +120,118 @@ TEST_CASE("HttpApi: /stats and /metrics read the edge counters by name") {
   CHECK(m.status == 200);
   CHECK(m.body.find("tradeshard_messages_out_total{type=\"pong\"} 7") != std::string::npos);
   CHECK(m.body.find("tradeshard_wire_errors_total{code=\"bad_json\"} 2") != std::string::npos);
+}
+
+TEST_CASE("HttpApi: order path admin routes act through the Gateway and show in /workers and /orders") {
+  Api a;
+  const std::string auth = "Bearer test-admin-token-0123456789";
+  CHECK(a.call("POST", "/admin/workers", R"({"id":"worker-2","capacity":10})", auth).status == 200);
+  CHECK(a.call("POST", "/admin/workers", R"({"id":"worker-2","capacity":10})", auth).status == 400);  // exists
+  CHECK(a.call("POST", "/admin/workers", R"({"id":"w","capacity":0})", auth).status == 400);
+  auto workers = body(a.call("GET", "/workers"));
+  REQUIRE(workers["workers"].size() == 2);
+  CHECK(workers["workers"][1]["id"] == "worker-2");
+  CHECK(workers["workers"][1]["queued"] == 0);
+
+  NullPort port;
+  const auto conn = a.gateway.open(port);
+  app::OrderCmd o;
+  o.id = "q1";
+  o.account = "acct";
+  o.symbol = "BTCUSDT";
+  o.side = core::Side::sell;
+  o.has_price = true;
+  o.price = core::Decimal{10100, 2};
+  o.qty = core::Decimal{2, 5};
+  a.gateway.handle(conn, o, {});
+  auto open = body(a.call("GET", "/orders/acct"));
+  REQUIRE(open["orders"].size() == 1);
+  CHECK(open["orders"][0]["state"] == "queued");  // not pumped yet
+  while (a.gateway.pump({})) {
+  }
+  open = body(a.call("GET", "/orders/acct"));
+  CHECK(open["orders"][0]["state"] == "resting");
+  CHECK(open["orders"][0]["price"] == "101.00");
+  CHECK(open["orders"][0]["leaves"] == "0.00002");
+
+  // Removing the worker that holds it ends the order (done worker_removed) and frees the account.
+  const std::string holder = open["orders"][0]["worker"];
+  CHECK(a.call("DELETE", "/admin/workers/" + holder, {}, auth).status == 200);
+  CHECK(body(a.call("GET", "/orders/acct"))["orders"].empty());
+  CHECK(a.call("DELETE", "/admin/workers/nope", {}, auth).status == 404);
+  CHECK(a.call("POST", "/admin/balancer", R"({"strategy":"hash"})", auth).status == 200);
+  const auto bad = a.call("POST", "/admin/balancer", R"({"strategy":"fastest"})", auth);
+  CHECK(bad.status == 400);
+  CHECK(body(bad)["message"].get<std::string>().find("least_connections") != std::string::npos);
+  CHECK(body(a.call("GET", "/stats"))["balancer"]["strategy"] == "hash");
+}
+
+TEST_CASE("HttpApi: tick path routes (partitions, processors, bars, node admin)") {
+  Api a;
+  NullPort port;
+  const auto conn = a.gateway.open(port);
+  app::TickCmd t;
+  t.symbol = "BTCUSDT";
+  t.bid = 1'000'000'000'000;
+  t.ask = 1'000'100'000'000;
+  t.bid_size = 100'000'000;
+  t.ask_size = 100'000'000;
+  t.ts_ms = 1'700'000'000'000;
+  a.gateway.handle(conn, t, {1'700'000'000'000, 1});
+  const auto parts = body(a.call("GET", "/partitions"));
+  CHECK(parts["symbols"] == 1);
+  CHECK(parts["partitions"].size() == 1);
+  const auto procs = body(a.call("GET", "/processors"));
+  REQUIRE(procs["nodes"].size() >= 1);
+  std::uint64_t processed = 0;
+  for (const auto& n : procs["nodes"]) processed += n["ticks_processed"].get<std::uint64_t>();
+  CHECK(processed == 1);
+  const auto bars = body(a.call("GET", "/bars/BTCUSDT", {}, {}, "interval=1s"));
+  CHECK(bars["interval"] == "1s");
+  CHECK(a.call("GET", "/bars/BTCUSDT", {}, {}, "interval=7s").status == 400);
+  CHECK(a.call("GET", "/bars/NOPE").status == 404);
+  const std::string auth = "Bearer test-admin-token-0123456789";
+  const auto added = a.call("POST", "/admin/nodes", R"({"id":"node-x"})", auth);
+  CHECK(added.status == 200);
+  CHECK(body(added)["plan"]["kind"].is_string());
+  CHECK(a.call("POST", "/admin/nodes", "[]", auth).status == 400);
+  CHECK(a.call("DELETE", "/admin/nodes/nope", {}, auth).status == 404);
+  CHECK(body(a.call("GET", "/stats"))["ticks"]["ticks_processed"] == 1);
+}
+
+TEST_CASE("HttpApi: ledger routes (replicas, consistency, replica faults)") {
+  Api a;
+  const std::string auth = "Bearer test-admin-token-0123456789";
+  auto replicas = body(a.call("GET", "/replicas"));
+  REQUIRE(replicas["replicas"].size() == 3);
+  CHECK(replicas["has_quorum"] == true);
+  const std::string r1 = replicas["replicas"][0]["node_id"];
+  const std::string r2 = replicas["replicas"][1]["node_id"];
+  CHECK(a.call("POST", "/admin/replicas/" + r1 + "/fail", {}, auth).status == 200);
+  CHECK(a.call("POST", "/admin/replicas/" + r2 + "/pause", {}, auth).status == 200);
+  CHECK(body(a.call("GET", "/replicas"))["has_quorum"] == false);
+  CHECK(a.call("GET", "/health").status == 503);
+  CHECK(a.call("POST", "/admin/replicas/" + r2 + "/resume", {}, auth).status == 200);
+  CHECK(body(a.call("GET", "/replicas"))["has_quorum"] == true);
+  CHECK(a.call("POST", "/admin/replicas/nope/pause", {}, auth).status == 404);
+  const auto c = body(a.call("GET", "/replicas/consistency"));
+  CHECK(c["replica_count"] == 3);
+  CHECK(body(a.call("GET", "/stats"))["ledger"]["replica_count"] == 3);
+}
+
+TEST_CASE("HttpApi: every component's metrics come from the one registry, each name once") {
+  Api a;
+  const auto names = a.api.metrics().names();
+  for (const char* expected : {"tradeshard_connections_open", "tradeshard_http_errors_total",
+                               "tradeshard_order_handling_seconds", "tradeshard_trades_total",
+                               "tradeshard_worker_load", "tradeshard_ticks_total", "tradeshard_ledger_quorum"}) {
+    CHECK(std::count(names.begin(), names.end(), expected) == 1);
+  }
+  a.stats.count_http_error(431);
+  a.stats.count_http_error(401);
+  const auto m = a.call("GET", "/metrics").body;
+  CHECK(m.find("tradeshard_http_errors_total{reason=\"too_large\"} 1\n") != std::string::npos);
+  CHECK(m.find("tradeshard_http_errors_total{reason=\"unauthorized\"} 1\n") != std::string::npos);
+  CHECK(m.find("tradeshard_worker_load{worker=\"worker-1\"} 0\n") != std::string::npos);
+  CHECK(m.find("# TYPE tradeshard_order_handling_seconds histogram\n") != std::string::npos);
 }
