@@ -59,6 +59,33 @@ struct OrderView {
   Lots filled = 0;
 };
 
+// One instrument's book as it moves between engines (live migration): every resting order in time
+// priority, bids first (best price first, oldest first within a price), then asks likewise, with
+// the book's last trade price (the reference of price bands).
+struct BookImage {
+  struct Order {
+    OrderKey key = 0;
+    AccountId account = 0;
+    Side side = Side::buy;
+    Ticks price = 0;
+    Lots leaves = 0;
+    Lots filled = 0;
+    friend bool operator==(const Order&, const Order&) = default;
+  };
+  InstrumentId instrument = 0;
+  Ticks last_trade = 0;  // 0 = no trade yet
+  std::vector<Order> orders;
+};
+
+enum class ImportError : std::uint8_t {
+  ok,
+  unknown_instrument,
+  book_not_empty,   // the target already holds orders of this instrument
+  duplicate_key,    // a key is already live in the target
+  bad_image,        // out of priority order, crossed, or an order without leaves or price
+};
+[[nodiscard]] std::string_view to_string(ImportError e) noexcept;
+
 struct EngineStats {
   std::uint64_t orders_received = 0;
   std::uint64_t orders_accepted = 0;
@@ -89,6 +116,15 @@ class MatchingEngine {
                                      EventBuffer& out);
   // Cancels every live order of the account (optionally one instrument); returns how many.
   std::size_t cancel_all(AccountId account, std::optional<InstrumentId> instrument, EventBuffer& out);
+
+  // Moving one instrument's book to another engine, between two commands: export_book copies it;
+  // remove_book then drops its orders here without events (they live on in the other engine) and
+  // forgets its last trade; import_book rests an exported book in an engine whose book of that
+  // instrument is empty, with the same prices, leaves, filled quantities and time priority, and
+  // without matching (an exported book is never crossed). A refused import changes nothing.
+  [[nodiscard]] BookImage export_book(InstrumentId instrument) const;
+  std::size_t remove_book(InstrumentId instrument) noexcept;
+  [[nodiscard]] ImportError import_book(const BookImage& image);
 
   [[nodiscard]] std::optional<LevelView> best(InstrumentId instrument, Side side) const noexcept;
   [[nodiscard]] Depth depth(InstrumentId instrument, std::size_t levels) const;
