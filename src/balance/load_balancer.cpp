@@ -54,18 +54,16 @@ RouteResult LoadBalancer::route(const RouteRequest& request) {
 RouteResult LoadBalancer::route_in_pool(const RouteRequest& request, Eligibility want) {
   const LiveCountTable::Key symbol_key{request.symbol_hash, static_cast<std::uint32_t>(want.pool)};
   std::optional<std::uint32_t> chosen;
-  LiveCountTable::Entry* symbol_entry = nullptr;
-  if (config_.strategy == Strategy::hash) {
-    symbol_entry = symbols_.find(symbol_key);
-    if (symbol_entry != nullptr) {
-      // The symbol's book lives on its home worker: go there or nowhere.
-      const Slot& home = slots_[symbol_entry->home];
-      if (!home.routable()) return {WorkerId{}, sticky_error(home)};
-      if (!home.has_room()) return {WorkerId{}, RouteError::no_capacity};
-      chosen = symbol_entry->home;
-    } else {
-      chosen = pick_on_ring(request.symbol_hash, want);
-    }
+  LiveCountTable::Entry* symbol_entry = symbols_.find(symbol_key);
+  if (symbol_entry != nullptr) {
+    // Under every strategy a symbol's book lives on its home worker while it has live orders:
+    // go there or nowhere (another worker would hold a second book that never meets the first).
+    const Slot& home = slots_[symbol_entry->home];
+    if (!home.routable()) return {WorkerId{}, sticky_error(home)};
+    if (!home.has_room()) return {WorkerId{}, RouteError::no_capacity};
+    chosen = symbol_entry->home;
+  } else if (config_.strategy == Strategy::hash) {
+    chosen = pick_on_ring(request.symbol_hash, want);  // the strategy places a symbol it has not seen live
   } else {
     chosen = pick(want);
   }
@@ -83,9 +81,8 @@ void LoadBalancer::commit(std::uint32_t slot, std::uint64_t symbol_hash, Pool po
   LiveCountTable::Entry& e = symbol_entry != nullptr
                                  ? *symbol_entry
                                  : symbols_.find_or_insert({symbol_hash, static_cast<std::uint32_t>(pool)});
-  // Under hash the home is fixed while the symbol has live orders; the other strategies spread
-  // a symbol anyway, so the home just follows the latest order (used if hash is switched on).
-  if (e.count == 0 || config_.strategy != Strategy::hash) e.home = slot;
+  // The home is fixed while the symbol has live orders (route_in_pool sends them all there).
+  if (e.count == 0) e.home = slot;
   ++e.count;
 }
 
@@ -248,8 +245,8 @@ ManageError LoadBalancer::release(WorkerId worker, std::uint64_t symbol_hash) no
   ++released_;
   LiveCountTable::Entry* e = symbols_.find({symbol_hash, static_cast<std::uint32_t>(s->pool)});
   assert(e != nullptr);
-  // Re-homing costs a scan, so only hash, which relies on the home, pays it here.
-  if (symbols_.decrement(e) > 0 && pair_gone && e->home == worker.value && config_.strategy == Strategy::hash) {
+  // Only a symbol left on several workers (by a strategy switch of an older build) needs this.
+  if (symbols_.decrement(e) > 0 && pair_gone && e->home == worker.value) {
     rehome(*e, worker.value);
   }
   return ManageError::ok;

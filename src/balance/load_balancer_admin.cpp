@@ -162,15 +162,8 @@ RemoveResult LoadBalancer::remove(std::string_view id) {
   return {WorkerId{index}, ManageError::ok, s.load};
 }
 
-void LoadBalancer::set_strategy(Strategy strategy) noexcept {
-  // Other strategies let a symbol's home go stale (release() only re-homes under hash).
-  if (strategy == Strategy::hash && config_.strategy != Strategy::hash) {
-    symbols_.for_each([this](LiveCountTable::Entry& e) {
-      if (pairs_.find({e.key.symbol, e.home}) == nullptr) rehome(e, e.home);
-    });
-  }
-  config_.strategy = strategy;
-}
+// Changes where symbols without live orders go; a symbol with live orders stays on its home.
+void LoadBalancer::set_strategy(Strategy strategy) noexcept { config_.strategy = strategy; }
 
 ManageError LoadBalancer::set_hash_balance_factor(double factor) noexcept {
   if (!valid_factor(factor)) return ManageError::bad_value;

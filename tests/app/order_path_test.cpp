@@ -424,3 +424,29 @@ TEST_CASE("TradeEmitter: nothing of a trade is told before the ledger takes it; 
   CHECK(f.emitter.stats().held_events == 0);
   CHECK(f.emitter.stats().trades == 1);
 }
+
+// Issue 16's first check: under every strategy, a sell at 100 and a buy at 101 for the same symbol
+// from different connections meet in one book and trade (before, four of the five strategies sent
+// them to different workers, whose books never met: a crossed market).
+TEST_CASE("One book per symbol: under every strategy a crossing buy and sell trade") {
+  for (const auto strategy : balance::all_strategies) {
+    CAPTURE(balance::to_string(strategy));
+    app::Config config = order_config();
+    config.workers.push_back({"worker-2", 1000, "", "", {}, 50.0, 0});
+    config.workers.push_back({"worker-3", 1000, "", "", {}, 50.0, 0});
+    config.balancer.strategy = strategy;
+    app::Gateway g(config);
+    Port seller, buyer, other;
+    const auto s = g.open(seller);
+    const auto b = g.open(buyer);
+    const auto o = g.open(other);
+    g.handle(s, order("s1", core::Side::sell, 10'000, 1, "sam"), {0, 1});
+    // Orders of other symbols' worth of load in between would move a spreading strategy on.
+    g.handle(o, order("o1", core::Side::sell, 20'000, 1, "oli"), {0, 2});
+    g.handle(b, order("b1", core::Side::buy, 10'100, 1, "bob"), {0, 3});
+    while (g.pump({0, 4})) {
+    }
+    CHECK(buyer.got == std::vector<std::string>{"ack:b1", "fill:b1:1@10000#1", "done:b1:filled"});
+    CHECK(seller.got == std::vector<std::string>{"ack:s1", "fill:s1:1@10000#1", "done:s1:filled"});
+  }
+}

@@ -232,20 +232,21 @@ TEST_CASE("HashRing: sticky worker draining, unhealthy or removed") {
   CHECK(again.worker != home);
 }
 
-// Ensure switching from a spreading strategy to hash consolidates a symbol on a worker that
-// still holds its orders.
-TEST_CASE("HashRing: switching to hash follows the symbol's live orders") {
+// Ensure switching strategy never moves a symbol that has live orders; once its last order
+// ends, the new strategy places it.
+TEST_CASE("HashRing: switching strategy keeps a live symbol on its home") {
   LoadBalancer lb = hash_workers(3);
   lb.set_strategy(Strategy::round_robin);
   const std::uint64_t h = core::stable_hash("SOLUSDT");
   const WorkerId a = lb.route(order(h)).worker;
-  const WorkerId b = lb.route(order(h)).worker;
-  REQUIRE(a != b);
+  CHECK(lb.route(order(h)).worker == a);  // round robin does not split the book
   lb.set_strategy(Strategy::hash);
-  CHECK(lb.route(order(h)).worker == b);  // latest placement is the home
-  CHECK(lb.release(b, h) == ManageError::ok);
-  CHECK(lb.release(b, h) == ManageError::ok);
-  CHECK(lb.route(order(h)).worker == a);  // b holds none now: home moved to a
+  CHECK(lb.route(order(h)).worker == a);
+  for (int i = 0; i < 3; ++i) CHECK(lb.release(a, h) == ManageError::ok);
+  CHECK(lb.stats().live_symbols == 0);
+  const RouteResult placed = lb.route(order(h));  // now on the ring
+  REQUIRE(placed.ok());
+  CHECK(lb.live_orders(placed.worker, h) == 1);
 }
 
 // Ensure the per-symbol table shrinks back to nothing: no growth with symbols ever seen.

@@ -49,11 +49,13 @@ TEST_CASE("Strategy: parse and to_string") {
   CHECK_FALSE(parse_strategy("").has_value());
 }
 
-// Ensure round robin spreads 15 orders 5/5/5 over three workers in add order.
-TEST_CASE("LoadBalancer: round robin spreads 15 orders 5/5/5") {
+std::string sym(int i) { return "SYM" + std::to_string(i); }
+
+// Ensure round robin places 15 new symbols 5/5/5 over three workers in add order.
+TEST_CASE("LoadBalancer: round robin places 15 symbols 5/5/5") {
   LoadBalancer lb = three_workers(Strategy::round_robin);
   std::vector<std::uint32_t> sequence;
-  for (int i = 0; i < 15; ++i) sequence.push_back(route_ok(lb, order("BTCUSDT")).value);
+  for (int i = 0; i < 15; ++i) sequence.push_back(route_ok(lb, order(sym(i))).value);
   CHECK(sequence[0] == 0);
   CHECK(sequence[1] == 1);
   CHECK(sequence[2] == 2);
@@ -64,20 +66,21 @@ TEST_CASE("LoadBalancer: round robin spreads 15 orders 5/5/5") {
   CHECK(lb.stats().orders_routed == 15);
 }
 
-// Ensure least connections sends new orders to the worker that just released orders.
+// Ensure least connections places new symbols on the worker that just released orders.
 TEST_CASE("LoadBalancer: least connections follows releases") {
   LoadBalancer lb = three_workers(Strategy::least_connections);
   std::vector<WorkerId> routed;
-  for (int i = 0; i < 6; ++i) routed.push_back(route_ok(lb, order("ETHUSDT")));
+  for (int i = 0; i < 6; ++i) routed.push_back(route_ok(lb, order(sym(i))));
   CHECK(load_of(lb, "worker-2") == 2);
   const WorkerId w2 = *lb.find("worker-2");
-  CHECK(lb.release(w2, core::stable_hash("ETHUSDT")) == ManageError::ok);
-  CHECK(lb.release(w2, core::stable_hash("ETHUSDT")) == ManageError::ok);
+  for (int i = 0; i < 6; ++i) {
+    if (routed[static_cast<std::size_t>(i)] == w2) CHECK(lb.release(w2, core::stable_hash(sym(i))) == ManageError::ok);
+  }
   CHECK(load_of(lb, "worker-2") == 0);
-  CHECK(route_ok(lb, order("ETHUSDT")) == w2);
-  CHECK(route_ok(lb, order("ETHUSDT")) == w2);
+  CHECK(route_ok(lb, order(sym(10))) == w2);
+  CHECK(route_ok(lb, order(sym(11))) == w2);
   // All tied at 2 again: the lowest WorkerId wins, deterministically.
-  CHECK(route_ok(lb, order("ETHUSDT")) == *lb.find("worker-1"));
+  CHECK(route_ok(lb, order(sym(12))) == *lb.find("worker-1"));
 }
 
 // Ensure weighted capacity keeps each worker's load proportional to its capacity.
@@ -86,14 +89,14 @@ TEST_CASE("LoadBalancer: weighted capacity follows capacity") {
   REQUIRE(lb.add_worker(spec("small", 100)).error == ManageError::ok);
   REQUIRE(lb.add_worker(spec("medium", 200)).error == ManageError::ok);
   REQUIRE(lb.add_worker(spec("large", 300)).error == ManageError::ok);
-  for (int i = 0; i < 60; ++i) (void)route_ok(lb, order("SOLUSDT"));
+  for (int i = 0; i < 60; ++i) (void)route_ok(lb, order(sym(i)));
   CHECK(load_of(lb, "small") == 10);
   CHECK(load_of(lb, "medium") == 20);
   CHECK(load_of(lb, "large") == 30);
-  for (int i = 0; i < 540; ++i) (void)route_ok(lb, order("SOLUSDT"));
+  for (int i = 60; i < 600; ++i) (void)route_ok(lb, order(sym(i)));
   CHECK(load_of(lb, "small") == 100);
   CHECK(load_of(lb, "large") == 300);
-  CHECK(lb.route(order("SOLUSDT")).error == RouteError::no_capacity);
+  CHECK(lb.route(order(sym(600))).error == RouteError::no_capacity);
 }
 
 // Ensure lowest latency picks the fastest worker and moves when measurements say it slowed down.
@@ -104,15 +107,39 @@ TEST_CASE("LoadBalancer: lowest latency follows measured latency") {
   REQUIRE(lb.add_worker(spec("worker-3", 100, 80.0)).error == ManageError::ok);
   const WorkerId w1 = *lb.find("worker-1");
   const WorkerId w2 = *lb.find("worker-2");
-  CHECK(route_ok(lb, order("BTCUSDT")) == w2);
-  CHECK(route_ok(lb, order("BTCUSDT")) == w2);
+  CHECK(route_ok(lb, order(sym(1))) == w2);
+  CHECK(route_ok(lb, order(sym(2))) == w2);
   CHECK(lb.record_latency(w2, 100.0) == ManageError::ok);  // EWMA 20 -> 60
   CHECK(lb.worker(w2)->latency_us == doctest::Approx(60.0));
-  CHECK(route_ok(lb, order("BTCUSDT")) == w1);
+  CHECK(route_ok(lb, order(sym(3))) == w1);
+  CHECK(route_ok(lb, order(sym(1))) == w2);  // a symbol with live orders stays on its home
   CHECK(lb.record_latency(w1, 90.0) == ManageError::ok);  // 50 -> 70: worker-2 (60) is fastest again
-  CHECK(route_ok(lb, order("BTCUSDT")) == w2);
+  CHECK(route_ok(lb, order(sym(4))) == w2);
   CHECK(lb.record_latency(w2, -1.0) == ManageError::bad_value);
   CHECK(lb.record_latency(WorkerId{99}, 1.0) == ManageError::unknown_worker);
+}
+
+// Ensure every strategy keeps all live orders of a symbol on one worker (one book per symbol),
+// while it places new symbols by its own rule, and keeps them there across a strategy switch.
+TEST_CASE("LoadBalancer: every strategy keeps a symbol's live orders on one worker") {
+  for (Strategy s : all_strategies) {
+    CAPTURE(to_string(s));
+    LoadBalancer lb = three_workers(s, 1000);
+    std::vector<WorkerId> home;
+    for (int i = 0; i < 30; ++i) home.push_back(route_ok(lb, order(sym(i))));
+    std::vector<std::uint32_t> symbols_on(3, 0);
+    for (const WorkerId w : home) ++symbols_on[w.value];
+    if (s != Strategy::lowest_latency) {  // equal latency seeds: it places by fewest live orders
+      for (std::uint32_t n : symbols_on) CHECK(n > 3);  // new symbols spread
+    }
+    for (int round = 0; round < 20; ++round) {
+      for (int i = 0; i < 30; ++i) CHECK(route_ok(lb, order(sym(i))) == home[static_cast<std::size_t>(i)]);
+    }
+    const Strategy other = s == Strategy::hash ? Strategy::round_robin : Strategy::hash;
+    lb.set_strategy(other);
+    for (int i = 0; i < 30; ++i) CHECK(route_ok(lb, order(sym(i))) == home[static_cast<std::size_t>(i)]);
+    CHECK(lb.live_orders(home[0], core::stable_hash(sym(0))) == 22);
+  }
 }
 
 // Ensure the hash strategy keeps every order of a symbol on one worker while others spread.
@@ -283,8 +310,8 @@ TEST_CASE("LoadBalancer: config validation") {
 // Ensure views and stats report what the HTTP endpoints need.
 TEST_CASE("LoadBalancer: workers view and stats") {
   LoadBalancer lb = three_workers(Strategy::round_robin, 10);
-  for (int i = 0; i < 6; ++i) (void)route_ok(lb, order("BTCUSDT"));
-  (void)route_ok(lb, order("BTCUSDT"));
+  for (int i = 0; i < 6; ++i) (void)route_ok(lb, order(sym(i)));
+  (void)route_ok(lb, order(sym(6)));
   const std::vector<WorkerView> views = lb.workers();
   REQUIRE(views.size() == 3);
   CHECK(views[0].id == "worker-1");

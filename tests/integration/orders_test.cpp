@@ -1,5 +1,8 @@
 // The order path end to end over TCP: routing, matching, both sides told, admin management.
 #include <doctest/doctest.h>
+
+#include <map>
+#include <set>
 #include <sys/socket.h>
 
 #include <thread>
@@ -147,20 +150,32 @@ TEST_CASE("Orders: login and account ownership") {
   CHECK(open["orders"].size() == 1);
 }
 
-// Ensure admin endpoints need the bearer token and manage workers without restart.
-TEST_CASE("Admin: token, round robin spread, drain, remove tells owners") {
+// Ensure admin endpoints need the bearer token and manage workers without restart; round robin
+// places symbols in turn and keeps each symbol's orders on its worker (one book per symbol).
+TEST_CASE("Admin: token, round robin placement, drain, remove tells owners") {
   DaemonProcess d(test_config({{"balancer", {{"strategy", "round_robin"}}}}));
   CHECK(http_request(d.http_port(), "POST", "/admin/balancer", R"({"strategy":"hash"})").status == 401);
   CHECK(http_request(d.http_port(), "POST", "/admin/balancer", R"({"strategy":"hash"})", "wrong-token-123456789").status == 401);
   LineClient c(d.tcp_port());
-  for (int i = 0; i < 15; ++i) c.send(order("rr-" + std::to_string(i), "acc", "buy", std::to_string(100 + i), "1"));
-  for (int i = 0; i < 15; ++i) expect(c, "ack", "rr-" + std::to_string(i));
+  const std::vector<std::string> symbols = {"BTCUSDT", "ETHUSDT", "SOLUSDT"};
+  for (int i = 0; i < 15; ++i) {
+    c.send(order("rr-" + std::to_string(i), "acc", "buy", std::to_string(100 + i), "1", symbols[i % 3]));
+  }
+  std::map<std::string, std::set<std::string>> homes;  // symbol -> workers that acked its orders
+  for (int i = 0; i < 15; ++i) homes[symbols[i % 3]].insert(expect(c, "ack", "rr-" + std::to_string(i))["worker"]);
+  for (const auto& [symbol, on] : homes) CHECK(on.size() == 1);
+  CHECK(*homes["BTCUSDT"].begin() == "worker-1");  // placed in turn: worker-1, -2, -3
+  CHECK(*homes["ETHUSDT"].begin() == "worker-2");
+  CHECK(*homes["SOLUSDT"].begin() == "worker-3");
   auto workers = http_request(d.http_port(), "GET", "/workers").body_json()["workers"];
   REQUIRE(workers.size() == 3);
   for (const auto& w : workers) CHECK(w["current_load"] == 5);
-  // Drain worker-1: it gets nothing new.
+  // Drain worker-1: it gets nothing new. BTCUSDT's book is on it, so BTCUSDT orders wait for
+  // its orders to end (a second book elsewhere would never meet the first); new symbols go elsewhere.
   CHECK(http_request(d.http_port(), "POST", "/admin/workers/worker-1/drain", "", kToken).status == 200);
-  for (int i = 0; i < 4; ++i) c.send(order("n-" + std::to_string(i), "acc", "buy", "50", "1"));
+  c.send(order("btc-late", "acc", "buy", "50", "1"));
+  CHECK(expect(c, "reject", "btc-late")["reason"] == "symbol_draining");
+  for (int i = 0; i < 4; ++i) c.send(order("n-" + std::to_string(i), "acc", "buy", "50", "1", "BNBUSDT"));
   for (int i = 0; i < 4; ++i) CHECK(expect(c, "ack", "n-" + std::to_string(i))["worker"] != "worker-1");
   // Remove worker-1: its five resting orders end with done:worker_removed to their owner.
   CHECK(http_request(d.http_port(), "DELETE", "/admin/workers/worker-1", "", kToken).status == 200);
@@ -177,6 +192,7 @@ TEST_CASE("Admin: token, round robin spread, drain, remove tells owners") {
   CHECK(http_request(d.http_port(), "POST", "/admin/workers", R"({"id":"worker-9"})", kToken).status == 400);
   auto st = http_request(d.http_port(), "POST", "/admin/balancer", R"({"strategy":"least_connections"})", kToken);
   CHECK(st.status == 200);
+  // BTCUSDT has no live order left: least connections places it on the empty worker-9.
   c.send(order("lc", "acc", "buy", "40", "1"));
   CHECK(expect(c, "ack", "lc")["worker"] == "worker-9");
   CHECK(http_request(d.http_port(), "POST", "/admin/balancer", R"({"strategy":"random"})", kToken).status == 400);

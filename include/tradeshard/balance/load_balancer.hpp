@@ -8,9 +8,11 @@
 //   pool or instrument class; on failure it names the reason and counts nothing.
 // - Every successful route() must be matched by exactly one release() when the order reaches a
 //   terminal state; loads never go negative (a bad release is refused, not applied).
-// - Strategy::hash keeps a symbol on the worker that holds its live orders (per pool); it never
-//   splits a symbol's book. Placement of a symbol without live orders follows the consistent
-//   hash ring, optionally with bounded load (hash_balance_factor).
+// - Every strategy keeps a symbol on the worker that holds its live orders (its home, per pool):
+//   it never splits a symbol's book. The strategy decides where a symbol without live orders goes:
+//   round_robin the next eligible worker, least_connections the fewest live orders,
+//   weighted_capacity the lowest load / capacity, lowest_latency the lowest EWMA, hash the
+//   consistent hash ring, optionally with bounded load (hash_balance_factor).
 // - route() allocates only when an internal table doubles (amortised); release() never does.
 #include <array>
 #include <cstdint>
@@ -44,8 +46,8 @@ enum class ConfigError : std::uint8_t { ok, bad_balance_factor, bad_points, bad_
 [[nodiscard]] std::string_view to_string(ConfigError e) noexcept;
 [[nodiscard]] ConfigError validate(const Config& config) noexcept;
 
-// symbol_draining: Strategy::hash and the symbol's live orders sit on a draining or removed worker;
-// sending it elsewhere would split its book, so the order is refused until they finish.
+// symbol_draining: the symbol's live orders sit on a draining or removed worker; sending it
+// elsewhere would split its book, so the order is refused until they finish.
 enum class RouteError : std::uint8_t { ok, no_capacity, no_healthy_worker, no_worker_for_class, symbol_draining };
 [[nodiscard]] std::string_view to_string(RouteError e) noexcept;
 
