@@ -111,6 +111,25 @@ void InProcessVenue::cancel_all(std::span<const OrderRef> orders) {
   }
 }
 
+std::string InProcessVenue::move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to) {
+  if (from >= workers_.size() || to >= workers_.size() || from == to) return "bad_worker";
+  Worker& a = workers_[from];
+  Worker& b = workers_[to];
+  if (a.retired || b.retired) return "worker_retired";
+  // Import first: a refused import changes nothing, and the source still holds the book.
+  const book::BookImage image = a.engine->export_book(instrument);
+  if (const auto e = b.engine->import_book(image); e != book::ImportError::ok) return std::string(book::to_string(e));
+  a.engine->remove_book(instrument);
+  std::deque<book::OrderKey> stay;
+  for (const auto key : a.queue) {
+    const auto it = queued_.find(key);
+    if (it != queued_.end() && it->second.instrument == instrument) b.queue.push_back(key);
+    else stay.push_back(key);
+  }
+  a.queue.swap(stay);
+  return {};
+}
+
 bool InProcessVenue::pump(Now now) {
   const std::size_t n = workers_.size();
   for (std::size_t k = 0; k < n && !queued_.empty(); ++k) {

@@ -1,4 +1,6 @@
 // OrderFlow, admin half: live worker management and read-only views.
+#include <algorithm>
+
 #include "tradeshard/app/order_flow.hpp"
 
 namespace tradeshard::app {
@@ -14,13 +16,78 @@ std::string OrderFlow::add_worker(const WorkerConfig& w) {
   return {};
 }
 
+// Draining moves the worker's books, live, to where the strategy places each symbol now; a book
+// nobody can take (no other worker in its pool and class with room) stays until its orders end.
 std::string OrderFlow::drain_worker(std::string_view id) {
   const auto e = balancer_.drain(id);
   if (e != balance::ManageError::ok) return std::string(balance::to_string(e));
   const auto wid = balancer_.find(id);
-  workers_[wid->value].draining = true;
-  retire_if_drained(wid->value);
+  const std::uint32_t wi = wid->value;
+  workers_[wi].draining = true;
+  std::vector<core::InstrumentId> held;
+  for (const auto& [key, r] : orders_) {
+    if (r.worker == wi && std::find(held.begin(), held.end(), r.order.instrument) == held.end()) {
+      held.push_back(r.order.instrument);
+    }
+  }
+  const auto view = balancer_.worker(*wid);
+  for (const auto inst : held) {
+    const auto& in = instruments_.at(inst);
+    const bool vip_pool = view && view->pool == balancer_.config().vip_pool;
+    const auto to = balancer_.place({in.symbol, symbol_hash_[inst], in.cls, core::Priority::normal, vip_pool});
+    std::size_t moved = 0;
+    if (to && !workers_[wi].removed) (void)move_instrument(inst, to->value, moved);
+  }
+  retire_if_drained(wi);
   return {};
+}
+
+std::string OrderFlow::move_book(std::string_view symbol, std::string_view to, std::size_t& moved) {
+  moved = 0;
+  const auto inst = instruments_.find(symbol);
+  if (!inst) return "unknown_symbol";
+  const auto wid = balancer_.find(to);
+  if (!wid) return "unknown_worker";
+  const auto view = balancer_.worker(*wid);
+  if (!view || view->state != balance::WorkerState::healthy) return "worker_not_routable";
+  return move_instrument(*inst, wid->value, moved);
+}
+
+std::string OrderFlow::move_instrument(core::InstrumentId inst, std::uint32_t to, std::size_t& moved) {
+  std::optional<std::uint32_t> from;
+  std::size_t n = 0;
+  for (const auto& [key, r] : orders_) {
+    if (r.order.instrument != inst) continue;
+    if (from && *from != r.worker) return "book_split";  // VIP and general orders: one home per pool
+    from = r.worker;
+    ++n;
+  }
+  if (!from) return "no_live_orders";
+  if (*from == to) return {};
+  const auto from_view = balancer_.worker(workers_[*from].id);
+  const auto to_view = balancer_.worker(workers_[to].id);
+  if (!from_view || !to_view || from_view->pool != to_view->pool) return "other_pool";
+  if (auto err = venue_.move_book(inst, *from, to); !err.empty()) return err;
+  // The venue holds the book on `to` now: the balancer's accounting and every record follow.
+  (void)balancer_.move_symbol(symbol_hash_[inst], workers_[*from].id, workers_[to].id);
+  for (auto& [key, r] : orders_) {
+    if (r.order.instrument == inst) r.worker = to;
+  }
+  moved = n;
+  ++stats_.books_moved;
+  retire_if_drained(*from);
+  return {};
+}
+
+std::vector<std::vector<std::string_view>> OrderFlow::symbols_by_worker() const {
+  std::vector<std::vector<std::string_view>> out(workers_.size());
+  for (const auto& [key, r] : orders_) {
+    auto& list = out[r.worker];
+    const std::string_view sym = instruments_.at(r.order.instrument).symbol;
+    if (std::find(list.begin(), list.end(), sym) == list.end()) list.push_back(sym);
+  }
+  for (auto& list : out) std::sort(list.begin(), list.end());
+  return out;
 }
 
 void OrderFlow::retire(std::uint32_t wi) {

@@ -165,6 +165,31 @@ RemoveResult LoadBalancer::remove(std::string_view id) {
 // Changes where symbols without live orders go; a symbol with live orders stays on its home.
 void LoadBalancer::set_strategy(Strategy strategy) noexcept { config_.strategy = strategy; }
 
+std::optional<WorkerId> LoadBalancer::place(const RouteRequest& request) {
+  const bool vip = request.vip_account || request.priority == core::Priority::vip;
+  const Eligibility want{vip ? Pool::vip : Pool::general, class_bit(request.instrument_class)};
+  const auto chosen = config_.strategy == Strategy::hash ? pick_on_ring(request.symbol_hash, want) : pick(want);
+  if (!chosen) return std::nullopt;
+  return WorkerId{*chosen};
+}
+
+ManageError LoadBalancer::move_symbol(std::uint64_t symbol_hash, WorkerId from, WorkerId to) {
+  Slot* f = slot_of(from);
+  Slot* t = slot_of(to);
+  if (f == nullptr || t == nullptr || t->removed) return ManageError::unknown_worker;
+  if (f->pool != t->pool || from.value == to.value) return ManageError::bad_value;
+  LiveCountTable::Entry* pair = pairs_.find({symbol_hash, from.value});
+  if (pair == nullptr) return ManageError::not_routed;
+  const std::uint32_t n = pair->count;
+  pair->count = 1;
+  (void)pairs_.decrement(pair);  // erased: every order of the pair moved
+  pairs_.find_or_insert({symbol_hash, to.value}).count += n;
+  f->load -= n;
+  t->load += n;
+  if (LiveCountTable::Entry* e = symbols_.find({symbol_hash, static_cast<std::uint32_t>(f->pool)})) e->home = to.value;
+  return ManageError::ok;
+}
+
 ManageError LoadBalancer::set_hash_balance_factor(double factor) noexcept {
   if (!valid_factor(factor)) return ManageError::bad_value;
   config_.hash_balance_factor = factor;

@@ -63,7 +63,13 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     return result(g.manage_orders([&](app::OrderFlow& f) { return f.add_worker(w); }), "add", w.id);
   });
   api.route("POST", "/admin/workers/{}/drain", true, [&g](const HttpRequest&, const HttpApi::Params& p) {
-    return result(g.manage_orders([&](app::OrderFlow& f) { return f.drain_worker(p[0]); }), "drain", p[0]);
+    const auto before = g.orders().stats().books_moved;
+    const auto e = g.manage_orders([&](app::OrderFlow& f) { return f.drain_worker(p[0]); });
+    if (e.empty()) {
+      spdlog::get("http")->info("admin: worker {} draining; {} books moved off it", p[0],
+                                g.orders().stats().books_moved - before);
+    }
+    return result(e, "drain", p[0]);
   });
   api.route("DELETE", "/admin/workers/{}", true, [&g](const HttpRequest&, const HttpApi::Params& p) {
     return result(g.manage_orders([&](app::OrderFlow& f) { return f.remove_worker(p[0]); }), "remove", p[0]);
@@ -78,6 +84,22 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     const bool healthy = (*body)["healthy"].get<bool>();
     return result(g.manage_orders([&](app::OrderFlow& f) { return f.set_worker_health(p[0], healthy); }), "health",
                   p[0]);
+  });
+  api.route("POST", "/admin/books/{}/move", true, [&g](const HttpRequest& req, const HttpApi::Params& p) {
+    HttpResponse err;
+    auto body = body_object(req, err);
+    if (!body) return err;
+    if (!body->contains("to") || !(*body)["to"].is_string()) return HttpApi::error(400, "bad_field", "need {\"to\": worker id}");
+    const std::string to = (*body)["to"].get<std::string>();
+    const std::string symbol(p[0]);
+    std::size_t moved = 0;
+    const auto e = g.manage_orders([&](app::OrderFlow& f) { return f.move_book(symbol, to, moved); });
+    if (!e.empty()) {
+      const unsigned status = e == "unknown_symbol" || e == "unknown_worker" ? 404 : 409;
+      return HttpApi::error(status, e, "book move refused");
+    }
+    spdlog::get("http")->info("admin: book {} moved to {} ({} live orders)", symbol, to, moved);
+    return HttpApi::reply(200, {{"ok", true}, {"symbol", symbol}, {"to", to}, {"orders", moved}});
   });
   api.route("POST", "/admin/balancer", true, [&g](const HttpRequest& req, const HttpApi::Params&) {
     HttpResponse err;

@@ -64,7 +64,12 @@ json workers(const app::Gateway& g) {
   json list = json::array();
   const auto& flow = g.orders();
   const auto books = g.venue().books();  // by worker slot
-  for (const auto& w : flow.balancer().workers()) list.push_back(worker_json(w, books.at(w.worker.value)));
+  const auto symbols = flow.symbols_by_worker();
+  for (const auto& w : flow.balancer().workers()) {
+    json entry = worker_json(w, books.at(w.worker.value));
+    entry["symbols"] = w.worker.value < symbols.size() ? json(symbols[w.worker.value]) : json::array();
+    list.push_back(std::move(entry));
+  }
   return {{"workers", list}, {"strategy", balance::to_string(flow.balancer().strategy())}};
 }
 
@@ -134,6 +139,7 @@ json matching_stats(const app::Gateway& g) {
               {"resting_orders", resting},
               {"live_orders", g.orders().live_orders()},
               {"held_for_ledger", e.held_events},
+              {"books_moved", f.books_moved},
               {"queued_peak", g.venue().stats().queued_peak},
               {"order_to_ack_us",
                {{"p50", f.order_to_ack.percentile_ns(0.5) / 1000.0},

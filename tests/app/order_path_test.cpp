@@ -104,6 +104,9 @@ class LaterVenue final : public app::Venue {
     std::vector<app::OrderRef> copy(refs.begin(), refs.end());
     pending_.push_back([this, copy] { inner_.cancel_all(copy); });
   }
+  std::string move_book(core::InstrumentId i, std::uint32_t from, std::uint32_t to) override {
+    return inner_.move_book(i, from, to);
+  }
   bool pump(app::Now) override { return false; }  // answers come from answer(), not the loop
   [[nodiscard]] bool has_queued() const override { return false; }
   [[nodiscard]] std::vector<app::WorkerDepth> depth(core::InstrumentId i, std::size_t n) const override {
@@ -231,6 +234,7 @@ struct RecordingVenue final : app::Venue {
     replaces.push_back({r, p, q});
   }
   void cancel_all(std::span<const app::OrderRef> refs) override { cancel_alls.emplace_back(refs.begin(), refs.end()); }
+  std::string move_book(core::InstrumentId, std::uint32_t, std::uint32_t) override { return "not here"; }
   bool pump(app::Now) override { return false; }
   [[nodiscard]] bool has_queued() const override { return false; }
   [[nodiscard]] std::vector<app::WorkerDepth> depth(core::InstrumentId, std::size_t) const override { return {}; }
@@ -448,5 +452,99 @@ TEST_CASE("One book per symbol: under every strategy a crossing buy and sell tra
     }
     CHECK(buyer.got == std::vector<std::string>{"ack:b1", "fill:b1:1@10000#1", "done:b1:filled"});
     CHECK(seller.got == std::vector<std::string>{"ack:s1", "fill:s1:1@10000#1", "done:s1:filled"});
+  }
+}
+
+namespace {
+
+app::Config three_worker_config(balance::Strategy strategy) {
+  app::Config config = order_config();
+  config.workers.push_back({"worker-2", 1000, "", "", {}, 50.0, 0});
+  config.workers.push_back({"worker-3", 1000, "", "", {}, 50.0, 0});
+  config.balancer.strategy = strategy;
+  return config;
+}
+
+// The worker each open order of the account sits on.
+std::vector<std::string> workers_of(const app::Gateway& g, std::string_view account) {
+  std::vector<std::string> out;
+  for (const auto& o : g.orders().open_orders(account)) out.push_back(o.worker);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Book migration: a live move keeps prices, priority and queued orders; the next orders follow") {
+  const app::Config config = three_worker_config(balance::Strategy::round_robin);
+  app::Gateway g(config);
+  Port a, b, c;
+  const auto ca = g.open(a);
+  const auto cb = g.open(b);
+  const auto cc = g.open(c);
+  g.handle(ca, order("a1", core::Side::sell, 10'100, 1, "ann"), {0, 1});  // oldest at 101
+  g.handle(cb, order("b1", core::Side::sell, 10'100, 1, "ben"), {0, 2});
+  g.handle(ca, order("a2", core::Side::buy, 9'900, 2, "ann"), {0, 3});
+  while (g.pump({0, 4})) {
+  }
+  REQUIRE(workers_of(g, "ann") == std::vector<std::string>{"worker-1", "worker-1"});
+  g.handle(cc, order("c1", core::Side::sell, 10'200, 1, "cat"), {0, 5});  // still queued at the move
+  std::size_t moved = 0;
+  const auto err = g.manage_orders([&](app::OrderFlow& f) { return f.move_book("BTCUSDT", "worker-3", moved); });
+  REQUIRE(err.empty());
+  CHECK(moved == 4);
+  CHECK(g.orders().stats().books_moved == 1);
+  const auto symbols = g.orders().symbols_by_worker();
+  CHECK(symbols[0].empty());
+  CHECK(symbols[2] == std::vector<std::string_view>{"BTCUSDT"});
+  const auto& lb = g.orders().balancer();
+  CHECK(lb.worker(*lb.find("worker-1"))->current_load == 0);
+  CHECK(lb.worker(*lb.find("worker-3"))->current_load == 4);
+  while (g.pump({0, 6})) {
+  }
+  CHECK(c.got == std::vector<std::string>{"ack:c1"});  // the queued order went with the book
+  CHECK(workers_of(g, "cat") == std::vector<std::string>{"worker-3"});
+  // A buy at 102 for 2 meets the oldest 101 first (ann's, then ben's): time priority survived.
+  Port d;
+  const auto cd = g.open(d);
+  g.handle(cd, order("d1", core::Side::buy, 10'200, 2, "dan"), {0, 7});
+  while (g.pump({0, 8})) {
+  }
+  CHECK(d.got == std::vector<std::string>{"ack:d1", "fill:d1:1@10100#1", "fill:d1:1@10100#2", "done:d1:filled"});
+  CHECK(a.got.back() == "done:a1:filled");
+  CHECK(b.got.back() == "done:b1:filled");
+  // Refusals.
+  CHECK(g.manage_orders([&](app::OrderFlow& f) { return f.move_book("NOPE", "worker-2", moved); }) == "unknown_symbol");
+  CHECK(g.manage_orders([&](app::OrderFlow& f) { return f.move_book("BTCUSDT", "worker-9", moved); }) == "unknown_worker");
+}
+
+TEST_CASE("Book migration: draining a worker moves its books off it at once; nothing is lost") {
+  for (const auto strategy : balance::all_strategies) {
+    CAPTURE(balance::to_string(strategy));
+    const app::Config config = three_worker_config(strategy);
+    app::Gateway g(config);
+    Port a, b;
+    const auto ca = g.open(a);
+    const auto cb = g.open(b);
+    g.handle(ca, order("a1", core::Side::sell, 10'100, 3, "ann"), {0, 1});
+    g.handle(ca, order("a2", core::Side::buy, 9'900, 1, "ann"), {0, 2});
+    while (g.pump({0, 3})) {
+    }
+    const auto ws = workers_of(g, "ann");
+    REQUIRE(ws.size() == 2);
+    const std::string home = ws[0];
+    CHECK(g.manage_orders([&](app::OrderFlow& f) { return f.drain_worker(home); }).empty());
+    CHECK(g.orders().stats().books_moved == 1);
+    const auto after = workers_of(g, "ann");
+    REQUIRE(after.size() == 2);
+    CHECK(after[0] != home);
+    CHECK(after[0] == after[1]);
+    // The drained worker held nothing more: it left at once.
+    CHECK_FALSE(g.orders().balancer().find(home));
+    g.handle(cb, order("b1", core::Side::buy, 10'100, 2, "ben"), {0, 4});
+    while (g.pump({0, 5})) {
+    }
+    CHECK(b.got == std::vector<std::string>{"ack:b1", "fill:b1:2@10100#1", "done:b1:filled"});
+    CHECK(a.got.size() == 3);  // ack, ack, fill of a1
+    CHECK(g.orders().open_orders("ann").size() == 2);
   }
 }

@@ -327,3 +327,28 @@ TEST_CASE("LoadBalancer: workers view and stats") {
   CHECK(st.imbalance == doctest::Approx(3.0 / (7.0 / 3.0)));
   CHECK(to_string(st.strategy) == "round_robin");
 }
+
+// Ensure a moved book takes its accounting along: loads, the (worker, symbol) counts and the home.
+TEST_CASE("LoadBalancer: move_symbol and place") {
+  LoadBalancer lb = three_workers(Strategy::least_connections, 10);
+  const WorkerId w1 = route_ok(lb, order("BTCUSDT"));
+  (void)route_ok(lb, order("BTCUSDT"));
+  (void)route_ok(lb, order("BTCUSDT"));
+  const std::uint64_t h = core::stable_hash("BTCUSDT");
+  const WorkerId w3 = *lb.find("worker-3");
+  // least connections would place a new symbol on an empty worker (worker-2: lowest id)
+  CHECK(lb.place(order("ETHUSDT")) == *lb.find("worker-2"));
+  CHECK(lb.stats().total_load == 3);  // place() counts nothing
+  CHECK(lb.move_symbol(h, w1, w3) == ManageError::ok);
+  CHECK(load_of(lb, "worker-1") == 0);
+  CHECK(load_of(lb, "worker-3") == 3);
+  CHECK(lb.live_orders(w3, h) == 3);
+  CHECK(lb.live_orders(w1, h) == 0);
+  CHECK(route_ok(lb, order("BTCUSDT")) == w3);  // the home moved too
+  CHECK(lb.release(w3, h) == ManageError::ok);
+  CHECK(lb.release(w1, h) == ManageError::not_routed);
+  CHECK(lb.move_symbol(h, w1, w3) == ManageError::not_routed);
+  CHECK(lb.move_symbol(h, w3, w3) == ManageError::bad_value);
+  CHECK(lb.move_symbol(h, w3, WorkerId{9}) == ManageError::unknown_worker);
+  CHECK(lb.stats().total_load == 3);
+}

@@ -170,37 +170,53 @@ TEST_CASE("Admin: token, round robin placement, drain, remove tells owners") {
   auto workers = http_request(d.http_port(), "GET", "/workers").body_json()["workers"];
   REQUIRE(workers.size() == 3);
   for (const auto& w : workers) CHECK(w["current_load"] == 5);
-  // Drain worker-1: it gets nothing new. BTCUSDT's book is on it, so BTCUSDT orders wait for
-  // its orders to end (a second book elsewhere would never meet the first); new symbols go elsewhere.
+  // Drain worker-1: its BTCUSDT book moves, live, to where round robin places it now, and the
+  // worker leaves at once (it holds nothing). The five orders keep trading where they went.
   CHECK(http_request(d.http_port(), "POST", "/admin/workers/worker-1/drain", "", kToken).status == 200);
+  auto ids = [&] {
+    std::set<std::string> out;
+    const json workers = http_request(d.http_port(), "GET", "/workers").body_json();  // keep it alive
+    for (const auto& w : workers["workers"]) out.insert(w["id"].get<std::string>());
+    return out;
+  };
+  CHECK(ids() == std::set<std::string>{"worker-2", "worker-3"});
+  const auto open = http_request(d.http_port(), "GET", "/orders/acc").body_json()["orders"];
+  CHECK(open.size() == 15);
+  std::string btc_home;
+  for (const auto& o : open) {
+    if (o["symbol"] == "BTCUSDT") btc_home = o["worker"];
+  }
+  CHECK((btc_home == "worker-2" || btc_home == "worker-3"));
   c.send(order("btc-late", "acc", "buy", "50", "1"));
-  CHECK(expect(c, "reject", "btc-late")["reason"] == "symbol_draining");
-  for (int i = 0; i < 4; ++i) c.send(order("n-" + std::to_string(i), "acc", "buy", "50", "1", "BNBUSDT"));
-  for (int i = 0; i < 4; ++i) CHECK(expect(c, "ack", "n-" + std::to_string(i))["worker"] != "worker-1");
-  // Remove worker-1: its five resting orders end with done:worker_removed to their owner.
-  CHECK(http_request(d.http_port(), "DELETE", "/admin/workers/worker-1", "", kToken).status == 200);
+  CHECK(expect(c, "ack", "btc-late")["worker"] == btc_home);
+  CHECK(http_request(d.http_port(), "GET", "/stats").body_json()["matching"]["books_moved"] == 1);
+  // Remove worker-2: what it holds ends with done:worker_removed to the owner (5 ETHUSDT orders,
+  // and BTCUSDT's 6 if its book went there).
+  CHECK(http_request(d.http_port(), "DELETE", "/admin/workers/worker-2", "", kToken).status == 200);
+  const int expected = btc_home == "worker-2" ? 11 : 5;
   int removed = 0;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < expected; ++i) {
     auto m = c.read_until("done");
     REQUIRE(m);
     removed += (*m)["reason"] == "worker_removed";
   }
-  CHECK(removed == 5);
+  CHECK(removed == expected);
   CHECK(http_request(d.http_port(), "DELETE", "/admin/workers/nope", "", kToken).status == 404);
   auto add = http_request(d.http_port(), "POST", "/admin/workers", R"({"id":"worker-9","capacity":10})", kToken);
   CHECK(add.status == 200);
   CHECK(http_request(d.http_port(), "POST", "/admin/workers", R"({"id":"worker-9"})", kToken).status == 400);
   auto st = http_request(d.http_port(), "POST", "/admin/balancer", R"({"strategy":"least_connections"})", kToken);
   CHECK(st.status == 200);
-  // BTCUSDT has no live order left: least connections places it on the empty worker-9.
-  c.send(order("lc", "acc", "buy", "40", "1"));
+  // ETHUSDT has no live order left: least connections places it on the empty worker-9.
+  c.send(order("lc", "acc", "buy", "40", "1", "ETHUSDT"));
   CHECK(expect(c, "ack", "lc")["worker"] == "worker-9");
   CHECK(http_request(d.http_port(), "POST", "/admin/balancer", R"({"strategy":"random"})", kToken).status == 400);
 }
 
-// Ensure a drained worker finishes its live orders and then leaves by itself.
-TEST_CASE("Admin: drained worker is removed when its last order ends") {
-  DaemonProcess d(test_config({{"balancer", {{"strategy", "round_robin"}}}}));
+// Ensure a drained worker whose books can go nowhere (no other worker) keeps them, refuses new
+// orders of those symbols rather than open a second book, and leaves once its last order ends.
+TEST_CASE("Admin: a drained worker with nowhere to move its books leaves when its last order ends") {
+  DaemonProcess d(test_config({{"workers", {{{"id", "w1"}, {"capacity", 10}}}}}));
   LineClient c(d.tcp_port());
   c.send(order("d-1", "acc", "buy", "100", "1"));
   const std::string home = expect(c, "ack", "d-1")["worker"];
@@ -213,6 +229,8 @@ TEST_CASE("Admin: drained worker is removed when its last order ends") {
     return std::string("gone");
   };
   CHECK(state_of(home) == "draining");
+  c.send(order("d-2", "acc", "buy", "99", "1"));
+  CHECK(expect(c, "reject", "d-2")["reason"] == "symbol_draining");
   c.send({{"type", "cancel"}, {"id", "d-1"}});
   expect(c, "done", "d-1");
   CHECK(state_of(home) == "gone");

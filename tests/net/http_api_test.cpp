@@ -235,3 +235,38 @@ TEST_CASE("HttpApi: every component's metrics come from the one registry, each n
   CHECK(m.find("tradeshard_worker_load{worker=\"worker-1\"} 0\n") != std::string::npos);
   CHECK(m.find("# TYPE tradeshard_order_handling_seconds histogram\n") != std::string::npos);
 }
+
+TEST_CASE("HttpApi: POST /admin/books/{symbol}/move moves a live book; /workers lists symbols") {
+  Api a;
+  const std::string auth = "Bearer test-admin-token-0123456789";
+  CHECK(a.call("POST", "/admin/workers", R"({"id":"worker-2","capacity":10})", auth).status == 200);
+  NullPort port;
+  const auto conn = a.gateway.open(port);
+  app::OrderCmd o;
+  o.id = "m1";
+  o.account = "acct";
+  o.symbol = "BTCUSDT";
+  o.side = core::Side::buy;
+  o.has_price = true;
+  o.price = core::Decimal{10000, 2};
+  o.qty = core::Decimal{1, 5};
+  a.gateway.handle(conn, o, {});
+  while (a.gateway.pump({})) {
+  }
+  const std::string from = body(a.call("GET", "/orders/acct"))["orders"][0]["worker"];
+  const std::string to = from == "worker-1" ? "worker-2" : "worker-1";
+  CHECK(a.call("POST", "/admin/books/BTCUSDT/move", R"({"to":")" + to + "\"}").status == 401);
+  const auto moved = a.call("POST", "/admin/books/BTCUSDT/move", R"({"to":")" + to + "\"}", auth);
+  REQUIRE(moved.status == 200);
+  CHECK(body(moved)["orders"] == 1);
+  CHECK(body(a.call("GET", "/orders/acct"))["orders"][0]["worker"] == to);
+  for (const auto& w : body(a.call("GET", "/workers"))["workers"]) {
+    CHECK(w["symbols"] == (w["id"] == to ? json::array({"BTCUSDT"}) : json::array()));
+  }
+  CHECK(body(a.call("GET", "/stats"))["matching"]["books_moved"] == 1);
+  CHECK(a.call("POST", "/admin/books/NOPE/move", R"({"to":"worker-1"})", auth).status == 404);
+  CHECK(a.call("POST", "/admin/books/BTCUSDT/move", R"({"to":"worker-7"})", auth).status == 404);
+  CHECK(a.call("POST", "/admin/books/BTCUSDT/move", R"({"x":1})", auth).status == 400);
+  const auto none = a.call("POST", "/admin/books/ETHUSDT/move", R"({"to":"worker-1"})", auth);
+  CHECK(none.status == 404);  // not an instrument of this config
+}

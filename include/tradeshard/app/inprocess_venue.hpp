@@ -28,6 +28,7 @@ class InProcessVenue final : public Venue {
   void cancel(const OrderRef& order, std::uint64_t reply_to) override;
   void replace(const OrderRef& order, core::Ticks price, core::Lots qty, std::uint64_t reply_to) override;
   void cancel_all(std::span<const OrderRef> orders) override;
+  [[nodiscard]] std::string move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to) override;
   bool pump(Now now) override;
   [[nodiscard]] bool has_queued() const override { return !queued_.empty(); }
   [[nodiscard]] std::vector<WorkerDepth> depth(core::InstrumentId instrument, std::size_t levels) const override;

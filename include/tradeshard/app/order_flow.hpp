@@ -24,6 +24,7 @@ namespace tradeshard::app {
 
 struct OrderFlowStats {
   std::uint64_t orders_in = 0;
+  std::uint64_t books_moved = 0;  // live book migrations (admin moves and drains)
   LatencyHistogram order_to_ack;  // receive -> ack, ns
 };
 
@@ -50,6 +51,10 @@ class OrderFlow final : public VenueSink {
   std::string remove_worker(std::string_view id);
   std::string set_worker_health(std::string_view id, bool healthy);
   std::string set_strategy(std::string_view name);
+  // Moves a symbol's book (resting and queued orders) to another worker, live. Error text
+  // (unknown_symbol, unknown_worker, no_live_orders, book_split, worker_not_routable, the venue's
+  // reason) or empty; `moved` is how many live orders went.
+  std::string move_book(std::string_view symbol, std::string_view to, std::size_t& moved);
 
   // Views.
   [[nodiscard]] const balance::LoadBalancer& balancer() const noexcept { return balancer_; }
@@ -63,6 +68,8 @@ class OrderFlow final : public VenueSink {
     bool queued;
   };
   [[nodiscard]] std::vector<OpenOrder> open_orders(std::string_view account) const;
+  // Per worker slot, the symbols it holds live orders of (sorted).
+  [[nodiscard]] std::vector<std::vector<std::string_view>> symbols_by_worker() const;
 
  private:
   struct Record {
@@ -95,6 +102,8 @@ class OrderFlow final : public VenueSink {
   }
   void finish(book::OrderKey key);  // terminal: release capacity, forget ids
   void retire_if_drained(std::uint32_t worker);
+  // Moves the instrument's live orders to worker `to`; see move_book().
+  std::string move_instrument(core::InstrumentId instrument, std::uint32_t to, std::size_t& moved);
   void retire(std::uint32_t worker);
 
   const Config& config_;

@@ -76,6 +76,12 @@ class Venue {
   // order ended meanwhile).
   virtual void cancel_all(std::span<const OrderRef> orders) = 0;
 
+  // Moves one instrument's book from worker `from` to worker `to`, between two commands: every
+  // resting order with its price, leaves, fills and time priority, and the orders of it still
+  // queued on `from`, in arrival order (behind what `to` has queued). Empty on success, else why
+  // nothing moved (the target already holds orders of it, a worker retired, ...). No event.
+  [[nodiscard]] virtual std::string move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to) = 0;
+
   // Runs queued work; true while work remains (call again soon).
   virtual bool pump(Now now) = 0;
   [[nodiscard]] virtual bool has_queued() const = 0;

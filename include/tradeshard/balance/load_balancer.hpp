@@ -115,8 +115,16 @@ class LoadBalancer {
   ManageError set_healthy(std::string_view id, bool healthy);
   [[nodiscard]] bool is_drained(std::string_view id) const;
   RemoveResult remove(std::string_view id);
-  // Switching to hash points each symbol's home at a worker that holds its live orders.
+  // Changes where symbols without live orders go; a symbol with live orders stays on its home.
   void set_strategy(Strategy strategy) noexcept;
+  // Where the strategy would place this symbol now (a worker with room in the request's pool
+  // serving its class), without counting anything: the target of a book move.
+  [[nodiscard]] std::optional<WorkerId> place(const RouteRequest& request);
+  // The symbol's live orders on `from` now live on `to` (its book moved): their count, the
+  // workers' loads and the symbol's home follow. Both workers must be in the same pool and `to`
+  // not removed (bad_value / unknown_worker); not_routed when `from` holds none. May take `to`
+  // past its capacity (a move is never refused for that; new orders are).
+  ManageError move_symbol(std::uint64_t symbol_hash, WorkerId from, WorkerId to);
   ManageError set_hash_balance_factor(double factor) noexcept;
 
   // Lookups and views.
