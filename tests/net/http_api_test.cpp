@@ -260,7 +260,8 @@ TEST_CASE("HttpApi: POST /admin/books/{symbol}/move moves a live book; /workers 
   REQUIRE(moved.status == 200);
   CHECK(body(moved)["orders"] == 1);
   CHECK(body(a.call("GET", "/orders/acct"))["orders"][0]["worker"] == to);
-  for (const auto& w : body(a.call("GET", "/workers"))["workers"]) {
+  const json workers = body(a.call("GET", "/workers"));  // alive through the loop
+  for (const auto& w : workers["workers"]) {
     CHECK(w["symbols"] == (w["id"] == to ? json::array({"BTCUSDT"}) : json::array()));
   }
   CHECK(body(a.call("GET", "/stats"))["matching"]["books_moved"] == 1);
