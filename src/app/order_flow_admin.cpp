@@ -21,25 +21,31 @@ std::string OrderFlow::add_worker(const WorkerConfig& w) {
 std::string OrderFlow::drain_worker(std::string_view id) {
   const auto e = balancer_.drain(id);
   if (e != balance::ManageError::ok) return std::string(balance::to_string(e));
-  const auto wid = balancer_.find(id);
-  const std::uint32_t wi = wid->value;
+  const std::uint32_t wi = balancer_.find(id)->value;
   workers_[wi].draining = true;
+  move_books_off(wi);
+  retire_if_drained(wi);
+  return {};
+}
+
+// The worker is draining (the balancer places nothing on it): each symbol it holds moves to where
+// the strategy places it now.
+void OrderFlow::move_books_off(std::uint32_t wi) {
   std::vector<core::InstrumentId> held;
   for (const auto& [key, r] : orders_) {
     if (r.worker == wi && std::find(held.begin(), held.end(), r.order.instrument) == held.end()) {
       held.push_back(r.order.instrument);
     }
   }
-  const auto view = balancer_.worker(*wid);
+  const auto view = balancer_.worker(workers_[wi].id);
+  const bool vip_pool = view && view->pool == balancer_.config().vip_pool;
   for (const auto inst : held) {
+    if (workers_[wi].removed) break;
     const auto& in = instruments_.at(inst);
-    const bool vip_pool = view && view->pool == balancer_.config().vip_pool;
     const auto to = balancer_.place({in.symbol, symbol_hash_[inst], in.cls, core::Priority::normal, vip_pool});
     std::size_t moved = 0;
-    if (to && !workers_[wi].removed) (void)move_instrument(inst, to->value, moved);
+    if (to) (void)move_instrument(inst, to->value, moved);
   }
-  retire_if_drained(wi);
-  return {};
 }
 
 std::string OrderFlow::move_book(std::string_view symbol, std::string_view to, std::size_t& moved) {
@@ -118,13 +124,15 @@ std::string OrderFlow::set_strategy(std::string_view name) {
   return {};
 }
 
-// Removing a worker cancels what it still holds: queued orders and resting orders end with
-// done:"worker_removed" to their owners, so no order is orphaned; then the slot is retired.
+// Removing a worker first moves its books, live, to where the strategy places them (as drain
+// does); what can go nowhere is cancelled: its queued and resting orders end with
+// done:"worker_removed" to their owners, so no order is orphaned. Then the slot is retired.
 std::string OrderFlow::remove_worker(std::string_view id) {
   const auto wid = balancer_.find(id);
   if (!wid) return "unknown_worker";
   const std::uint32_t wi = wid->value;
   if (auto e = balancer_.drain(id); e != balance::ManageError::ok) return std::string(balance::to_string(e));
+  move_books_off(wi);
   std::vector<OrderRef> refs;
   for (auto& [key, r] : orders_) {
     if (r.worker != wi) continue;

@@ -190,25 +190,20 @@ TEST_CASE("Admin: token, round robin placement, drain, remove tells owners") {
   c.send(order("btc-late", "acc", "buy", "50", "1"));
   CHECK(expect(c, "ack", "btc-late")["worker"] == btc_home);
   CHECK(http_request(d.http_port(), "GET", "/stats").body_json()["matching"]["books_moved"] == 1);
-  // Remove worker-2: what it holds ends with done:worker_removed to the owner (5 ETHUSDT orders,
-  // and BTCUSDT's 6 if its book went there).
+  // Remove worker-2: its books move to worker-3, the only worker left; no order ends.
   CHECK(http_request(d.http_port(), "DELETE", "/admin/workers/worker-2", "", kToken).status == 200);
-  const int expected = btc_home == "worker-2" ? 11 : 5;
-  int removed = 0;
-  for (int i = 0; i < expected; ++i) {
-    auto m = c.read_until("done");
-    REQUIRE(m);
-    removed += (*m)["reason"] == "worker_removed";
-  }
-  CHECK(removed == expected);
+  CHECK(ids() == std::set<std::string>{"worker-3"});
+  const auto kept = http_request(d.http_port(), "GET", "/orders/acc").body_json()["orders"];
+  CHECK(kept.size() == 16);  // the 15 placed in turn and btc-late
+  for (const auto& o : kept) CHECK(o["worker"] == "worker-3");
   CHECK(http_request(d.http_port(), "DELETE", "/admin/workers/nope", "", kToken).status == 404);
   auto add = http_request(d.http_port(), "POST", "/admin/workers", R"({"id":"worker-9","capacity":10})", kToken);
   CHECK(add.status == 200);
   CHECK(http_request(d.http_port(), "POST", "/admin/workers", R"({"id":"worker-9"})", kToken).status == 400);
   auto st = http_request(d.http_port(), "POST", "/admin/balancer", R"({"strategy":"least_connections"})", kToken);
   CHECK(st.status == 200);
-  // ETHUSDT has no live order left: least connections places it on the empty worker-9.
-  c.send(order("lc", "acc", "buy", "40", "1", "ETHUSDT"));
+  // A symbol without live orders: least connections places it on the empty worker-9.
+  c.send(order("lc", "acc", "buy", "40", "1", "EURUSD"));
   CHECK(expect(c, "ack", "lc")["worker"] == "worker-9");
   CHECK(http_request(d.http_port(), "POST", "/admin/balancer", R"({"strategy":"random"})", kToken).status == 400);
 }
@@ -234,6 +229,20 @@ TEST_CASE("Admin: a drained worker with nowhere to move its books leaves when it
   c.send({{"type", "cancel"}, {"id", "d-1"}});
   expect(c, "done", "d-1");
   CHECK(state_of(home) == "gone");
+}
+
+// Ensure removing a worker whose books can go nowhere ends its orders with done:worker_removed.
+TEST_CASE("Admin: removing the last worker tells owners worker_removed") {
+  DaemonProcess d(test_config({{"workers", {{{"id", "w1"}, {"capacity", 10}}}}}));
+  LineClient c(d.tcp_port());
+  c.send(order("r-1", "acc", "buy", "100", "1"));
+  c.send(order("r-2", "acc", "sell", "101", "1", "ETHUSDT"));
+  expect(c, "ack", "r-1");
+  expect(c, "ack", "r-2");
+  CHECK(http_request(d.http_port(), "DELETE", "/admin/workers/w1", "", kToken).status == 200);
+  CHECK(expect(c, "done", "r-1")["reason"] == "worker_removed");
+  CHECK(expect(c, "done", "r-2")["reason"] == "worker_removed");
+  CHECK(http_request(d.http_port(), "GET", "/orders/acc").body_json()["orders"].empty());
 }
 
 // Ensure a full worker refuses with no_capacity and a release frees the slot.

@@ -154,9 +154,16 @@ TEST_CASE("HttpApi: order path admin routes act through the Gateway and show in 
   CHECK(open["orders"][0]["price"] == "101.00");
   CHECK(open["orders"][0]["leaves"] == "0.00002");
 
-  // Removing the worker that holds it ends the order (done worker_removed) and frees the account.
+  // Removing the worker that holds it moves its book to the other worker: the order lives on.
   const std::string holder = open["orders"][0]["worker"];
   CHECK(a.call("DELETE", "/admin/workers/" + holder, {}, auth).status == 200);
+  open = body(a.call("GET", "/orders/acct"));
+  REQUIRE(open["orders"].size() == 1);
+  CHECK(open["orders"][0]["worker"] != holder);
+  CHECK(open["orders"][0]["leaves"] == "0.00002");
+  // Removing the last worker: nowhere to go, so the order ends (done worker_removed).
+  const std::string last = open["orders"][0]["worker"];
+  CHECK(a.call("DELETE", "/admin/workers/" + last, {}, auth).status == 200);
   CHECK(body(a.call("GET", "/orders/acct"))["orders"].empty());
   CHECK(a.call("DELETE", "/admin/workers/nope", {}, auth).status == 404);
   CHECK(a.call("POST", "/admin/balancer", R"({"strategy":"hash"})", auth).status == 200);

@@ -102,6 +102,7 @@ class OrderFlow final : public VenueSink {
   }
   void finish(book::OrderKey key);  // terminal: release capacity, forget ids
   void retire_if_drained(std::uint32_t worker);
+  void move_books_off(std::uint32_t worker);
   // Moves the instrument's live orders to worker `to`; see move_book().
   std::string move_instrument(core::InstrumentId instrument, std::uint32_t to, std::size_t& moved);
   void retire(std::uint32_t worker);
