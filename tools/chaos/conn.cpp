@@ -1,5 +1,6 @@
 #include "conn.hpp"
 
+#include <iterator>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -228,7 +229,10 @@ void Conn::finish(const std::string& why, bool by_peer) {
   close_reason_ = why;
   close_socket();
   guard_.cancel();
-  out_.clear();
+  // The message a write holds stays until that write's handler has run (it holds this Conn):
+  // a WebSocket write keeps reading it to mask the next chunk even after the socket closed.
+  if (writing_ && !out_.empty()) out_.erase(std::next(out_.begin()), out_.end());
+  else out_.clear();
   queued_bytes_ = 0;
   if (on_close) {
     auto fn = on_close;
