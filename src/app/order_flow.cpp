@@ -12,6 +12,9 @@ balance::Config balancer_config(const BalancerConfig& b) {
   c.strategy = b.strategy;
   c.hash_balance_factor = b.hash_balance_factor;
   c.vip_fallback = b.vip_fallback;
+  c.points_per_worker = b.points_per_worker;
+  c.vip_pool = b.vip_pool;
+  c.latency_alpha = b.latency_alpha;
   return c;
 }
 

@@ -363,6 +363,12 @@ app::Config parse_config(const std::string& text) {
     c.balancer.vip_accounts = b.strings("vip_accounts");
     c.balancer.vip_fallback = b.boolean("vip_fallback", c.balancer.vip_fallback);
     c.balancer.batch_size = static_cast<std::uint32_t>(b.uint("batch_size", c.balancer.batch_size, 1, 1'000'000));
+    c.balancer.points_per_worker =
+        static_cast<std::uint32_t>(b.uint("points_per_worker", c.balancer.points_per_worker, 1, 4096));
+    c.balancer.vip_pool = b.str("vip_pool", c.balancer.vip_pool);
+    if (c.balancer.vip_pool.empty()) fail("balancer.vip_pool", "must not be empty");
+    c.balancer.latency_alpha = b.num("latency_alpha", c.balancer.latency_alpha, 0, 1);
+    if (c.balancer.latency_alpha <= 0) fail("balancer.latency_alpha", "must be in (0, 1]");
     b.finish();
   }
   if (s.has("matching")) {

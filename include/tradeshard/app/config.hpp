@@ -55,6 +55,9 @@ struct BalancerConfig {
   std::vector<std::string> vip_accounts;
   bool vip_fallback = true;
   std::uint32_t batch_size = 64;  // queued orders a worker drains per loop turn
+  std::uint32_t points_per_worker = 2048;  // hash ring points per worker, 1..4096
+  std::string vip_pool = "vip";            // workers[].pool of the VIP pool
+  double latency_alpha = 0.2;              // EWMA weight of a latency sample, (0, 1]
 };
 
 struct MatchingConfig {
