@@ -52,12 +52,13 @@ void TradeEmitter::on_event(std::uint32_t worker, std::string_view worker_name, 
   bool hold = !held_.empty();
   if (!hold && taker_fill) hold = !commit(ev, to.account, to.counterparty);
   if (!hold) return tell(ev, worker_name, to.conn, to.client_id, to.done_reason);
-  held_.push_back(Held{ev, worker, to.conn, std::string(worker_name), std::string(to.client_id),
+  held_.push_back(Held{ev, to.conn, std::string(worker_name), std::string(to.client_id),
                        std::string(to.account), std::string(to.counterparty), std::string(to.done_reason)});
   stats_.held_events = held_.size();
 }
 
 bool TradeEmitter::retry_held() {
+  refresh_subscriptions();  // for the trades channel, in tell()
   while (!held_.empty()) {
     Held& h = held_.front();
     if (h.ev.type == book::EventType::fill && h.ev.liquidity == book::Liquidity::taker &&
@@ -86,7 +87,6 @@ void TradeEmitter::tell(const book::Event& ev, std::string_view worker_name, std
       if (ev.liquidity == book::Liquidity::taker) {  // the trade, once: published with its taker's fill
         ++stats_.trades;
         stats_.volume_lots += static_cast<std::uint64_t>(ev.qty);
-        refresh_subscriptions();
         if (trades_subscribed_[ev.instrument]) {
           outbox_.publish(trades_channel_[ev.instrument], TradeOut{&instruments_.at(ev.instrument), ev.trade_id,
                                                                    ev.side, ev.price, ev.qty, worker_name});

@@ -240,29 +240,16 @@ ManageError LoadBalancer::release(WorkerId worker, std::uint64_t symbol_hash) no
   LiveCountTable::Entry* pair = pairs_.find({symbol_hash, worker.value});
   if (pair == nullptr) return ManageError::not_routed;
   assert(s->load > 0);
-  const bool pair_gone = pairs_.decrement(pair) == 0;
+  [[maybe_unused]] const bool pair_gone = pairs_.decrement(pair) == 0;
   --s->load;
   ++released_;
   LiveCountTable::Entry* e = symbols_.find({symbol_hash, static_cast<std::uint32_t>(s->pool)});
   assert(e != nullptr);
-  // Only a symbol left on several workers (by a strategy switch of an older build) needs this.
-  if (symbols_.decrement(e) > 0 && pair_gone && e->home == worker.value) {
-    rehome(*e, worker.value);
-  }
+  // A pool's live orders of a symbol are all on its home (route_in_pool, move_symbol): when the
+  // home's last one goes, so does the symbol's entry.
+  [[maybe_unused]] const std::uint32_t left = symbols_.decrement(e);
+  assert(!pair_gone || left == 0);
   return ManageError::ok;
-}
-
-// Only after a strategy switch can a symbol live on several workers of a pool; keep its home
-// on one that still holds its orders so hash affinity never points at an empty worker.
-void LoadBalancer::rehome(LiveCountTable::Entry& symbol_entry, std::uint32_t released_slot) noexcept {
-  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-    if (i == released_slot || static_cast<std::uint32_t>(slots_[i].pool) != symbol_entry.key.tag) continue;
-    if (pairs_.find({symbol_entry.key.symbol, i}) != nullptr) {
-      symbol_entry.home = i;
-      return;
-    }
-  }
-  assert(false && "symbol count > 0 but no worker holds it");
 }
 
 ManageError LoadBalancer::record_latency(WorkerId worker, double latency_us) noexcept {

@@ -50,7 +50,6 @@ class TradeEmitter {
  private:
   struct Held {  // an event waiting for the ledger, with what telling it needs
     book::Event ev;
-    std::uint32_t worker;
     std::uint64_t conn;
     std::string worker_name, client_id, account, counterparty, done_reason;
   };

@@ -176,7 +176,6 @@ class LoadBalancer {
   }
   [[nodiscard]] std::uint64_t class_bit(std::string_view instrument_class) const noexcept;
   void commit(std::uint32_t slot, std::uint64_t symbol_hash, Pool pool, LiveCountTable::Entry* symbol_entry);
-  void rehome(LiveCountTable::Entry& symbol_entry, std::uint32_t released_slot) noexcept;
   [[nodiscard]] Slot* slot_of(WorkerId worker) noexcept;
   [[nodiscard]] const Slot* slot_of(std::string_view id) const;
   [[nodiscard]] Slot* slot_of(std::string_view id);
