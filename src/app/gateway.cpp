@@ -186,6 +186,7 @@ void Gateway::on_login(Conn& c, const LoginCmd& cmd) {
     if (k.key.size() == cmd.api_key.size() && k.key == cmd.api_key) {
       c.account = k.account;
       c.logged_in = true;
+      c.grant = PriorityGrant{k.vip, k.emergency};
       deliver(c, LoginOut{c.account});
       return;
     }
@@ -235,7 +236,7 @@ void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {
   if (const auto* order = std::get_if<OrderCmd>(&command)) {
     std::string_view account = order->account;
     if (!authorize(c, order->id, account)) return;
-    orders_.on_order(conn, account, *order, now);
+    orders_.on_order(conn, account, *order, now, config_.auth_enabled ? c.grant : PriorityGrant{});
     return;
   }
   // Cancel/replace without an account act on this connection's own orders (see docs/protocol.md).

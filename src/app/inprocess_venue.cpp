@@ -37,28 +37,32 @@ InProcessVenue::Scratch::Scratch(InProcessVenue& v)
 }
 InProcessVenue::~InProcessVenue() = default;
 
-void InProcessVenue::add_worker(std::uint32_t worker, std::string_view name, std::uint32_t queue_capacity) {
+void InProcessVenue::add_worker(std::uint32_t worker, std::string_view name, std::uint32_t queue_capacity,
+                                std::uint32_t reserved) {
   if (worker != workers_.size()) throw std::logic_error("InProcessVenue: worker slots are added in order");
   Worker w;
   w.name.assign(name);
   w.engine = std::make_unique<book::MatchingEngine>(instruments_, options_);
   w.queue_capacity = queue_capacity;
+  w.normal_limit = reserved < queue_capacity ? queue_capacity - reserved : 0;
   workers_.push_back(std::move(w));
 }
 
 void InProcessVenue::retire_worker(std::uint32_t worker) {
   Worker& w = workers_.at(worker);
-  for (const auto key : w.queue) queued_.erase(key);
-  w.queue.clear();
+  for (auto& lane : w.lanes) {
+    for (const auto key : lane) queued_.erase(key);
+    lane.clear();
+  }
   w.retired = true;
 }
 
-bool InProcessVenue::submit(std::uint32_t worker, const book::NewOrder& order, bool emergency) {
+bool InProcessVenue::submit(std::uint32_t worker, const book::NewOrder& order, core::Priority lane) {
   Worker& w = workers_[worker];
-  if (w.retired || w.queue.size() >= w.queue_capacity) return false;
+  const std::size_t limit = lane == core::Priority::normal ? w.normal_limit : w.queue_capacity;
+  if (w.retired || w.queued() >= limit) return false;
   queued_.emplace(order.key, order);
-  if (emergency) w.queue.push_front(order.key);
-  else w.queue.push_back(order.key);
+  w.lanes[static_cast<std::size_t>(lane)].push_back(order.key);
   if (queued_.size() > queued_peak_) queued_peak_ = queued_.size();
   return true;
 }
@@ -120,13 +124,16 @@ std::string InProcessVenue::move_book(core::InstrumentId instrument, std::uint32
   const book::BookImage image = a.engine->export_book(instrument);
   if (const auto e = b.engine->import_book(image); e != book::ImportError::ok) return std::string(book::to_string(e));
   a.engine->remove_book(instrument);
-  std::deque<book::OrderKey> stay;
-  for (const auto key : a.queue) {
-    const auto it = queued_.find(key);
-    if (it != queued_.end() && it->second.instrument == instrument) b.queue.push_back(key);
-    else stay.push_back(key);
+  for (std::size_t l = 0; l < a.lanes.size(); ++l) {
+    std::deque<book::OrderKey> stay;
+    for (const auto key : a.lanes[l]) {
+      const auto it = queued_.find(key);
+      if (it == queued_.end()) continue;  // cancelled while queued: its entry is dropped here
+      if (it->second.instrument == instrument) b.lanes[l].push_back(key);
+      else stay.push_back(key);
+    }
+    a.lanes[l].swap(stay);
   }
-  a.queue.swap(stay);
   return {};
 }
 
@@ -135,9 +142,11 @@ bool InProcessVenue::pump(Now now) {
   for (std::size_t k = 0; k < n && !queued_.empty(); ++k) {
     const auto wi = static_cast<std::uint32_t>((pump_cursor_ + k) % n);
     Worker& w = workers_[wi];
-    for (std::uint32_t b = 0; b < batch_size_ && !w.queue.empty(); ++b) {
-      const auto key = w.queue.front();
-      w.queue.pop_front();
+    for (std::uint32_t b = 0; b < batch_size_; ++b) {
+      auto* lane = !w.lanes[2].empty() ? &w.lanes[2] : !w.lanes[1].empty() ? &w.lanes[1] : &w.lanes[0];
+      if (lane->empty()) break;
+      const auto key = lane->front();
+      lane->pop_front();
       const auto it = queued_.find(key);
       if (it == queued_.end()) continue;  // cancelled while queued
       const book::NewOrder order = it->second;
@@ -149,20 +158,6 @@ bool InProcessVenue::pump(Now now) {
   }
   pump_cursor_ = n ? (pump_cursor_ + 1) % n : 0;
   return !queued_.empty();
-}
-
-std::vector<WorkerDepth> InProcessVenue::depth(core::InstrumentId instrument, std::size_t levels) const {
-  std::vector<WorkerDepth> out;
-  for (const auto& w : workers_) {
-    if (w.retired) continue;
-    const auto d = w.engine->depth(instrument, levels);
-    if (d.bids.empty() && d.asks.empty()) continue;
-    WorkerDepth& wd = out.emplace_back();
-    wd.worker = w.name;
-    to_levels(d.bids, wd.bids);
-    to_levels(d.asks, wd.asks);
-  }
-  return out;
 }
 
 std::string_view InProcessVenue::depth(std::uint32_t worker, core::InstrumentId instrument, std::size_t levels,
@@ -181,7 +176,7 @@ std::vector<WorkerBook> InProcessVenue::books() const {
   std::vector<WorkerBook> out;
   for (const auto& w : workers_) {
     const auto e = w.engine->stats();
-    out.push_back({w.name, e.orders_received, e.trades, e.volume_lots, e.resting_orders, w.queue.size()});
+    out.push_back({w.name, e.orders_received, e.trades, e.volume_lots, e.resting_orders, w.queued()});
   }
   return out;
 }

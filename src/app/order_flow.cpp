@@ -11,11 +11,14 @@ balance::Config balancer_config(const BalancerConfig& b) {
   balance::Config c;
   c.strategy = b.strategy;
   c.hash_balance_factor = b.hash_balance_factor;
-  c.vip_fallback = b.vip_fallback;
   c.points_per_worker = b.points_per_worker;
-  c.vip_pool = b.vip_pool;
   c.latency_alpha = b.latency_alpha;
+  c.priority_reserve_pct = b.priority_reserve_pct;
   return c;
+}
+
+balance::RebalanceTrigger::Options trigger_options(const RebalanceConfig& r) {
+  return {r.max_over_avg, r.min_load, r.after_ms, r.cooldown_ms};
 }
 
 bool terminal(const book::Event& ev) {
@@ -27,19 +30,25 @@ bool terminal(const book::Event& ev) {
 OrderFlow::OrderFlow(const Config& config, const core::InstrumentTable& instruments, Outbox& outbox, Venue& venue,
                      TradeEmitter& emitter, const TradeLedger* ledger)
     : config_(config), instruments_(instruments), outbox_(outbox), venue_(venue), emitter_(emitter), ledger_(ledger),
-      balancer_(balancer_config(config.balancer)) {
-  for (const auto& in : instruments.all()) symbol_hash_.push_back(core::stable_hash(in.symbol));
+      balancer_(balancer_config(config.balancer)), trigger_(trigger_options(config.balancer.rebalance)) {
+  for (const auto& in : instruments.all()) {
+    symbol_hash_.push_back(core::stable_hash(in.symbol));
+    instrument_by_hash_.emplace(symbol_hash_.back(), static_cast<core::InstrumentId>(symbol_hash_.size() - 1));
+  }
+  work_.assign(symbol_hash_.size(), 0);
+  load_rate_.assign(symbol_hash_.size(), 0.0);
   for (const auto& w : config.workers) {
     if (auto err = add_worker(w); !err.empty()) throw std::invalid_argument("workers: " + err);
   }
   for (const auto& a : config.balancer.vip_accounts) accounts_[account_id(a)].vip = true;
+  for (const auto& a : config.balancer.emergency_accounts) accounts_[account_id(a)].emergency = true;
 }
 
 book::AccountId OrderFlow::account_id(std::string_view name) {
   const auto it = account_ids_.find(std::string(name));
   if (it != account_ids_.end()) return it->second;
   const auto id = static_cast<book::AccountId>(accounts_.size());
-  accounts_.push_back(Account{std::string(name), {}, false});
+  accounts_.push_back(Account{std::string(name), {}, false, false});
   account_ids_.emplace(std::string(name), id);
   return id;
 }
@@ -49,7 +58,29 @@ void OrderFlow::reject(std::uint64_t conn, std::string_view id, std::string_view
   outbox_.send(conn, RejectOut{id, reason, message});
 }
 
-void OrderFlow::on_order(std::uint64_t conn, std::string_view account, const OrderCmd& cmd, Now now) {
+// A VIP account's orders ride the vip lane unless they ask for emergency; claiming a lane needs
+// the account listed for it and, with auth on, the API key's permission.
+std::string_view OrderFlow::lane_of(const Account& acct, core::Priority asked, PriorityGrant grant,
+                                    core::Priority& lane) const {
+  lane = asked;
+  switch (asked) {
+    case core::Priority::normal:
+      if (acct.vip && grant.vip) lane = core::Priority::vip;
+      return {};
+    case core::Priority::vip:
+      if (!acct.vip) return "priority vip needs the account in balancer.vip_accounts";
+      if (!grant.vip) return "this API key may not claim priority vip (auth.api_keys[].priorities)";
+      return {};
+    case core::Priority::emergency:
+      if (!acct.emergency) return "priority emergency needs the account in balancer.emergency_accounts";
+      if (!grant.emergency) return "this API key may not claim priority emergency (auth.api_keys[].priorities)";
+      return {};
+  }
+  return {};
+}
+
+void OrderFlow::on_order(std::uint64_t conn, std::string_view account, const OrderCmd& cmd, Now now,
+                         PriorityGrant grant) {
   ++stats_.orders_in;
   if (ledger_ && !ledger_->available()) {
     return reject(conn, cmd.id, "ledger_unavailable", "the ledger has no quorum; orders are refused until it does");
@@ -78,7 +109,13 @@ void OrderFlow::on_order(std::uint64_t conn, std::string_view account, const Ord
   if (acct.live.count(std::string(cmd.id))) {
     return reject(conn, cmd.id, "duplicate_id", "this account already has a live order with this id");
   }
-  const auto route = balancer_.route({cmd.symbol, symbol_hash_[*inst], in.cls, cmd.priority, acct.vip});
+  core::Priority lane = core::Priority::normal;
+  if (const auto why = lane_of(acct, cmd.priority, grant, lane); !why.empty()) {
+    ++stats_.priority_refused;
+    return reject(conn, cmd.id, "priority_not_allowed", why);
+  }
+  ++work_[*inst];
+  const auto route = balancer_.route({cmd.symbol, symbol_hash_[*inst], in.cls, lane});
   if (!route.ok()) return reject(conn, cmd.id, balance::to_string(route.error), "no eligible worker");
   const std::uint32_t wi = route.worker.value;  // workers are added in balancer slot order
   o.key = ++next_key_;
@@ -92,7 +129,7 @@ void OrderFlow::on_order(std::uint64_t conn, std::string_view account, const Ord
   r.received_ns = now.mono_ns;
   acct.live.emplace(r.client_id, o.key);
   conn_orders_[conn][r.client_id] = o.key;
-  if (!venue_.submit(wi, o, cmd.priority == core::Priority::emergency)) {
+  if (!venue_.submit(wi, o, lane)) {
     acct.live.erase(std::string(cmd.id));
     conn_orders_[conn].erase(std::string(cmd.id));
     orders_.erase(o.key);
@@ -122,6 +159,7 @@ void OrderFlow::on_cancel(std::uint64_t conn, std::string_view account, const Ca
   if (!cmd.symbol.empty() && instruments_.at(r.order.instrument).symbol != cmd.symbol) {
     return reject(conn, cmd.id, "unknown_order", "no live order with this id for this symbol");
   }
+  ++work_[r.order.instrument];
   venue_.cancel(ref(key, r), conn);  // may end the record: r is not used after this
 }
 
@@ -145,6 +183,7 @@ void OrderFlow::on_replace(std::uint64_t conn, std::string_view account, const R
     if (q.steps <= 0) return reject(conn, cmd.id, "bad_qty", "qty must be positive");
     qty = q.steps;
   }
+  ++work_[r.order.instrument];
   venue_.replace(ref(key, r), price, qty, conn);  // may trade and end the record
 }
 
@@ -203,6 +242,7 @@ void OrderFlow::on_events(std::uint32_t worker, std::span<const book::Event> eve
         break;
       case book::EventType::fill:
         r.leaves = ev.remaining;
+        ++work_[r.order.instrument];
         if (ev.liquidity == book::Liquidity::taker) {
           const auto m = orders_.find(ev.counterparty);
           to.counterparty = accounts_[m != orders_.end() ? m->second.order.account : ev.account].name;

@@ -6,18 +6,22 @@
 namespace tradeshard::app {
 
 std::string OrderFlow::add_worker(const WorkerConfig& w) {
-  balance::WorkerSpec spec{w.id, w.address.empty() ? "inproc://" + w.id : w.address, w.capacity, w.pool, w.classes,
+  balance::WorkerSpec spec{w.id, w.address.empty() ? "inproc://" + w.id : w.address, w.capacity, w.classes,
                            w.latency_us};
   const auto r = balancer_.add_worker(std::move(spec));
   if (r.error != balance::ManageError::ok) return std::string(balance::to_string(r.error));
   if (r.worker.value != workers_.size()) return "internal: worker slot out of order";
-  venue_.add_worker(r.worker.value, w.id, w.queue_capacity ? w.queue_capacity : w.capacity);
+  const std::uint32_t queue = w.queue_capacity ? w.queue_capacity : w.capacity;
+  venue_.add_worker(r.worker.value, w.id, queue,
+                    static_cast<std::uint32_t>(std::uint64_t{queue} * config_.balancer.priority_reserve_pct / 100));
   workers_.push_back(WorkerSlot{w.id, r.worker});
+  // A new worker takes load: the books that bring the busiest worker down move to it (and others).
+  if (config_.balancer.rebalance.enabled && !orders_.empty()) (void)rebalance(last_sample_ms_);
   return {};
 }
 
 // Draining moves the worker's books, live, to where the strategy places each symbol now; a book
-// nobody can take (no other worker in its pool and class with room) stays until its orders end.
+// nobody can take (no other worker of its class with room) stays until its orders end.
 std::string OrderFlow::drain_worker(std::string_view id) {
   const auto e = balancer_.drain(id);
   if (e != balance::ManageError::ok) return std::string(balance::to_string(e));
@@ -37,12 +41,11 @@ void OrderFlow::move_books_off(std::uint32_t wi) {
       held.push_back(r.order.instrument);
     }
   }
-  const auto view = balancer_.worker(workers_[wi].id);
-  const bool vip_pool = view && view->pool == balancer_.config().vip_pool;
   for (const auto inst : held) {
     if (workers_[wi].removed) break;
     const auto& in = instruments_.at(inst);
-    const auto to = balancer_.place({in.symbol, symbol_hash_[inst], in.cls, core::Priority::normal, vip_pool});
+    // A move is never refused for the reserve: the book's orders are already admitted.
+    const auto to = balancer_.place({in.symbol, symbol_hash_[inst], in.cls, core::Priority::emergency});
     std::size_t moved = 0;
     if (to) (void)move_instrument(inst, to->value, moved);
   }
@@ -64,15 +67,12 @@ std::string OrderFlow::move_instrument(core::InstrumentId inst, std::uint32_t to
   std::size_t n = 0;
   for (const auto& [key, r] : orders_) {
     if (r.order.instrument != inst) continue;
-    if (from && *from != r.worker) return "book_split";  // VIP and general orders: one home per pool
+    if (from && *from != r.worker) return "book_split";  // impossible: one home per symbol
     from = r.worker;
     ++n;
   }
   if (!from) return "no_live_orders";
   if (*from == to) return {};
-  const auto from_view = balancer_.worker(workers_[*from].id);
-  const auto to_view = balancer_.worker(workers_[to].id);
-  if (!from_view || !to_view || from_view->pool != to_view->pool) return "other_pool";
   if (auto err = venue_.move_book(inst, *from, to); !err.empty()) return err;
   // The venue holds the book on `to` now: the balancer's accounting and every record follow.
   (void)balancer_.move_symbol(symbol_hash_[inst], workers_[*from].id, workers_[to].id);
@@ -94,6 +94,64 @@ std::vector<std::vector<std::string_view>> OrderFlow::symbols_by_worker() const 
   }
   for (auto& list : out) std::sort(list.begin(), list.end());
   return out;
+}
+
+std::vector<double> OrderFlow::load_by_worker() const {
+  std::vector<double> out(workers_.size(), 0.0);
+  const auto by_worker = symbols_by_worker();
+  for (std::size_t w = 0; w < by_worker.size(); ++w) {
+    for (const auto sym : by_worker[w]) out[w] += load_rate_[*instruments_.find(sym)];
+  }
+  return out;
+}
+
+std::optional<RebalanceReport> OrderFlow::sample_load(std::int64_t now_ms, std::int64_t elapsed_ms) {
+  if (elapsed_ms <= 0) return std::nullopt;
+  // EWMA with weight 1/2 per sample: a symbol's load follows a change within a few samples.
+  const double per_second = 1000.0 / static_cast<double>(elapsed_ms);
+  for (std::size_t i = 0; i < work_.size(); ++i) {
+    load_rate_[i] = 0.5 * load_rate_[i] + 0.5 * static_cast<double>(work_[i]) * per_second;
+    if (load_rate_[i] < 1e-3) load_rate_[i] = 0.0;
+    work_[i] = 0;
+  }
+  last_sample_ms_ = now_ms;
+  if (!config_.balancer.rebalance.enabled) return std::nullopt;
+  // max_moves 0: only the imbalance as it stands.
+  const auto now = balancer_.plan_rebalance(symbol_loads(), {config_.balancer.rebalance.max_over_avg, 0, 0});
+  if (!trigger_.due(now_ms, now.before, now.mean)) return std::nullopt;
+  return rebalance(now_ms);
+}
+
+std::vector<balance::SymbolLoad> OrderFlow::symbol_loads() const {
+  std::vector<balance::SymbolLoad> loads;
+  for (std::size_t i = 0; i < load_rate_.size(); ++i) {
+    if (load_rate_[i] > 0.0) loads.push_back({symbol_hash_[i], instruments_.all()[i].cls, load_rate_[i]});
+  }
+  return loads;
+}
+
+RebalanceReport OrderFlow::rebalance(std::int64_t now_ms) {
+  RebalanceReport report;
+  const auto loads = symbol_loads();
+  const balance::RebalanceOptions options{config_.balancer.rebalance.max_over_avg, 0, 64};
+  const auto plan = balancer_.plan_rebalance(loads, options);
+  trigger_.ran(now_ms);
+  report.mean = plan.mean;
+  report.before = plan.before;
+  for (const auto& m : plan.moves) {
+    const auto inst = instrument_by_hash_.at(m.symbol_hash);
+    std::size_t moved = 0;
+    if (!move_instrument(inst, m.to.value, moved).empty()) continue;
+    ++stats_.rebalance_moves;
+    report.moves.push_back({instruments_.at(inst).symbol, workers_[m.from.value].name, workers_[m.to.value].name,
+                            m.load, moved});
+  }
+  // As things stand now (a move the venue refused stays where it was).
+  report.after = balancer_.plan_rebalance(loads, {options.max_over_avg, 0, 0}).before;
+  if (!report.moves.empty()) {
+    ++stats_.rebalances;
+  }
+  return report;
 }
 
 void OrderFlow::retire(std::uint32_t wi) {

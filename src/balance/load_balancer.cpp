@@ -13,75 +13,48 @@ constexpr std::uint64_t unlisted_class_bit = std::uint64_t{1} << 63;
 
 constexpr std::size_t index_of(RouteError e) noexcept { return static_cast<std::size_t>(e); }
 
-// When a VIP order fails in both pools, report the reason that says the most about the system:
-// "full" beats "unhealthy" beats "nobody serves this class".
-constexpr int rank(RouteError e) noexcept {
-  switch (e) {
-    case RouteError::ok: return 0;
-    case RouteError::no_worker_for_class: return 1;
-    case RouteError::no_healthy_worker: return 2;
-    case RouteError::no_capacity: return 3;
-    case RouteError::symbol_draining: return 4;
-  }
-  return 0;
-}
-
 }  // namespace
 
 RouteResult LoadBalancer::route(const RouteRequest& request) {
-  const std::uint64_t bit = class_bit(request.instrument_class);
-  const bool vip = request.vip_account || request.priority == core::Priority::vip;
-  // Emergency priority does not change the worker: the Gateway puts it at the queue front.
-  RouteResult result = route_in_pool(request, {vip ? Pool::vip : Pool::general, bit});
-  if (!result.ok() && vip && config_.vip_fallback) {
-    RouteResult general = route_in_pool(request, {Pool::general, bit});
-    if (general.ok()) {
-      general.vip_fallback = true;
-      ++vip_fallbacks_;
-      result = general;
-    } else if (rank(general.error) > rank(result.error)) {
-      result.error = general.error;
-    }
-  }
-  if (result.ok()) {
-    ++routed_;
-  } else {
-    ++rejects_[index_of(result.error)];
-  }
-  return result;
-}
-
-RouteResult LoadBalancer::route_in_pool(const RouteRequest& request, Eligibility want) {
-  const LiveCountTable::Key symbol_key{request.symbol_hash, static_cast<std::uint32_t>(want.pool)};
-  std::optional<std::uint32_t> chosen;
+  const Eligibility want{class_bit(request.instrument_class), request.priority != core::Priority::normal};
+  const LiveCountTable::Key symbol_key{request.symbol_hash, 0};
+  RouteResult result;
   LiveCountTable::Entry* symbol_entry = symbols_.find(symbol_key);
+  std::optional<std::uint32_t> chosen;
   if (symbol_entry != nullptr) {
     // Under every strategy a symbol's book lives on its home worker while it has live orders:
     // go there or nowhere (another worker would hold a second book that never meets the first).
     const Slot& home = slots_[symbol_entry->home];
-    if (!home.routable()) return {WorkerId{}, sticky_error(home)};
-    if (!home.has_room()) return {WorkerId{}, RouteError::no_capacity};
-    chosen = symbol_entry->home;
-  } else if (config_.strategy == Strategy::hash) {
-    chosen = pick_on_ring(request.symbol_hash, want);  // the strategy places a symbol it has not seen live
+    if (!home.routable()) result.error = sticky_error(home);
+    else if (!home.has_room(want.priority)) result.error = RouteError::no_capacity;
+    else chosen = symbol_entry->home;
   } else {
-    chosen = pick(want);
+    chosen = place_new(request.symbol_hash, want);  // the strategy places a symbol it has not seen live
+    if (!chosen) result.error = diagnose(want);
   }
-  if (!chosen) return {WorkerId{}, diagnose(want)};
-  commit(*chosen, request.symbol_hash, want.pool, symbol_entry);
-  return {WorkerId{*chosen}, RouteError::ok};
+  if (!chosen) {
+    ++rejects_[index_of(result.error)];
+    return result;
+  }
+  commit(*chosen, request.symbol_hash, symbol_entry);
+  ++routed_;
+  result.worker = WorkerId{*chosen};
+  return result;
 }
 
-void LoadBalancer::commit(std::uint32_t slot, std::uint64_t symbol_hash, Pool pool,
-                          LiveCountTable::Entry* symbol_entry) {
+std::optional<std::uint32_t> LoadBalancer::place_new(std::uint64_t symbol_hash, Eligibility want) {
+  return config_.strategy == Strategy::hash ? pick_on_ring(symbol_hash, want) : pick(want);
+}
+
+void LoadBalancer::commit(std::uint32_t slot, std::uint64_t symbol_hash, LiveCountTable::Entry* symbol_entry) {
   Slot& s = slots_[slot];
   ++s.load;
   ++s.routed;
   ++pairs_.find_or_insert({symbol_hash, slot}).count;
   LiveCountTable::Entry& e = symbol_entry != nullptr
                                  ? *symbol_entry
-                                 : symbols_.find_or_insert({symbol_hash, static_cast<std::uint32_t>(pool)});
-  // The home is fixed while the symbol has live orders (route_in_pool sends them all there).
+                                 : symbols_.find_or_insert({symbol_hash, 0});
+  // The home is fixed while the symbol has live orders (route() sends them all there).
   if (e.count == 0) e.home = slot;
   ++e.count;
 }
@@ -175,7 +148,7 @@ std::optional<std::uint32_t> LoadBalancer::pick_round_robin(Eligibility want) {
 
 std::optional<std::uint32_t> LoadBalancer::pick_on_ring(std::uint64_t symbol_hash,
                                                         Eligibility want) const {
-  const HashRing& ring = rings_[static_cast<std::size_t>(want.pool)];
+  const HashRing& ring = ring_;
   if (ring.empty()) return std::nullopt;
   // Bounded-load totals over the workers that could take this order if they had room. The scan
   // also spares a full-ring walk when nobody has room.
@@ -184,10 +157,10 @@ std::optional<std::uint32_t> LoadBalancer::pick_on_ring(std::uint64_t symbol_has
   bool any_room = false;
   for (std::uint32_t i : active_) {
     const Slot& s = slots_[i];
-    if (s.pool != want.pool || (s.class_mask & want.class_bit) == 0 || !s.routable()) continue;
+    if ((s.class_mask & want.class_bit) == 0 || !s.routable()) continue;
     load_sum += s.load;
     capacity_sum += s.capacity;
-    any_room = any_room || s.has_room();
+    any_room = any_room || s.has_room(want.priority);
   }
   if (!any_room) return std::nullopt;
   const double factor = config_.hash_balance_factor;
@@ -209,18 +182,17 @@ std::optional<std::uint32_t> LoadBalancer::pick_on_ring(std::uint64_t symbol_has
 }
 
 RouteError LoadBalancer::diagnose(Eligibility want) const noexcept {
-  bool in_pool = false;
+  bool any = false;
   bool serves_class = false;
   bool routable = false;
   for (std::uint32_t i : active_) {
     const Slot& s = slots_[i];
-    if (s.pool != want.pool) continue;
-    in_pool = true;
+    any = true;
     if ((s.class_mask & want.class_bit) == 0) continue;
     serves_class = true;
     routable = routable || s.routable();
   }
-  if (!in_pool) return RouteError::no_healthy_worker;
+  if (!any) return RouteError::no_healthy_worker;
   if (!serves_class) return RouteError::no_worker_for_class;
   if (!routable) return RouteError::no_healthy_worker;
   return RouteError::no_capacity;
@@ -243,9 +215,9 @@ ManageError LoadBalancer::release(WorkerId worker, std::uint64_t symbol_hash) no
   [[maybe_unused]] const bool pair_gone = pairs_.decrement(pair) == 0;
   --s->load;
   ++released_;
-  LiveCountTable::Entry* e = symbols_.find({symbol_hash, static_cast<std::uint32_t>(s->pool)});
+  LiveCountTable::Entry* e = symbols_.find({symbol_hash, 0});
   assert(e != nullptr);
-  // A pool's live orders of a symbol are all on its home (route_in_pool, move_symbol): when the
+  // A symbol's live orders are all on its home (route(), move_symbol()): when the
   // home's last one goes, so does the symbol's entry.
   [[maybe_unused]] const std::uint32_t left = symbols_.decrement(e);
   assert(!pair_gone || left == 0);

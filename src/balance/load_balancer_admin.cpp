@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::size_t max_classes = 63;  // bit 63 stands for "a class no worker lists"
 constexpr std::uint32_t max_points = 4096;
+constexpr std::uint32_t max_reserve_pct = 50;
 
 bool valid_factor(double f) noexcept { return f == 0.0 || (std::isfinite(f) && f >= 1.0); }
 
@@ -22,7 +23,7 @@ std::string_view to_string(ConfigError e) noexcept {
     case ConfigError::bad_balance_factor: return "hash_balance_factor must be 0 (off) or >= 1";
     case ConfigError::bad_points: return "points_per_worker must be 1..4096";
     case ConfigError::bad_latency_alpha: return "latency_alpha must be in (0, 1]";
-    case ConfigError::empty_vip_pool: return "vip_pool must not be empty";
+    case ConfigError::bad_reserve: return "priority_reserve_pct must be 0..50";
   }
   return "ok";
 }
@@ -31,7 +32,7 @@ ConfigError validate(const Config& c) noexcept {
   if (!valid_factor(c.hash_balance_factor)) return ConfigError::bad_balance_factor;
   if (c.points_per_worker == 0 || c.points_per_worker > max_points) return ConfigError::bad_points;
   if (!(c.latency_alpha > 0.0 && c.latency_alpha <= 1.0)) return ConfigError::bad_latency_alpha;
-  if (c.vip_pool.empty()) return ConfigError::empty_vip_pool;
+  if (c.priority_reserve_pct > max_reserve_pct) return ConfigError::bad_reserve;
   return ConfigError::ok;
 }
 
@@ -67,7 +68,7 @@ LoadBalancer::LoadBalancer(Config config) : config_(std::move(config)) {
     config_.points_per_worker = defaults.points_per_worker;
   }
   if (!(config_.latency_alpha > 0.0 && config_.latency_alpha <= 1.0)) config_.latency_alpha = defaults.latency_alpha;
-  if (config_.vip_pool.empty()) config_.vip_pool = defaults.vip_pool;
+  if (config_.priority_reserve_pct > max_reserve_pct) config_.priority_reserve_pct = defaults.priority_reserve_pct;
 }
 
 std::size_t LoadBalancer::StringHash::operator()(std::string_view s) const noexcept {
@@ -76,9 +77,9 @@ std::size_t LoadBalancer::StringHash::operator()(std::string_view s) const noexc
 
 AddResult LoadBalancer::add_worker(WorkerSpec spec) {
   const AddResult added = add_slot(std::move(spec));
-  if (added.error == ManageError::ok && slots_[added.worker.value].pool != Pool::other) {
+  if (added.error == ManageError::ok) {
     const std::uint32_t index = added.worker.value;
-    rings_[static_cast<std::size_t>(slots_[index].pool)].add(specs_[index].id, index, config_.points_per_worker);
+    ring_.add(specs_[index].id, index, config_.points_per_worker);
   }
   return added;
 }
@@ -88,14 +89,11 @@ std::vector<AddResult> LoadBalancer::add_workers(std::vector<WorkerSpec> specs) 
   results.reserve(specs.size());
   for (WorkerSpec& spec : specs) results.push_back(add_slot(std::move(spec)));
   // Collected after all adds: specs_ may have reallocated, so the ids are read only now.
-  std::array<std::vector<HashRing::Member>, 2> members;
+  std::vector<HashRing::Member> members;
   for (const AddResult& r : results) {
-    if (r.error != ManageError::ok || slots_[r.worker.value].pool == Pool::other) continue;
-    members[static_cast<std::size_t>(slots_[r.worker.value].pool)].push_back({specs_[r.worker.value].id, r.worker.value});
+    if (r.error == ManageError::ok) members.push_back({specs_[r.worker.value].id, r.worker.value});
   }
-  for (std::size_t pool = 0; pool < members.size(); ++pool) {
-    if (!members[pool].empty()) rings_[pool].add(members[pool], config_.points_per_worker);
-  }
+  if (!members.empty()) ring_.add(members, config_.points_per_worker);
   return results;
 }
 
@@ -119,7 +117,8 @@ AddResult LoadBalancer::add_slot(WorkerSpec&& spec) {
     slot.class_mask |= std::uint64_t{1} << static_cast<std::size_t>(it - classes_.begin());
   }
   slot.capacity = spec.capacity;
-  slot.pool = spec.pool.empty() ? Pool::general : spec.pool == config_.vip_pool ? Pool::vip : Pool::other;
+  // Rounded down, so a worker of capacity 1..9 at 10 % reserves nothing; at most half (bounded).
+  slot.normal_limit = spec.capacity - static_cast<std::uint32_t>(std::uint64_t{spec.capacity} * config_.priority_reserve_pct / 100);
   slot.latency_us = spec.latency_us_seed;
 
   const auto index = static_cast<std::uint32_t>(slots_.size());
@@ -155,7 +154,7 @@ RemoveResult LoadBalancer::remove(std::string_view id) {
   const std::uint32_t index = it->second;
   Slot& s = slots_[index];
   s.removed = true;
-  if (s.pool != Pool::other) rings_[static_cast<std::size_t>(s.pool)].remove(index);
+  ring_.remove(index);
   by_id_.erase(it);
   active_.erase(std::find(active_.begin(), active_.end(), index));
   if (rr_cursor_ >= active_.size()) rr_cursor_ = 0;
@@ -166,9 +165,8 @@ RemoveResult LoadBalancer::remove(std::string_view id) {
 void LoadBalancer::set_strategy(Strategy strategy) noexcept { config_.strategy = strategy; }
 
 std::optional<WorkerId> LoadBalancer::place(const RouteRequest& request) {
-  const bool vip = request.vip_account || request.priority == core::Priority::vip;
-  const Eligibility want{vip ? Pool::vip : Pool::general, class_bit(request.instrument_class)};
-  const auto chosen = config_.strategy == Strategy::hash ? pick_on_ring(request.symbol_hash, want) : pick(want);
+  const Eligibility want{class_bit(request.instrument_class), request.priority != core::Priority::normal};
+  const auto chosen = place_new(request.symbol_hash, want);
   if (!chosen) return std::nullopt;
   return WorkerId{*chosen};
 }
@@ -177,7 +175,7 @@ ManageError LoadBalancer::move_symbol(std::uint64_t symbol_hash, WorkerId from, 
   Slot* f = slot_of(from);
   Slot* t = slot_of(to);
   if (f == nullptr || t == nullptr || t->removed) return ManageError::unknown_worker;
-  if (f->pool != t->pool || from.value == to.value) return ManageError::bad_value;
+  if (from.value == to.value) return ManageError::bad_value;
   LiveCountTable::Entry* pair = pairs_.find({symbol_hash, from.value});
   if (pair == nullptr) return ManageError::not_routed;
   const std::uint32_t n = pair->count;
@@ -186,7 +184,7 @@ ManageError LoadBalancer::move_symbol(std::uint64_t symbol_hash, WorkerId from, 
   pairs_.find_or_insert({symbol_hash, to.value}).count += n;
   f->load -= n;
   t->load += n;
-  if (LiveCountTable::Entry* e = symbols_.find({symbol_hash, static_cast<std::uint32_t>(f->pool)})) e->home = to.value;
+  if (LiveCountTable::Entry* e = symbols_.find({symbol_hash, 0})) e->home = to.value;
   return ManageError::ok;
 }
 
@@ -230,7 +228,6 @@ WorkerView LoadBalancer::view_of(std::uint32_t index) const {
   v.healthy = s.healthy;
   v.latency_us = s.latency_us;
   v.orders_routed = s.routed;
-  v.pool = spec.pool;
   v.classes = spec.classes;
   return v;
 }
@@ -272,7 +269,6 @@ BalancerStats LoadBalancer::stats() const {
   }
   st.orders_routed = routed_;
   st.orders_released = released_;
-  st.vip_fallbacks = vip_fallbacks_;
   st.rejects = rejects_;
   st.live_symbols = symbols_.size();
   return st;

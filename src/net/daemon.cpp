@@ -34,7 +34,16 @@ struct Daemon::Impl {
     sampler.async_wait([this, last](const boost::system::error_code& ec) {
       if (ec) return;
       const auto now = std::chrono::steady_clock::now();
-      gateway.ticks().sample(std::chrono::duration_cast<std::chrono::milliseconds>(now - last).count());
+      const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - last).count();
+      gateway.ticks().sample(elapsed);
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+      if (const auto r = gateway.sample_orders(ms, elapsed); r && !r->moves.empty()) {
+        spdlog::get("main")->info("rebalance: busiest worker at {:.2f} x the mean book load; {} books moved; now {:.2f} x",
+                                  r->before, r->moves.size(), r->after);
+        for (const auto& m : r->moves) {
+          spdlog::get("main")->info("rebalance: {} {} -> {} ({:.0f}/s, {} orders)", m.symbol, m.from, m.to, m.load, m.orders);
+        }
+      }
       gateway.retry_held();
       sample(now);
     });

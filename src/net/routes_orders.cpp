@@ -1,4 +1,6 @@
 // HTTP views and admin actions of the order path: workers, books, open orders, balancer.
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include "http_api.hpp"
@@ -56,8 +58,9 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     w.id = (*body)["id"].get<std::string>();
     w.capacity = (*body)["capacity"].get<std::uint32_t>();
     w.address = body->value("address", "inproc://" + w.id);
-    w.pool = body->value("pool", "");
-    if (body->contains("classes") && (*body)["classes"].is_array()) {
+    if (body->contains("pool")) {
+      return HttpApi::error(400, "bad_field", "\"pool\" was removed: priority is a lane of every worker's queue");
+    }    if (body->contains("classes") && (*body)["classes"].is_array()) {
       for (const auto& c : (*body)["classes"]) if (c.is_string()) w.classes.push_back(c.get<std::string>());
     }
     return result(g.manage_orders([&](app::OrderFlow& f) { return f.add_worker(w); }), "add", w.id);
@@ -100,6 +103,19 @@ void add_order_routes(HttpApi& api, app::Gateway& g) {
     }
     spdlog::get("http")->info("admin: book {} moved to {} ({} live orders)", symbol, to, moved);
     return HttpApi::reply(200, {{"ok", true}, {"symbol", symbol}, {"to", to}, {"orders", moved}});
+  });
+  api.route("POST", "/admin/balancer/rebalance", true, [&g](const HttpRequest&, const HttpApi::Params&) {
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    const auto r = g.manage_orders([&](app::OrderFlow& f) { return f.rebalance(now_ms); });
+    json moves = json::array();
+    for (const auto& m : r.moves) {
+      spdlog::get("http")->info("admin: rebalance moved {} {} -> {} ({:.0f}/s, {} orders)", m.symbol, m.from, m.to, m.load,
+                                m.orders);
+      moves.push_back({{"symbol", m.symbol}, {"from", m.from}, {"to", m.to}, {"load", m.load}, {"orders", m.orders}});
+    }
+    return HttpApi::reply(200, {{"ok", true}, {"mean_load", r.mean}, {"before", r.before}, {"after", r.after},
+                                {"moves", moves}});
   });
   api.route("POST", "/admin/balancer", true, [&g](const HttpRequest& req, const HttpApi::Params&) {
     HttpResponse err;

@@ -22,7 +22,6 @@ json worker_json(const balance::WorkerView& w, const app::WorkerBook& book) {
           {"latency_us", w.latency_us},
           {"orders_routed", w.orders_routed},
           {"queued", book.queued},
-          {"pool", w.pool.empty() ? "general" : w.pool},
           {"classes", w.classes}};
 }
 
@@ -65,9 +64,11 @@ json workers(const app::Gateway& g) {
   const auto& flow = g.orders();
   const auto books = g.venue().books();  // by worker slot
   const auto symbols = flow.symbols_by_worker();
+  const auto loads = flow.load_by_worker();
   for (const auto& w : flow.balancer().workers()) {
     json entry = worker_json(w, books.at(w.worker.value));
     entry["symbols"] = w.worker.value < symbols.size() ? json(symbols[w.worker.value]) : json::array();
+    entry["book_load"] = w.worker.value < loads.size() ? loads[w.worker.value] : 0.0;
     list.push_back(std::move(entry));
   }
   return {{"workers", list}, {"strategy", balance::to_string(flow.balancer().strategy())}};
@@ -75,14 +76,14 @@ json workers(const app::Gateway& g) {
 
 json book(const app::Gateway& g, core::InstrumentId instrument, std::size_t levels) {
   const auto& in = g.instruments().at(instrument);
-  json workers = json::array();
-  for (const auto& d : g.venue().depth(instrument, levels)) {
-    json entry = {{"worker", d.worker}, {"bids", levels_json(d.bids, in)}, {"asks", levels_json(d.asks, in)}};
-    entry["best_bid"] = d.bids.empty() ? json(nullptr) : json(core::format_steps(d.bids[0].price, in.tick_size));
-    entry["best_ask"] = d.asks.empty() ? json(nullptr) : json(core::format_steps(d.asks[0].price, in.tick_size));
-    workers.push_back(std::move(entry));
-  }
-  return {{"symbol", in.symbol}, {"workers", workers}};
+  // One book per symbol: on its home worker while it has live orders, else empty and nowhere.
+  std::vector<app::DepthLevel> bids, asks;
+  json worker = nullptr;
+  if (const auto home = g.orders().home_of(instrument)) worker = g.venue().depth(*home, instrument, levels, bids, asks);
+  json out = {{"symbol", in.symbol}, {"worker", worker}, {"bids", levels_json(bids, in)}, {"asks", levels_json(asks, in)}};
+  out["best_bid"] = bids.empty() ? json(nullptr) : json(core::format_steps(bids[0].price, in.tick_size));
+  out["best_ask"] = asks.empty() ? json(nullptr) : json(core::format_steps(asks[0].price, in.tick_size));
+  return out;
 }
 
 json open_orders(const app::Gateway& g, std::string_view account) {
@@ -114,7 +115,6 @@ json balancer_stats(const app::Gateway& g) {
               {"utilization_pct", s.utilization_pct},
               {"orders_routed", s.orders_routed},
               {"imbalance_ratio", s.imbalance},
-              {"vip_fallbacks", s.vip_fallbacks},
               {"rejects", rejects}};
 }
 
@@ -140,6 +140,9 @@ json matching_stats(const app::Gateway& g) {
               {"live_orders", g.orders().live_orders()},
               {"held_for_ledger", e.held_events},
               {"books_moved", f.books_moved},
+              {"rebalances", f.rebalances},
+              {"rebalance_moves", f.rebalance_moves},
+              {"priority_refused", f.priority_refused},
               {"queued_peak", g.venue().stats().queued_peak},
               {"order_to_ack_us",
                {{"p50", f.order_to_ack.percentile_ns(0.5) / 1000.0},

@@ -195,7 +195,10 @@ app::WorkerConfig load_worker(Section& s) {
   if (w.id.empty()) fail(s.key("id"), "must not be empty");
   w.capacity = static_cast<std::uint32_t>(s.uint("capacity", 0, 1, 100'000'000, true));
   w.address = s.str("address", "inproc://" + w.id);
-  w.pool = s.str("pool", "");
+  if (s.has("pool")) {
+    fail(s.key("pool"), "was removed: priority is a lane of every worker's queue now, not a pool of workers "
+                        "(list accounts in balancer.vip_accounts / emergency_accounts; docs/balancer.md)");
+  }
   w.classes = s.strings("classes");
   w.latency_us = s.num("latency_us", w.latency_us, 0, 1e9);
   w.queue_capacity = static_cast<std::uint32_t>(s.uint("queue_capacity", 0, 0, 100'000'000));
@@ -313,8 +316,14 @@ app::Config parse_config(const std::string& text) {
       const json& arr = a.array("api_keys");
       for (std::size_t i = 0; i < arr.size(); ++i) {
         Section k(arr[i], idx("auth.api_keys", i));
-        c.api_keys.push_back({k.str("account", "", true), k.str("key", "", true)});
-        if (c.api_keys.back().key.size() < 16) fail(k.key("key"), "must be at least 16 characters");
+        app::ApiKey key{k.str("account", "", true), k.str("key", "", true)};
+        if (key.key.size() < 16) fail(k.key("key"), "must be at least 16 characters");
+        for (const auto& p : k.strings("priorities")) {
+          if (p == "vip") key.vip = true;
+          else if (p == "emergency") key.emergency = true;
+          else fail(k.key("priorities"), "entries must be \"vip\" or \"emergency\" (got \"" + p + "\")");
+        }
+        c.api_keys.push_back(std::move(key));
         k.finish();
       }
     }
@@ -361,14 +370,30 @@ app::Config parse_config(const std::string& text) {
       fail("balancer.hash_balance_factor", "must be 0 (off) or >= 1");
     }
     c.balancer.vip_accounts = b.strings("vip_accounts");
-    c.balancer.vip_fallback = b.boolean("vip_fallback", c.balancer.vip_fallback);
+    c.balancer.emergency_accounts = b.strings("emergency_accounts");
+    for (const char* gone : {"vip_fallback", "vip_pool"}) {
+      if (b.has(gone)) {
+        fail(b.key(gone), "was removed: VIP is a lane of every worker's queue now, not a pool (docs/balancer.md)");
+      }
+    }
+    c.balancer.priority_reserve_pct =
+        static_cast<std::uint32_t>(b.uint("priority_reserve_pct", c.balancer.priority_reserve_pct, 0, 50));
     c.balancer.batch_size = static_cast<std::uint32_t>(b.uint("batch_size", c.balancer.batch_size, 1, 1'000'000));
     c.balancer.points_per_worker =
         static_cast<std::uint32_t>(b.uint("points_per_worker", c.balancer.points_per_worker, 1, 4096));
-    c.balancer.vip_pool = b.str("vip_pool", c.balancer.vip_pool);
-    if (c.balancer.vip_pool.empty()) fail("balancer.vip_pool", "must not be empty");
     c.balancer.latency_alpha = b.num("latency_alpha", c.balancer.latency_alpha, 0, 1);
     if (c.balancer.latency_alpha <= 0) fail("balancer.latency_alpha", "must be in (0, 1]");
+    if (b.has("rebalance")) {
+      Section r(b.at("rebalance"), "balancer.rebalance");
+      auto& rb = c.balancer.rebalance;
+      rb.enabled = r.boolean("enabled", rb.enabled);
+      rb.max_over_avg = r.num("max_over_avg", rb.max_over_avg, 1, 100);
+      if (rb.max_over_avg <= 1) fail("balancer.rebalance.max_over_avg", "must be > 1 (the busiest worker / the mean)");
+      rb.after_ms = static_cast<std::uint32_t>(r.uint("after_ms", rb.after_ms, 0, 3'600'000));
+      rb.cooldown_ms = static_cast<std::uint32_t>(r.uint("cooldown_ms", rb.cooldown_ms, 0, 86'400'000));
+      rb.min_load = r.num("min_load", rb.min_load, 0, 1e12);
+      r.finish();
+    }
     b.finish();
   }
   if (s.has("matching")) {

@@ -37,7 +37,7 @@ void subscribe(app::Gateway& g, Port& p, const std::vector<std::string_view>& ch
 app::Config small_config() {
   app::Config c;
   c.partitioning.nodes.push_back({"node-1", {market::StrategyKind::spread}});
-  c.workers.push_back({"worker-1", 1000, "", "", {}, 50.0, 0});
+  c.workers.push_back({"worker-1", 1000, "", {}, 50.0, 0});
   return c;
 }
 

@@ -42,7 +42,7 @@ core::Instrument btc() {
 app::Config order_config() {
   app::Config c;
   c.instruments.push_back(btc());
-  c.workers.push_back({"worker-1", 1000, "", "", {}, 50.0, 0});
+  c.workers.push_back({"worker-1", 1000, "", {}, 50.0, 0});
   c.partitioning.nodes.push_back({"node-1", {market::StrategyKind::spread}});
   c.replication.log_keep = 64;
   return c;
@@ -88,10 +88,12 @@ class LaterVenue final : public app::Venue {
  public:
   explicit LaterVenue(const core::InstrumentTable& instruments) : inner_(instruments, {}, 16) {}
   void attach(app::VenueSink& sink) override { inner_.attach(sink); }
-  void add_worker(std::uint32_t w, std::string_view name, std::uint32_t cap) override { inner_.add_worker(w, name, cap); }
+  void add_worker(std::uint32_t w, std::string_view name, std::uint32_t cap, std::uint32_t reserved) override {
+    inner_.add_worker(w, name, cap, reserved);
+  }
   void retire_worker(std::uint32_t w) override { inner_.retire_worker(w); }
-  bool submit(std::uint32_t w, const book::NewOrder& o, bool emergency) override {
-    pending_.push_back([this, w, o, emergency] { CHECK(inner_.submit(w, o, emergency)); });
+  bool submit(std::uint32_t w, const book::NewOrder& o, core::Priority lane) override {
+    pending_.push_back([this, w, o, lane] { CHECK(inner_.submit(w, o, lane)); });
     return true;
   }
   void cancel(const app::OrderRef& r, std::uint64_t reply_to) override {
@@ -109,9 +111,6 @@ class LaterVenue final : public app::Venue {
   }
   bool pump(app::Now) override { return false; }  // answers come from answer(), not the loop
   [[nodiscard]] bool has_queued() const override { return false; }
-  [[nodiscard]] std::vector<app::WorkerDepth> depth(core::InstrumentId i, std::size_t n) const override {
-    return inner_.depth(i, n);
-  }
   std::string_view depth(std::uint32_t w, core::InstrumentId i, std::size_t n, std::vector<app::DepthLevel>& b,
                          std::vector<app::DepthLevel>& a) const override {
     return inner_.depth(w, i, n, b, a);
@@ -222,9 +221,9 @@ struct RecordingVenue final : app::Venue {
   std::vector<Replace> replaces;
   std::vector<std::vector<app::OrderRef>> cancel_alls;
   void attach(app::VenueSink& s) override { sink = &s; }
-  void add_worker(std::uint32_t, std::string_view, std::uint32_t) override {}
+  void add_worker(std::uint32_t, std::string_view, std::uint32_t, std::uint32_t) override {}
   void retire_worker(std::uint32_t) override {}
-  bool submit(std::uint32_t, const book::NewOrder& o, bool) override {
+  bool submit(std::uint32_t, const book::NewOrder& o, core::Priority) override {
     if (full) return false;
     submitted.push_back(o);
     return true;
@@ -237,7 +236,6 @@ struct RecordingVenue final : app::Venue {
   std::string move_book(core::InstrumentId, std::uint32_t, std::uint32_t) override { return "not here"; }
   bool pump(app::Now) override { return false; }
   [[nodiscard]] bool has_queued() const override { return false; }
-  [[nodiscard]] std::vector<app::WorkerDepth> depth(core::InstrumentId, std::size_t) const override { return {}; }
   std::string_view depth(std::uint32_t, core::InstrumentId, std::size_t, std::vector<app::DepthLevel>&,
                          std::vector<app::DepthLevel>&) const override {
     return "worker-1";
@@ -436,8 +434,8 @@ TEST_CASE("One book per symbol: under every strategy a crossing buy and sell tra
   for (const auto strategy : balance::all_strategies) {
     CAPTURE(balance::to_string(strategy));
     app::Config config = order_config();
-    config.workers.push_back({"worker-2", 1000, "", "", {}, 50.0, 0});
-    config.workers.push_back({"worker-3", 1000, "", "", {}, 50.0, 0});
+    config.workers.push_back({"worker-2", 1000, "", {}, 50.0, 0});
+    config.workers.push_back({"worker-3", 1000, "", {}, 50.0, 0});
     config.balancer.strategy = strategy;
     app::Gateway g(config);
     Port seller, buyer, other;
@@ -459,8 +457,8 @@ namespace {
 
 app::Config three_worker_config(balance::Strategy strategy) {
   app::Config config = order_config();
-  config.workers.push_back({"worker-2", 1000, "", "", {}, 50.0, 0});
-  config.workers.push_back({"worker-3", 1000, "", "", {}, 50.0, 0});
+  config.workers.push_back({"worker-2", 1000, "", {}, 50.0, 0});
+  config.workers.push_back({"worker-3", 1000, "", {}, 50.0, 0});
   config.balancer.strategy = strategy;
   return config;
 }

@@ -21,7 +21,7 @@ struct SignalPort final : app::ClientPort {
 app::Config config_with(std::vector<market::StrategyKind> kinds) {
   app::Config c;
   c.partitioning.nodes.push_back({"node-1", std::move(kinds)});
-  c.workers.push_back({"worker-1", 1000, "", "", {}, 50.0, 0});
+  c.workers.push_back({"worker-1", 1000, "", {}, 50.0, 0});
   return c;
 }
 

@@ -28,7 +28,7 @@ LoadBalancer hash_workers(int n, double factor = 0.0, std::uint32_t capacity = 1
 }
 
 RouteRequest order(std::uint64_t symbol_hash) {
-  return RouteRequest{"", symbol_hash, "crypto", core::Priority::normal, false};
+  return RouteRequest{"", symbol_hash, "crypto", core::Priority::normal};
 }
 
 std::vector<std::uint64_t> symbol_hashes(std::size_t k) {

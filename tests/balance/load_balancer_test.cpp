@@ -20,8 +20,8 @@ WorkerSpec spec(std::string id, std::uint32_t capacity, double latency_us = 0.0)
   return s;
 }
 
-RouteRequest order(std::string_view symbol, std::string_view cls = "crypto", bool vip = false) {
-  return RouteRequest{symbol, core::stable_hash(symbol), cls, core::Priority::normal, vip};
+RouteRequest order(std::string_view symbol, std::string_view cls = "crypto") {
+  return RouteRequest{symbol, core::stable_hash(symbol), cls, core::Priority::normal};
 }
 
 LoadBalancer three_workers(Strategy strategy, std::uint32_t capacity = 100) {
@@ -85,7 +85,7 @@ TEST_CASE("LoadBalancer: least connections follows releases") {
 
 // Ensure weighted capacity keeps each worker's load proportional to its capacity.
 TEST_CASE("LoadBalancer: weighted capacity follows capacity") {
-  LoadBalancer lb(Config{.strategy = Strategy::weighted_capacity});
+  LoadBalancer lb(Config{.strategy = Strategy::weighted_capacity, .priority_reserve_pct = 0});
   REQUIRE(lb.add_worker(spec("small", 100)).error == ManageError::ok);
   REQUIRE(lb.add_worker(spec("medium", 200)).error == ManageError::ok);
   REQUIRE(lb.add_worker(spec("large", 300)).error == ManageError::ok);
@@ -155,33 +155,92 @@ TEST_CASE("LoadBalancer: hash keeps a symbol on one worker") {
   for (std::uint32_t n : seen) CHECK(n > 10);  // the other symbols do spread
 }
 
-// Ensure VIP orders use the VIP pool, fall back to the general pool only when configured.
-TEST_CASE("LoadBalancer: VIP pool with and without fallback") {
-  for (bool fallback : {false, true}) {
-    CAPTURE(fallback);
-    LoadBalancer lb(Config{.strategy = Strategy::least_connections, .vip_fallback = fallback});
-    REQUIRE(lb.add_worker(spec("general-1", 10)).error == ManageError::ok);
-    WorkerSpec vip = spec("vip-1", 2);
-    vip.pool = "vip";
-    const WorkerId vip_id = lb.add_worker(vip).worker;
-    const WorkerId general_id = *lb.find("general-1");
-    // Normal orders never use the VIP pool, even when it is emptier.
-    CHECK(route_ok(lb, order("BTCUSDT")) == general_id);
-    CHECK(route_ok(lb, order("BTCUSDT", "crypto", true)) == vip_id);
-    RouteRequest by_priority = order("BTCUSDT");
-    by_priority.priority = core::Priority::vip;
-    CHECK(route_ok(lb, by_priority) == vip_id);
-    const RouteResult third = lb.route(order("BTCUSDT", "crypto", true));  // VIP pool full
-    if (fallback) {
-      CHECK(third.ok());
-      CHECK(third.worker == general_id);
-      CHECK(third.vip_fallback);
-      CHECK(lb.stats().vip_fallbacks == 1);
-    } else {
-      CHECK(third.error == RouteError::no_capacity);
-      CHECK(lb.stats().rejects[static_cast<std::size_t>(RouteError::no_capacity)] == 1);
-    }
+// Priority is a lane, not a place: VIP and emergency orders go to the symbol's home like any
+// other and may use the reserved share of its capacity; normal orders stop short of it.
+TEST_CASE("LoadBalancer: priority orders share the home and may use the reserve") {
+  for (const Strategy strategy : all_strategies) {
+    CAPTURE(to_string(strategy));
+    LoadBalancer lb(Config{.strategy = strategy, .priority_reserve_pct = 20});
+    for (const char* id : {"worker-1", "worker-2"}) REQUIRE(lb.add_worker(spec(id, 10)).error == ManageError::ok);
+    const WorkerId home = route_ok(lb, order("BTCUSDT"));
+    RouteRequest vip = order("BTCUSDT");
+    vip.priority = core::Priority::vip;
+    RouteRequest emergency = order("BTCUSDT");
+    emergency.priority = core::Priority::emergency;
+    CHECK(route_ok(lb, vip) == home);
+    CHECK(route_ok(lb, emergency) == home);
+    for (int i = 3; i < 8; ++i) CHECK(route_ok(lb, order("BTCUSDT")) == home);
+    CHECK(lb.route(order("BTCUSDT")).error == RouteError::no_capacity);  // 8 of 10: the rest is reserved
+    CHECK(route_ok(lb, vip) == home);
+    CHECK(route_ok(lb, emergency) == home);
+    CHECK(lb.route(emergency).error == RouteError::no_capacity);  // the reserve is used up too
+    CHECK(lb.worker(home)->current_load == 10);
   }
+  CHECK(validate(Config{.priority_reserve_pct = 51}) == ConfigError::bad_reserve);
+}
+
+// The rebalance plan moves whole books off the busiest worker until it is under the target,
+// never splits a symbol, and leaves a balanced set alone.
+TEST_CASE("LoadBalancer: rebalance plan") {
+  LoadBalancer lb(Config{.strategy = Strategy::round_robin});
+  for (const char* id : {"worker-1", "worker-2", "worker-3", "worker-4"}) REQUIRE(lb.add_worker(spec(id, 1000)).error == ManageError::ok);
+  // Round robin over 4 workers: symbol i lives on worker i % 4. Make worker-1's symbols hot.
+  std::vector<std::string> names;
+  std::vector<SymbolLoad> loads;
+  for (int i = 0; i < 16; ++i) names.push_back("S" + std::to_string(i));
+  for (int i = 0; i < 16; ++i) {
+    const WorkerId w = route_ok(lb, order(names[i]));
+    CHECK(w.value == static_cast<std::uint32_t>(i % 4));
+    loads.push_back({core::stable_hash(names[i]), "crypto", i % 4 == 0 ? 100.0 : 10.0});
+  }
+  // worker-1: 400, others 40 each: mean 130, before 3.08.
+  const auto plan = lb.plan_rebalance(loads, RebalanceOptions{.max_over_avg = 1.3});
+  CHECK(plan.mean == doctest::Approx(130.0));
+  CHECK(plan.before == doctest::Approx(400.0 / 130.0));
+  CHECK(plan.after <= 1.15 + 1e-9);
+  CHECK(plan.moves.size() == 3);  // one hot book to each other worker: 100 / 140 / 140 / 140
+  for (const auto& m : plan.moves) {
+    CHECK(m.from.value == 0);
+    CHECK(m.load == 100.0);
+  }
+  // A plan changes nothing by itself; move_symbol applies one move.
+  CHECK(lb.worker(WorkerId{0})->current_load == 4);
+  CHECK(lb.move_symbol(plan.moves[0].symbol_hash, plan.moves[0].from, plan.moves[0].to) == ManageError::ok);
+  CHECK(lb.home(plan.moves[0].symbol_hash) == plan.moves[0].to);
+  CHECK(lb.worker(WorkerId{0})->current_load == 3);
+
+  // One symbol hotter than everything else together: it never splits, and nothing gains from
+  // moving it, so only lighter books move off its worker (here: none are left).
+  LoadBalancer hot(Config{.strategy = Strategy::round_robin});
+  for (const char* id : {"worker-1", "worker-2"}) REQUIRE(hot.add_worker(spec(id, 1000)).error == ManageError::ok);
+  (void)route_ok(hot, order("HOT"));
+  (void)route_ok(hot, order("COLD"));
+  const SymbolLoad two[] = {{core::stable_hash("HOT"), "crypto", 1000.0}, {core::stable_hash("COLD"), "crypto", 10.0}};
+  const auto none = hot.plan_rebalance(two, RebalanceOptions{});
+  CHECK(none.before > 1.9);
+  CHECK(none.moves.empty());
+
+  // Balanced: nothing moves.
+  CHECK(lb.move_symbol(plan.moves[0].symbol_hash, plan.moves[0].to, plan.moves[0].from) == ManageError::ok);
+  for (auto& l : loads) l.load = 10.0;
+  CHECK(lb.plan_rebalance(loads, RebalanceOptions{}).moves.empty());
+}
+
+// The trigger fires only after the imbalance held for after_ms, with the mean above min_load,
+// and not again within the cool-down.
+TEST_CASE("RebalanceTrigger: hold time, minimum load, cool-down") {
+  RebalanceTrigger t({.max_over_avg = 1.3, .min_load = 50.0, .after_ms = 1000, .cooldown_ms = 5000});
+  CHECK_FALSE(t.due(0, 2.0, 100.0));
+  CHECK_FALSE(t.due(500, 2.0, 100.0));
+  CHECK_FALSE(t.due(900, 1.2, 100.0));  // a break resets the hold
+  CHECK_FALSE(t.due(1000, 2.0, 100.0));
+  CHECK_FALSE(t.due(1500, 2.0, 10.0));  // too little load to bother
+  CHECK_FALSE(t.due(1600, 2.0, 100.0));
+  CHECK(t.due(2600, 2.0, 100.0));
+  t.ran(2600);
+  CHECK_FALSE(t.due(3000, 2.0, 100.0));
+  CHECK_FALSE(t.due(4100, 2.0, 100.0));  // held, but cooling down
+  CHECK(t.due(7600, 2.0, 100.0));
 }
 
 // Ensure orders only reach workers serving the instrument's class, and the reject names it.
@@ -298,7 +357,6 @@ TEST_CASE("LoadBalancer: config validation") {
   CHECK(validate(Config{.hash_balance_factor = 1.25}) == ConfigError::ok);
   CHECK(validate(Config{.points_per_worker = 0}) == ConfigError::bad_points);
   CHECK(validate(Config{.latency_alpha = 0.0}) == ConfigError::bad_latency_alpha);
-  CHECK(validate(Config{.vip_pool = ""}) == ConfigError::empty_vip_pool);
   const LoadBalancer lb(Config{.hash_balance_factor = -2.0, .points_per_worker = 0});
   CHECK(lb.config().hash_balance_factor == 0.0);
   CHECK(lb.config().points_per_worker == 2048);

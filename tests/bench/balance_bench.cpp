@@ -74,7 +74,7 @@ LoadBalancer make_balancer(const Case& c, int workers) {
   LoadBalancer lb(Config{.strategy = c.strategy, .hash_balance_factor = c.factor});
   std::vector<WorkerSpec> specs;
   for (int i = 1; i <= workers; ++i) {
-    specs.push_back({"worker-" + std::to_string(i), "inproc://worker-" + std::to_string(i), 1'000'000, "", {}, 100.0 + i});
+    specs.push_back({"worker-" + std::to_string(i), "inproc://worker-" + std::to_string(i), 1'000'000, {}, 100.0 + i});
   }
   (void)lb.add_workers(std::move(specs));
   return lb;
@@ -89,7 +89,7 @@ Timing time_case(const Case& c, const LoadBalancer& prototype, std::size_t round
   const int workers = static_cast<int>(lb.workers().size());
   // Background: 20 live orders per worker on the same symbol mix, kept for the whole run.
   for (std::size_t i = 0; i < 20 * static_cast<std::size_t>(workers); ++i) {
-    (void)lb.route({"", hashes[ranks[i % ranks.size()]], "crypto", core::Priority::normal, false});
+    (void)lb.route({"", hashes[ranks[i % ranks.size()]], "crypto", core::Priority::normal});
   }
   std::vector<RouteResult> results(batch);
   std::vector<std::uint64_t> batch_hashes(batch);
@@ -101,7 +101,7 @@ Timing time_case(const Case& c, const LoadBalancer& prototype, std::size_t round
     cursor += batch;
     const auto t0 = Clock::now();
     for (std::size_t i = 0; i < batch; ++i) {
-      results[i] = lb.route({"", batch_hashes[i], "crypto", core::Priority::normal, false});
+      results[i] = lb.route({"", batch_hashes[i], "crypto", core::Priority::normal});
     }
     const auto t1 = Clock::now();
     for (std::size_t i = 0; i < batch; ++i) (void)lb.release(results[i].worker, batch_hashes[i]);
@@ -142,14 +142,14 @@ struct Movement {
 Movement movement_3_to_4(std::uint32_t points, const std::vector<std::uint64_t>& hashes) {
   LoadBalancer lb(Config{.strategy = Strategy::hash, .points_per_worker = points});
   auto place = [&lb](std::uint64_t h) {
-    const RouteResult r = lb.route({"", h, "crypto", core::Priority::normal, false});
+    const RouteResult r = lb.route({"", h, "crypto", core::Priority::normal});
     (void)lb.release(r.worker, h);
     return r.worker.value;
   };
-  for (int i = 1; i <= 3; ++i) (void)lb.add_worker({"worker-" + std::to_string(i), "", 1'000'000, "", {}, 0.0});
+  for (int i = 1; i <= 3; ++i) (void)lb.add_worker({"worker-" + std::to_string(i), "", 1'000'000, {}, 0.0});
   std::vector<std::uint32_t> before;
   for (std::uint64_t h : hashes) before.push_back(place(h));
-  const std::uint32_t fourth = lb.add_worker({"worker-4", "", 1'000'000, "", {}, 0.0}).worker.value;
+  const std::uint32_t fourth = lb.add_worker({"worker-4", "", 1'000'000, {}, 0.0}).worker.value;
   Movement m;
   for (std::size_t i = 0; i < hashes.size(); ++i) {
     const std::uint32_t now = place(hashes[i]);
@@ -172,7 +172,7 @@ std::pair<double, double> zipf_imbalance(double factor, std::size_t live) {
   std::size_t samples = 0;
   for (std::size_t step = 0; step < ranks.size(); ++step) {
     const std::uint64_t h = hashes[ranks[step]];
-    orders.emplace_back(lb.route({"", h, "crypto", core::Priority::normal, false}).worker, h);
+    orders.emplace_back(lb.route({"", h, "crypto", core::Priority::normal}).worker, h);
     if (orders.size() > live) {
       const std::size_t victim = rng() % orders.size();
       (void)lb.release(orders[victim].first, orders[victim].second);

@@ -37,27 +37,37 @@ struct Limits {
 struct ApiKey {
   std::string account;
   std::string key;
+  bool vip = false;        // "priorities": ["vip", "emergency"]: which lanes the key may claim
+  bool emergency = false;  // (the account must also be listed in balancer.vip/emergency_accounts)
 };
 
 struct WorkerConfig {
   std::string id;
   std::uint32_t capacity = 0;
   std::string address;               // default inproc://<id>
-  std::string pool;                  // "" = general pool
   std::vector<std::string> classes;  // empty = every instrument class
   double latency_us = 50.0;          // EWMA seed
   std::uint32_t queue_capacity = 0;  // 0 = capacity
 };
 
+struct RebalanceConfig {
+  bool enabled = true;
+  double max_over_avg = 1.3;       // busiest worker's book load / mean that triggers a plan
+  std::uint32_t after_ms = 5'000;  // ... held this long
+  std::uint32_t cooldown_ms = 30'000;
+  double min_load = 50.0;          // mean load (orders + fills per second) below which nothing moves
+};
+
 struct BalancerConfig {
   balance::Strategy strategy = balance::Strategy::hash;
   double hash_balance_factor = 1.25;  // 0 = bounded load off
-  std::vector<std::string> vip_accounts;
-  bool vip_fallback = true;
+  std::vector<std::string> vip_accounts;        // may claim the vip lane (their orders ride it by default)
+  std::vector<std::string> emergency_accounts;  // may claim the emergency lane
+  std::uint32_t priority_reserve_pct = 10;      // capacity and queue share only vip/emergency may use
   std::uint32_t batch_size = 64;  // queued orders a worker drains per loop turn
   std::uint32_t points_per_worker = 2048;  // hash ring points per worker, 1..4096
-  std::string vip_pool = "vip";            // workers[].pool of the VIP pool
   double latency_alpha = 0.2;              // EWMA weight of a latency sample, (0, 1]
+  RebalanceConfig rebalance;
 };
 
 struct MatchingConfig {

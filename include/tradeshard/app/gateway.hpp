@@ -51,6 +51,12 @@ class Gateway final : public Outbox, private VenueSink {
   // Runs the venue's queued work; true while work remains (call again soon).
   bool pump(Now now);
   [[nodiscard]] bool has_pending_work() const { return venue_->has_queued(); }
+  // Periodic load sample (partitioning.load_sample_ms): per-symbol order load and, when due, a
+  // rebalance of books between workers.
+  std::optional<RebalanceReport> sample_orders(std::int64_t now_ms, std::int64_t elapsed_ms) {
+    const Delivering guard(*this);
+    return orders_.sample_load(now_ms, elapsed_ms);
+  }
   // Housekeeping after replica changes and on the periodic timer: held trades.
   void retry_held() {
     const Delivering guard(*this);
@@ -96,6 +102,7 @@ class Gateway final : public Outbox, private VenueSink {
     ClientPort* port = nullptr;
     std::string account;  // set by login (auth on) — the only account it may trade
     bool logged_in = false;
+    PriorityGrant grant;  // auth on: the lanes its API key may claim
   };
 
   // Counts nested deliveries to ports. When the outermost ends, the one release point: the

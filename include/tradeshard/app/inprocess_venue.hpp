@@ -3,6 +3,7 @@
 // process, on the loop thread. submit() queues; pump() matches up to `batch_size` orders per
 // worker per call, round robin over the workers; cancel and replace act at once. Every result
 // reaches the sink before the call that caused it returns.
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -22,16 +23,16 @@ class InProcessVenue final : public Venue {
   ~InProcessVenue() override;
 
   void attach(VenueSink& sink) override { sink_ = &sink; }
-  void add_worker(std::uint32_t worker, std::string_view name, std::uint32_t queue_capacity) override;
+  void add_worker(std::uint32_t worker, std::string_view name, std::uint32_t queue_capacity,
+                  std::uint32_t reserved) override;
   void retire_worker(std::uint32_t worker) override;
-  [[nodiscard]] bool submit(std::uint32_t worker, const book::NewOrder& order, bool emergency) override;
+  [[nodiscard]] bool submit(std::uint32_t worker, const book::NewOrder& order, core::Priority lane) override;
   void cancel(const OrderRef& order, std::uint64_t reply_to) override;
   void replace(const OrderRef& order, core::Ticks price, core::Lots qty, std::uint64_t reply_to) override;
   void cancel_all(std::span<const OrderRef> orders) override;
   [[nodiscard]] std::string move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to) override;
   bool pump(Now now) override;
   [[nodiscard]] bool has_queued() const override { return !queued_.empty(); }
-  [[nodiscard]] std::vector<WorkerDepth> depth(core::InstrumentId instrument, std::size_t levels) const override;
   std::string_view depth(std::uint32_t worker, core::InstrumentId instrument, std::size_t levels,
                          std::vector<DepthLevel>& bids, std::vector<DepthLevel>& asks) const override;
   [[nodiscard]] std::vector<WorkerBook> books() const override;
@@ -41,9 +42,12 @@ class InProcessVenue final : public Venue {
   struct Worker {
     std::string name;
     std::unique_ptr<book::MatchingEngine> engine;
-    std::deque<book::OrderKey> queue;  // emergency orders enter at the front
+    // Input lanes by core::Priority (normal, vip, emergency); pump() drains the highest first.
+    std::array<std::deque<book::OrderKey>, 3> lanes;
     std::uint32_t queue_capacity = 0;
+    std::uint32_t normal_limit = 0;  // queue_capacity minus the priority reserve
     bool retired = false;
+    [[nodiscard]] std::size_t queued() const noexcept { return lanes[0].size() + lanes[1].size() + lanes[2].size(); }
   };
   // An event buffer per nesting level: a sink may call back into the venue (a cancel caused by
   // what it was told) while it still reads the events of the outer call.

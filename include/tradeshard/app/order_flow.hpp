@@ -5,6 +5,7 @@
 // balancer's accounting right, and goes on to the TradeEmitter, which commits trades to the
 // ledger and tells the clients. Standard library only; loop thread only.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,8 +25,30 @@ namespace tradeshard::app {
 
 struct OrderFlowStats {
   std::uint64_t orders_in = 0;
-  std::uint64_t books_moved = 0;  // live book migrations (admin moves and drains)
+  std::uint64_t books_moved = 0;  // live book migrations (admin moves, drains, rebalances)
+  std::uint64_t rebalances = 0;   // runs that moved at least one book (trigger, on demand, worker added)
+  std::uint64_t rebalance_moves = 0;
+  std::uint64_t priority_refused = 0;  // vip/emergency claims refused (priority_not_allowed)
   LatencyHistogram order_to_ack;  // receive -> ack, ns
+};
+
+// Which priority lanes a connection's credentials allow (auth on: its API key's `priorities`;
+// auth off: both). The account must also be listed in balancer.vip_accounts / emergency_accounts.
+struct PriorityGrant {
+  bool vip = true;
+  bool emergency = true;
+};
+
+// One rebalance run: the imbalance (busiest worker's book load / mean) before and after, and
+// the books it moved.
+struct RebalanceReport {
+  struct Move {
+    std::string_view symbol, from, to;
+    double load = 0.0;
+    std::size_t orders = 0;
+  };
+  double mean = 0.0, before = 0.0, after = 0.0;
+  std::vector<Move> moves;
 };
 
 class OrderFlow final : public VenueSink {
@@ -34,7 +57,7 @@ class OrderFlow final : public VenueSink {
   OrderFlow(const Config& config, const core::InstrumentTable& instruments, Outbox& outbox, Venue& venue,
             TradeEmitter& emitter, const TradeLedger* ledger);
 
-  void on_order(std::uint64_t conn, std::string_view account, const OrderCmd& cmd, Now now);
+  void on_order(std::uint64_t conn, std::string_view account, const OrderCmd& cmd, Now now, PriorityGrant grant = {});
   void on_cancel(std::uint64_t conn, std::string_view account, const CancelCmd& cmd);
   void on_replace(std::uint64_t conn, std::string_view account, const ReplaceCmd& cmd);
   void on_cancel_all(std::uint64_t conn, std::string_view account, const CancelAllCmd& cmd);
@@ -55,6 +78,12 @@ class OrderFlow final : public VenueSink {
   // (unknown_symbol, unknown_worker, no_live_orders, book_split, worker_not_routable, the venue's
   // reason) or empty; `moved` is how many live orders went.
   std::string move_book(std::string_view symbol, std::string_view to, std::size_t& moved);
+  // Per-symbol load: folds the work counted since the last call (orders, cancels, replaces and
+  // fills of each symbol) into a per-second EWMA, then runs a rebalance when the trigger says so
+  // (balancer.rebalance); returns its report then. now_ms is a monotonic clock.
+  std::optional<RebalanceReport> sample_load(std::int64_t now_ms, std::int64_t elapsed_ms);
+  // Plans and moves now, whatever the trigger (POST /admin/balancer/rebalance; a worker added).
+  RebalanceReport rebalance(std::int64_t now_ms);
 
   // Views.
   [[nodiscard]] const balance::LoadBalancer& balancer() const noexcept { return balancer_; }
@@ -70,6 +99,14 @@ class OrderFlow final : public VenueSink {
   [[nodiscard]] std::vector<OpenOrder> open_orders(std::string_view account) const;
   // Per worker slot, the symbols it holds live orders of (sorted).
   [[nodiscard]] std::vector<std::vector<std::string_view>> symbols_by_worker() const;
+  // The worker slot holding the instrument's book (its live orders), if any.
+  [[nodiscard]] std::optional<std::uint32_t> home_of(core::InstrumentId instrument) const {
+    const auto h = balancer_.home(symbol_hash_.at(instrument));
+    return h ? std::optional<std::uint32_t>(h->value) : std::nullopt;
+  }
+  // Per worker slot, the summed load (per second) of the books it holds.
+  [[nodiscard]] std::vector<double> load_by_worker() const;
+  [[nodiscard]] double symbol_load(core::InstrumentId instrument) const { return load_rate_.at(instrument); }
 
  private:
   struct Record {
@@ -85,7 +122,8 @@ class OrderFlow final : public VenueSink {
   struct Account {
     std::string name;
     std::unordered_map<std::string, book::OrderKey> live;  // client id -> key
-    bool vip = false;
+    bool vip = false;        // in balancer.vip_accounts
+    bool emergency = false;  // in balancer.emergency_accounts
   };
   struct WorkerSlot {
     std::string name;
@@ -106,6 +144,9 @@ class OrderFlow final : public VenueSink {
   // Moves the instrument's live orders to worker `to`; see move_book().
   std::string move_instrument(core::InstrumentId instrument, std::uint32_t to, std::size_t& moved);
   void retire(std::uint32_t worker);
+  // The lane an order rides, or why it may not claim the one it asked for (empty = ok).
+  [[nodiscard]] std::string_view lane_of(const Account& acct, core::Priority asked, PriorityGrant grant,
+                                         core::Priority& lane) const;
 
   const Config& config_;
   const core::InstrumentTable& instruments_;
@@ -116,6 +157,12 @@ class OrderFlow final : public VenueSink {
   balance::LoadBalancer balancer_;
   std::vector<WorkerSlot> workers_;  // by balancer slot
   std::vector<std::uint64_t> symbol_hash_;  // per instrument
+  std::unordered_map<std::uint64_t, core::InstrumentId> instrument_by_hash_;
+  std::vector<std::uint64_t> work_;      // per instrument: orders, cancels, replaces, fills since the last sample
+  std::vector<double> load_rate_;        // per instrument: EWMA of work per second
+  balance::RebalanceTrigger trigger_;
+  std::int64_t last_sample_ms_ = 0;
+  [[nodiscard]] std::vector<balance::SymbolLoad> symbol_loads() const;
   std::unordered_map<book::OrderKey, Record> orders_;
   std::vector<Account> accounts_;
   std::unordered_map<std::string, book::AccountId> account_ids_;

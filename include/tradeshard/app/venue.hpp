@@ -25,12 +25,6 @@ struct OrderRef {
 
 enum class VenueOp : std::uint8_t { cancel, replace };
 
-// One worker's book of one instrument, best levels first.
-struct WorkerDepth {
-  std::string_view worker;
-  std::vector<DepthLevel> bids, asks;
-};
-
 // One worker's matching counters and queue.
 struct WorkerBook {
   std::string_view worker;
@@ -60,14 +54,17 @@ class Venue {
   // Where results go; set once, before the first call below.
   virtual void attach(VenueSink& sink) = 0;
 
-  // Worker slots are numbered as the balancer numbers them, from 0, each added once.
-  virtual void add_worker(std::uint32_t worker, std::string_view name, std::uint32_t queue_capacity) = 0;
+  // Worker slots are numbered as the balancer numbers them, from 0, each added once. The input
+  // queue holds at most queue_capacity orders, of which `reserved` only vip and emergency ones.
+  virtual void add_worker(std::uint32_t worker, std::string_view name, std::uint32_t queue_capacity,
+                          std::uint32_t reserved) = 0;
   // The slot leaves for good; it holds no live order any more (its owner cancelled them first).
   virtual void retire_worker(std::uint32_t worker) = 0;
 
-  // Queues the order on the worker (emergency: ahead of every order queued there); false when
-  // the worker's queue is full (nothing queued, no event). The order's events follow later.
-  [[nodiscard]] virtual bool submit(std::uint32_t worker, const book::NewOrder& order, bool emergency) = 0;
+  // Queues the order in its lane of the worker's input queue; a worker matches its emergency lane
+  // first, then vip, then normal, each in arrival order. False when the lane has no room (a
+  // normal order may not take the reserve): nothing queued, no event. Its events follow later.
+  [[nodiscard]] virtual bool submit(std::uint32_t worker, const book::NewOrder& order, core::Priority lane) = 0;
   // Results: the order's events (done), or on_refused.
   virtual void cancel(const OrderRef& order, std::uint64_t reply_to) = 0;
   // New price and new *total* quantity (see MatchingEngine::replace). Results: events or on_refused.
@@ -78,7 +75,7 @@ class Venue {
 
   // Moves one instrument's book from worker `from` to worker `to`, between two commands: every
   // resting order with its price, leaves, fills and time priority, and the orders of it still
-  // queued on `from`, in arrival order (behind what `to` has queued). Empty on success, else why
+  // queued on `from`, each in its lane in arrival order (behind what that lane of `to` holds). Empty on success, else why
   // nothing moved (the target already holds orders of it, a worker retired, ...). No event.
   [[nodiscard]] virtual std::string move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to) = 0;
 
@@ -86,9 +83,8 @@ class Venue {
   virtual bool pump(Now now) = 0;
   [[nodiscard]] virtual bool has_queued() const = 0;
 
-  // Views. Depth of one instrument on every worker holding orders in it, or on one worker.
-  [[nodiscard]] virtual std::vector<WorkerDepth> depth(core::InstrumentId instrument, std::size_t levels) const = 0;
-  // One worker's: fills bids and asks, returns the worker's name.
+  // Views. Depth of one instrument's book on one worker: fills bids and asks, returns the
+  // worker's name.
   virtual std::string_view depth(std::uint32_t worker, core::InstrumentId instrument, std::size_t levels,
                                  std::vector<DepthLevel>& bids, std::vector<DepthLevel>& asks) const = 0;
   [[nodiscard]] virtual std::vector<WorkerBook> books() const = 0;

@@ -22,7 +22,6 @@ struct WorkerSpec {
   std::string id;                    // unique among live workers, e.g. "worker-1"
   std::string address;               // "inproc://worker-1" for embedded engines
   std::uint32_t capacity = 0;        // max live orders, > 0
-  std::string pool;                  // "" = general pool; Config::vip_pool (e.g. "vip")
   std::vector<std::string> classes;  // instrument classes served; empty = all classes
   double latency_us_seed = 0.0;      // initial EWMA latency (config or first RTT)
 };
@@ -53,7 +52,6 @@ struct WorkerView {
   bool healthy = true;  // health flag alone: a draining worker can be healthy
   double latency_us = 0.0;
   std::uint64_t orders_routed = 0;
-  std::string pool;
   std::vector<std::string> classes;
 };
 
