@@ -115,7 +115,9 @@ void InProcessVenue::cancel_all(std::span<const OrderRef> orders) {
   }
 }
 
-std::string InProcessVenue::move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to) {
+std::string InProcessVenue::move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to,
+                                      std::vector<book::OrderKey>& moved) {
+  moved.clear();
   if (from >= workers_.size() || to >= workers_.size() || from == to) return "bad_worker";
   Worker& a = workers_[from];
   Worker& b = workers_[to];
@@ -124,13 +126,18 @@ std::string InProcessVenue::move_book(core::InstrumentId instrument, std::uint32
   const book::BookImage image = a.engine->export_book(instrument);
   if (const auto e = b.engine->import_book(image); e != book::ImportError::ok) return std::string(book::to_string(e));
   a.engine->remove_book(instrument);
+  for (const auto& o : image.orders) moved.push_back(o.key);
   for (std::size_t l = 0; l < a.lanes.size(); ++l) {
     std::deque<book::OrderKey> stay;
     for (const auto key : a.lanes[l]) {
       const auto it = queued_.find(key);
       if (it == queued_.end()) continue;  // cancelled while queued: its entry is dropped here
-      if (it->second.instrument == instrument) b.lanes[l].push_back(key);
-      else stay.push_back(key);
+      if (it->second.instrument == instrument) {
+        b.lanes[l].push_back(key);
+        moved.push_back(key);
+      } else {
+        stay.push_back(key);
+      }
     }
     a.lanes[l].swap(stay);
   }

@@ -15,8 +15,12 @@ std::string OrderFlow::add_worker(const WorkerConfig& w) {
   venue_.add_worker(r.worker.value, w.id, queue,
                     static_cast<std::uint32_t>(std::uint64_t{queue} * config_.balancer.priority_reserve_pct / 100));
   workers_.push_back(WorkerSlot{w.id, r.worker});
-  // A new worker takes load: the books that bring the busiest worker down move to it (and others).
-  if (config_.balancer.rebalance.enabled && !orders_.empty()) (void)rebalance(last_sample_ms_);
+  // A new worker takes load: the books that bring the busiest worker down move to it (and others),
+  // when there is enough load to be worth a move (rebalance.min_load).
+  if (config_.balancer.rebalance.enabled && !orders_.empty()) {
+    const auto now = balancer_.plan_rebalance(symbol_loads(), {config_.balancer.rebalance.max_over_avg, 0, 0});
+    if (now.mean >= config_.balancer.rebalance.min_load) (void)rebalance(last_sample_ms_);
+  }
   return {};
 }
 
@@ -62,46 +66,43 @@ std::string OrderFlow::move_book(std::string_view symbol, std::string_view to, s
   return move_instrument(*inst, wid->value, moved);
 }
 
+// O(orders moved): the symbol's home says where its book is, the venue says which orders went.
 std::string OrderFlow::move_instrument(core::InstrumentId inst, std::uint32_t to, std::size_t& moved) {
-  std::optional<std::uint32_t> from;
-  std::size_t n = 0;
-  for (const auto& [key, r] : orders_) {
-    if (r.order.instrument != inst) continue;
-    if (from && *from != r.worker) return "book_split";  // impossible: one home per symbol
-    from = r.worker;
-    ++n;
-  }
-  if (!from) return "no_live_orders";
-  if (*from == to) return {};
-  if (auto err = venue_.move_book(inst, *from, to); !err.empty()) return err;
+  const auto home = balancer_.home(symbol_hash_[inst]);
+  if (!home) return "no_live_orders";
+  const std::uint32_t from = home->value;
+  if (from == to) return {};
+  std::vector<book::OrderKey> keys;
+  if (auto err = venue_.move_book(inst, from, to, keys); !err.empty()) return err;
   // The venue holds the book on `to` now: the balancer's accounting and every record follow.
-  (void)balancer_.move_symbol(symbol_hash_[inst], workers_[*from].id, workers_[to].id);
-  for (auto& [key, r] : orders_) {
-    if (r.order.instrument == inst) r.worker = to;
+  (void)balancer_.move_symbol(symbol_hash_[inst], workers_[from].id, workers_[to].id);
+  for (const auto key : keys) {
+    if (const auto it = orders_.find(key); it != orders_.end()) it->second.worker = to;
   }
-  moved = n;
+  moved = keys.size();
   ++stats_.books_moved;
-  retire_if_drained(*from);
+  retire_if_drained(from);
   return {};
 }
 
 std::vector<std::vector<std::string_view>> OrderFlow::symbols_by_worker() const {
   std::vector<std::vector<std::string_view>> out(workers_.size());
-  for (const auto& [key, r] : orders_) {
-    auto& list = out[r.worker];
-    const std::string_view sym = instruments_.at(r.order.instrument).symbol;
-    if (std::find(list.begin(), list.end(), sym) == list.end()) list.push_back(sym);
-  }
+  balancer_.for_each_home([&](std::uint64_t symbol_hash, balance::WorkerId worker) {
+    if (const auto it = instrument_by_hash_.find(symbol_hash); it != instrument_by_hash_.end()) {
+      out[worker.value].push_back(instruments_.at(it->second).symbol);
+    }
+  });
   for (auto& list : out) std::sort(list.begin(), list.end());
   return out;
 }
 
 std::vector<double> OrderFlow::load_by_worker() const {
   std::vector<double> out(workers_.size(), 0.0);
-  const auto by_worker = symbols_by_worker();
-  for (std::size_t w = 0; w < by_worker.size(); ++w) {
-    for (const auto sym : by_worker[w]) out[w] += load_rate_[*instruments_.find(sym)];
-  }
+  balancer_.for_each_home([&](std::uint64_t symbol_hash, balance::WorkerId worker) {
+    if (const auto it = instrument_by_hash_.find(symbol_hash); it != instrument_by_hash_.end()) {
+      out[worker.value] += load_rate_[it->second];
+    }
+  });
   return out;
 }
 

@@ -106,8 +106,9 @@ class LaterVenue final : public app::Venue {
     std::vector<app::OrderRef> copy(refs.begin(), refs.end());
     pending_.push_back([this, copy] { inner_.cancel_all(copy); });
   }
-  std::string move_book(core::InstrumentId i, std::uint32_t from, std::uint32_t to) override {
-    return inner_.move_book(i, from, to);
+  std::string move_book(core::InstrumentId i, std::uint32_t from, std::uint32_t to,
+                        std::vector<book::OrderKey>& moved) override {
+    return inner_.move_book(i, from, to, moved);
   }
   bool pump(app::Now) override { return false; }  // answers come from answer(), not the loop
   [[nodiscard]] bool has_queued() const override { return false; }
@@ -233,7 +234,9 @@ struct RecordingVenue final : app::Venue {
     replaces.push_back({r, p, q});
   }
   void cancel_all(std::span<const app::OrderRef> refs) override { cancel_alls.emplace_back(refs.begin(), refs.end()); }
-  std::string move_book(core::InstrumentId, std::uint32_t, std::uint32_t) override { return "not here"; }
+  std::string move_book(core::InstrumentId, std::uint32_t, std::uint32_t, std::vector<book::OrderKey>&) override {
+    return "not here";
+  }
   bool pump(app::Now) override { return false; }
   [[nodiscard]] bool has_queued() const override { return false; }
   std::string_view depth(std::uint32_t, core::InstrumentId, std::size_t, std::vector<app::DepthLevel>&,
@@ -544,5 +547,43 @@ TEST_CASE("Book migration: draining a worker moves its books off it at once; not
     CHECK(b.got == std::vector<std::string>{"ack:b1", "fill:b1:2@10100#1", "done:b1:filled"});
     CHECK(a.got.size() == 3);  // ack, ack, fill of a1
     CHECK(g.orders().open_orders("ann").size() == 2);
+  }
+}
+
+// Ensure a worker added while one worker carries all the load takes books off it at once (the
+// rebalancer runs on add), whole and live; with too little load nothing moves.
+TEST_CASE("Rebalance: a worker added takes load, whole books, live") {
+  for (const double min_load : {1.0, 1e9}) {
+    CAPTURE(min_load);
+    app::Config config = order_config();
+    core::Instrument eth = btc();
+    eth.symbol = "ETHUSDT";
+    eth.base = "ETH";
+    config.instruments.push_back(eth);
+    config.balancer.rebalance.min_load = min_load;
+    app::Gateway g(config);
+    Port a;
+    const auto ca = g.open(a);
+    for (int i = 0; i < 20; ++i) {
+      app::OrderCmd o = order("o" + std::to_string(i), core::Side::buy, 9'000 + i, 1, "ann");
+      if (i % 2) o.symbol = "ETHUSDT";
+      g.handle(ca, o, {});
+    }
+    while (g.pump({})) {
+    }
+    (void)g.sample_orders(1'000, 1'000);  // 10 orders/s each
+    CHECK(g.orders().symbol_load(0) == doctest::Approx(5.0));  // EWMA 1/2 from 0
+    const auto added = g.manage_orders([](app::OrderFlow& f) { return f.add_worker({"worker-2", 1000, "", {}, 50.0, 0}); });
+    REQUIRE(added.empty());
+    const auto by_worker = g.orders().symbols_by_worker();
+    if (min_load <= 5.0) {
+      CHECK(by_worker[0].size() == 1);
+      CHECK(by_worker[1].size() == 1);
+      CHECK(g.orders().stats().rebalance_moves == 1);
+    } else {
+      CHECK(by_worker[0].size() == 2);
+      CHECK(g.orders().stats().rebalance_moves == 0);
+    }
+    CHECK(g.orders().open_orders("ann").size() == 20);
   }
 }

@@ -209,6 +209,71 @@ TEST_CASE("Admin: token, round robin placement, drain, remove tells owners") {
   CHECK(http_request(d.http_port(), "POST", "/admin/balancer", R"({"strategy":"random"})", kToken).status == 400);
 }
 
+// Ensure the rebalancer moves a hot book, live, off the busiest worker: every order survives, the
+// moved book's orders trade where it went, and new orders follow it; /workers, /stats and the
+// on-demand endpoint show it.
+TEST_CASE("Admin: load-aware rebalancing moves a hot book off the busiest worker, live") {
+  DaemonProcess d(test_config({{"balancer",
+                                {{"strategy", "round_robin"},
+                                 {"rebalance", {{"after_ms", 0}, {"cooldown_ms", 0}, {"min_load", 5}, {"max_over_avg", 1.3}}}}},
+                               {"partitioning", {{"load_sample_ms", 200}}},
+                               {"workers", {{{"id", "w1"}, {"capacity", 10000}}, {{"id", "w2"}, {"capacity", 10000}}}}}));
+  LineClient c(d.tcp_port());
+  // Round robin places BTCUSDT on w1, ETHUSDT on w2, SOLUSDT on w1.
+  c.send(order("p-btc", "acc", "buy", "100", "1", "BTCUSDT"));
+  CHECK(expect(c, "ack", "p-btc")["worker"] == "w1");
+  c.send(order("p-eth", "acc", "buy", "100", "1", "ETHUSDT"));
+  CHECK(expect(c, "ack", "p-eth")["worker"] == "w2");
+  c.send(order("p-sol", "acc", "buy", "100", "1", "SOLUSDT"));
+  CHECK(expect(c, "ack", "p-sol")["worker"] == "w1");
+  // BTCUSDT and SOLUSDT get busy; both live on w1.
+  const int n = 400;
+  for (int i = 0; i < n; ++i) {
+    c.send(order("h-" + std::to_string(i), "acc", "buy", std::to_string(50 + i % 40), "1", i % 2 ? "SOLUSDT" : "BTCUSDT"));
+  }
+  for (int i = 0; i < n; ++i) expect(c, "ack", "h-" + std::to_string(i));
+  // Within a few load samples one of the two books moves to w2.
+  std::string moved;
+  for (int tries = 0; tries < 50 && moved.empty(); ++tries) {
+    const json workers = http_request(d.http_port(), "GET", "/workers").body_json();
+    for (const auto& w : workers["workers"]) {
+      if (w["id"] != "w2") continue;
+      for (const auto& sym : w["symbols"]) {
+        if (sym != "ETHUSDT") moved = sym.get<std::string>();
+      }
+    }
+    if (moved.empty()) std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE_MESSAGE(!moved.empty(), "no book moved to w2");
+  const json stats = http_request(d.http_port(), "GET", "/stats").body_json();
+  CHECK(stats["matching"]["rebalance_moves"].get<int>() >= 1);
+  CHECK(stats["matching"]["books_moved"].get<int>() >= 1);
+  // Nothing lost: every order is live, the moved symbol's all on w2.
+  const json open = http_request(d.http_port(), "GET", "/orders/acc").body_json();
+  CHECK(open["orders"].size() == static_cast<std::size_t>(n + 3));
+  for (const auto& o : open["orders"]) {
+    if (o["symbol"] == moved) CHECK(o["worker"] == "w2");
+  }
+  const json book = http_request(d.http_port(), "GET", "/book/" + moved).body_json();
+  CHECK(book["worker"] == "w2");
+  CHECK(book["best_bid"] == "100.00");
+  // The best bid (the first order placed) trades with a sell that crosses it, on w2.
+  LineClient seller(d.tcp_port());
+  seller.send(order("x-1", "other", "sell", "100", "1", moved));
+  CHECK(expect(seller, "ack", "x-1")["worker"] == "w2");
+  CHECK(expect(seller, "fill", "x-1")["price"] == "100.00");
+  CHECK(expect(c, "fill", moved == "BTCUSDT" ? "p-btc" : "p-sol")["liquidity"] == "maker");
+  // On demand: the answer names the imbalance before and after and what moved (maybe nothing now).
+  CHECK(http_request(d.http_port(), "POST", "/admin/balancer/rebalance", "").status == 401);
+  const auto r = http_request(d.http_port(), "POST", "/admin/balancer/rebalance", "", kToken);
+  REQUIRE(r.status == 200);
+  const json rb = r.body_json();
+  CHECK(rb["ok"] == true);
+  CHECK(rb["before"].is_number());
+  CHECK(rb["after"].get<double>() <= rb["before"].get<double>() + 1e-9);
+  CHECK(rb["moves"].is_array());
+}
+
 // Ensure a drained worker whose books can go nowhere (no other worker) keeps them, refuses new
 // orders of those symbols rather than open a second book, and leaves once its last order ends.
 TEST_CASE("Admin: a drained worker with nowhere to move its books leaves when its last order ends") {

@@ -30,7 +30,8 @@ class InProcessVenue final : public Venue {
   void cancel(const OrderRef& order, std::uint64_t reply_to) override;
   void replace(const OrderRef& order, core::Ticks price, core::Lots qty, std::uint64_t reply_to) override;
   void cancel_all(std::span<const OrderRef> orders) override;
-  [[nodiscard]] std::string move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to) override;
+  [[nodiscard]] std::string move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to,
+                                      std::vector<book::OrderKey>& moved) override;
   bool pump(Now now) override;
   [[nodiscard]] bool has_queued() const override { return !queued_.empty(); }
   std::string_view depth(std::uint32_t worker, core::InstrumentId instrument, std::size_t levels,

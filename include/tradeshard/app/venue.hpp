@@ -77,7 +77,9 @@ class Venue {
   // resting order with its price, leaves, fills and time priority, and the orders of it still
   // queued on `from`, each in its lane in arrival order (behind what that lane of `to` holds). Empty on success, else why
   // nothing moved (the target already holds orders of it, a worker retired, ...). No event.
-  [[nodiscard]] virtual std::string move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to) = 0;
+  // `moved` receives the key of every order that moved (resting and queued).
+  [[nodiscard]] virtual std::string move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to,
+                                              std::vector<book::OrderKey>& moved) = 0;
 
   // Runs queued work; true while work remains (call again soon).
   virtual bool pump(Now now) = 0;

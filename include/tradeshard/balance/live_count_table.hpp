@@ -38,6 +38,12 @@ class LiveCountTable {
       if (e.count != 0) f(e);
     }
   }
+  template <typename F>
+  void for_each(F f) const {
+    for (const Entry& e : buckets_) {
+      if (e.count != 0) f(e);
+    }
+  }
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t bucket_count() const noexcept { return buckets_.size(); }

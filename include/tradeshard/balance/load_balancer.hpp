@@ -142,6 +142,11 @@ class LoadBalancer {
   [[nodiscard]] Strategy strategy() const noexcept { return config_.strategy; }
   [[nodiscard]] const Config& config() const noexcept { return config_; }
   [[nodiscard]] std::uint32_t live_orders(WorkerId worker, std::uint64_t symbol_hash) const noexcept;
+  // Visits every symbol with live orders and its home: f(symbol_hash, WorkerId).
+  template <typename F>
+  void for_each_home(F f) const {
+    symbols_.for_each([&](const LiveCountTable::Entry& e) { f(e.key.symbol, WorkerId{e.home}); });
+  }
   // The worker holding the symbol's live orders (its book), if it has any.
   [[nodiscard]] std::optional<WorkerId> home(std::uint64_t symbol_hash) const noexcept {
     const LiveCountTable::Entry* e = symbols_.find({symbol_hash, 0});
