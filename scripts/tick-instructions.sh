@@ -8,6 +8,8 @@
 # around a mid price from 8 accounts, so about half trade; a cancel of an earlier order every
 # fifth message) over one TCP connection that reads its replies as they come; prints
 # instructions per message: scripts/tick-instructions.sh --orders OLD_BIN NEW_BIN
+# TICK_CONFIG=file uses that config instead of config/tradeshard.json (an A/B across a config
+# change needs one both binaries accept).
 # Needs valgrind (apt install valgrind) and python3; not part of `make test`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,7 +57,7 @@ for arg in "$@"; do
   bin="$(realpath "$arg")"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   run="$work/run"; rm -rf "$run"; mkdir -p "$run"
-  python3 - "$root/config/tradeshard.json" "$run/cfg.json" "$port" <<'PY'
+  python3 - "${TICK_CONFIG:-$root/config/tradeshard.json}" "$run/cfg.json" "$port" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["listen"] = {"tcp": f"127.0.0.1:{sys.argv[3]}", "http": "127.0.0.1:0"}

@@ -14,9 +14,11 @@ partition::SymbolMapConfig map_config(const Config& c) {
   m.partitioner.points_per_partition = p.points_per_partition;
   for (const auto& r : p.ranges) m.partitioner.ranges.push_back({r.from, r.to, r.partition});
   for (const auto& [sym, part] : p.lists) m.partitioner.symbols.emplace_back(sym, part);
-  if (p.strategy == partition::Strategy::range || p.strategy == partition::Strategy::list) {
-    m.partitioner.fallback = p.fallback_partition;
+  if ((p.strategy == partition::Strategy::range || p.strategy == partition::Strategy::list) && !p.fallback_hash) {
+    m.partitioner.fallback = p.fallback_partition;  // else absent: other symbols by hash
   }
+  m.max_symbol_length = p.max_symbol_length;
+  m.load_weight = p.load_weight;
   m.nodes.clear();
   for (const auto& n : p.nodes) m.nodes.push_back(n.id);
   m.max_symbols = p.max_symbols;
@@ -36,6 +38,9 @@ market::NodeConfig node_config(const PartitioningConfig& p) {
     for (int i = 0; i < p.imbalance_ratio.scale; ++i) s.ratio_den *= 10;
     s.trigger = trigger;
     s.cooldown_ms = static_cast<std::int64_t>(p.signal_cooldown_ms);
+    const core::Decimal& size = s.kind == market::StrategyKind::spread ? p.spread_size : p.imbalance_size;
+    s.size = size.units;  // validated: > 0, at most 8 fractional digits
+    for (int i = size.scale; i < 8; ++i) s.size *= 10;
   }
   return n;
 }
@@ -203,7 +208,7 @@ TickFlow::PlanOutcome TickFlow::apply(partition::PlanResult planned) {
 
 TickFlow::PlanOutcome TickFlow::add_node(const std::string& id) { return apply(map_.plan_add_node(id)); }
 TickFlow::PlanOutcome TickFlow::remove_node(const std::string& id) { return apply(map_.plan_remove_node(id)); }
-TickFlow::PlanOutcome TickFlow::rebalance() { return apply(map_.plan_rebalance()); }
+TickFlow::PlanOutcome TickFlow::rebalance() { return apply(map_.plan_rebalance(config_.partitioning.rebalance_min_gain)); }
 
 std::optional<partition::MovePlan> TickFlow::preview_add(const std::string& id) const {
   auto r = map_.plan_add_node(id);

@@ -213,6 +213,19 @@ void load_partitioning(Section& s, app::PartitioningConfig& p) {
       static_cast<std::uint32_t>(s.uint("partitions", p.partitions, 1, partition::Partitioner::max_partitions));
   p.max_symbols = static_cast<std::uint32_t>(s.uint("max_symbols", p.max_symbols, 1, 10'000'000));
   p.fallback_partition = static_cast<std::uint32_t>(s.uint("fallback_partition", 0, 0, p.partitions - 1));
+  if (s.has("fallback")) {
+    const json& f = s.at("fallback");
+    if (f.is_string() && f.get<std::string>() == "hash") {
+      p.fallback_hash = true;
+    } else if (f.is_number_unsigned() && f.get<std::uint64_t>() < p.partitions) {
+      p.fallback_partition = static_cast<std::uint32_t>(f.get<std::uint64_t>());
+    } else {
+      fail(s.key("fallback"), "must be \"hash\" or a partition number below partitions");
+    }
+  }
+  p.max_symbol_length = static_cast<std::uint32_t>(s.uint("max_symbol_length", p.max_symbol_length, 1, 256));
+  p.load_weight = s.num("load_weight", p.load_weight, 0, 1);
+  p.rebalance_min_gain = s.num("rebalance_min_gain", p.rebalance_min_gain, 0, 1);
   if (s.has("ranges")) {
     const json& arr = s.array("ranges");
     for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -253,7 +266,11 @@ void load_partitioning(Section& s, app::PartitioningConfig& p) {
       p.nodes.push_back(std::move(nc));
     }
   }
-  if (p.nodes.empty()) fail(s.key("nodes"), "at least one processing node is required");
+  if (!s.has("nodes")) {
+    p.nodes.push_back({"node-1", {market::StrategyKind::spread, market::StrategyKind::imbalance}});  // as documented
+  } else if (p.nodes.empty()) {
+    fail(s.key("nodes"), "at least one processing node is required");
+  }
   p.points_per_partition = static_cast<std::uint32_t>(s.uint("points_per_partition", p.points_per_partition, 1, 4096));
   p.bar_history = static_cast<std::uint32_t>(s.uint("bar_history", p.bar_history, 1, 100'000));
   p.load_sample_ms = static_cast<std::uint32_t>(s.uint("load_sample_ms", p.load_sample_ms, 100, 3'600'000));
@@ -261,6 +278,17 @@ void load_partitioning(Section& s, app::PartitioningConfig& p) {
   p.signal_trigger = s.pick("signal_trigger", p.signal_trigger, market::all_triggers);
   p.spread_max_bps = static_cast<std::uint32_t>(s.uint("spread_max_bps", p.spread_max_bps, 1, 100'000));
   p.imbalance_ratio = decimal_field(s, "imbalance_ratio", "1.5", true);
+  for (auto [key, field] : {std::pair{"spread_size", &p.spread_size}, std::pair{"imbalance_size", &p.imbalance_size}}) {
+    if (!s.has(key)) continue;
+    *field = decimal_field(s, key, "", true);
+    // Signal sizes are kept at 1e-8 (market::Scaled): positive, at most 8 fractional digits, and
+    // at most 10^9 so the scaled value fits with room to spare.
+    std::int64_t whole = field->units;
+    for (int i = 0; i < field->scale; ++i) whole /= 10;
+    if (field->units <= 0 || field->scale > 8 || whole >= 1'000'000'000) {
+      fail(s.key(key), "must be a positive decimal below 10^9 with at most 8 fractional digits");
+    }
+  }
   // Below 1 both sides would be "imbalanced" at once (market::validate refuses it: bad_ratio).
   std::int64_t one = 1;
   for (int i = 0; i < p.imbalance_ratio.scale && i < 7; ++i) one *= 10;

@@ -94,6 +94,12 @@ struct PartitioningConfig {
   std::vector<RangeRule> ranges;  // strategy "range"
   std::vector<std::pair<std::string, std::uint32_t>> lists;  // strategy "list": symbol -> partition
   std::uint32_t fallback_partition = 0;
+  bool fallback_hash = false;           // range / list: other symbols by hash instead of one partition
+  std::uint32_t max_symbol_length = 32;
+  double load_weight = 0.5;             // partition weight: (1 - w) x symbol count share + w x load share
+  double rebalance_min_gain = 0.001;    // POST /admin/rebalance moves only for more than this share of the total
+  core::Decimal spread_size{1, 0};      // spread signal size cap: min(bid_size, this) (seed: 1)
+  core::Decimal imbalance_size{10'000, 0};  // imbalance signal size (seed: 10000)
   std::vector<NodeConfig> nodes;
   std::uint32_t points_per_partition = 64;
   std::uint32_t bar_history = 600;
