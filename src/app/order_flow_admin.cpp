@@ -31,6 +31,7 @@ std::string OrderFlow::drain_worker(std::string_view id) {
   if (e != balance::ManageError::ok) return std::string(balance::to_string(e));
   const std::uint32_t wi = balancer_.find(id)->value;
   workers_[wi].draining = true;
+  workers_[wi].draining_since_ms = -1;  // stamped by the next sweep: a timeout never fires early
   move_books_off(wi);
   retire_if_drained(wi);
   return {};
@@ -116,11 +117,35 @@ std::optional<RebalanceReport> OrderFlow::sample_load(std::int64_t now_ms, std::
     work_[i] = 0;
   }
   last_sample_ms_ = now_ms;
+  sweep_draining(now_ms);
   if (!config_.balancer.rebalance.enabled) return std::nullopt;
   // max_moves 0: only the imbalance as it stands.
   const auto now = balancer_.plan_rebalance(symbol_loads(), {config_.balancer.rebalance.max_over_avg, 0, 0});
   if (!trigger_.due(now_ms, now.before, now.mean)) return std::nullopt;
   return rebalance(now_ms);
+}
+
+void OrderFlow::sweep_draining(std::int64_t now_ms) {
+  for (std::uint32_t wi = 0; wi < workers_.size(); ++wi) {
+    WorkerSlot& w = workers_[wi];
+    if (!w.draining || w.removed) continue;
+    move_books_off(wi);  // a worker added since may take what could go nowhere before
+    if (w.removed) continue;
+    if (w.draining_since_ms < 0) w.draining_since_ms = now_ms;
+    const auto timeout = config_.balancer.drain_timeout_ms;
+    if (timeout == 0 || now_ms - w.draining_since_ms < static_cast<std::int64_t>(timeout)) continue;
+    cancel_on(wi, "drain_timeout");  // the last cancel retires the worker
+  }
+}
+
+void OrderFlow::cancel_on(std::uint32_t wi, std::string_view reason) {
+  std::vector<OrderRef> refs;
+  for (auto& [key, r] : orders_) {
+    if (r.worker != wi) continue;
+    r.done_reason = reason;
+    refs.push_back(ref(key, r));
+  }
+  venue_.cancel_all(refs);
 }
 
 std::vector<balance::SymbolLoad> OrderFlow::symbol_loads() const {
@@ -192,13 +217,7 @@ std::string OrderFlow::remove_worker(std::string_view id) {
   const std::uint32_t wi = wid->value;
   if (auto e = balancer_.drain(id); e != balance::ManageError::ok) return std::string(balance::to_string(e));
   move_books_off(wi);
-  std::vector<OrderRef> refs;
-  for (auto& [key, r] : orders_) {
-    if (r.worker != wi) continue;
-    r.done_reason = "worker_removed";
-    refs.push_back(ref(key, r));
-  }
-  venue_.cancel_all(refs);
+  cancel_on(wi, "worker_removed");
   if (workers_[wi].removed) return {};  // it was draining: the last cancel retired it already
   const auto r = balancer_.remove(id);
   if (r.error != balance::ManageError::ok) return std::string(balance::to_string(r.error));

@@ -411,6 +411,8 @@ app::Config parse_config(const std::string& text) {
         static_cast<std::uint32_t>(b.uint("points_per_worker", c.balancer.points_per_worker, 1, 4096));
     c.balancer.latency_alpha = b.num("latency_alpha", c.balancer.latency_alpha, 0, 1);
     if (c.balancer.latency_alpha <= 0) fail("balancer.latency_alpha", "must be in (0, 1]");
+    c.balancer.drain_timeout_ms =
+        static_cast<std::uint32_t>(b.uint("drain_timeout_ms", c.balancer.drain_timeout_ms, 0, 86'400'000));
     if (b.has("rebalance")) {
       Section r(b.at("rebalance"), "balancer.rebalance");
       auto& rb = c.balancer.rebalance;

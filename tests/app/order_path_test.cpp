@@ -587,3 +587,38 @@ TEST_CASE("Rebalance: a worker added takes load, whole books, live") {
     CHECK(g.orders().open_orders("ann").size() == 20);
   }
 }
+
+// Ensure a drained worker whose book could go nowhere hands it to a worker added later (on the
+// next sweep), and otherwise ends its orders with drain_timeout once the timeout passed, never
+// before.
+TEST_CASE("Drain: a stuck book moves when a worker appears, else ends at the drain timeout") {
+  for (const bool add_later : {true, false}) {
+    CAPTURE(add_later);
+    app::Config config = order_config();
+    config.balancer.drain_timeout_ms = 1000;
+    app::Gateway g(config);
+    Port a;
+    const auto ca = g.open(a);
+    g.handle(ca, order("a1", core::Side::buy, 9'900, 1, "ann"), {});
+    while (g.pump({})) {
+    }
+    REQUIRE(g.manage_orders([](app::OrderFlow& f) { return f.drain_worker("worker-1"); }).empty());
+    CHECK(workers_of(g, "ann") == std::vector<std::string>{"worker-1"});  // nowhere to go
+    (void)g.sample_orders(10'000, 1'000);                                 // the sweep stamps the drain
+    if (add_later) {
+      REQUIRE(g.manage_orders([](app::OrderFlow& f) { return f.add_worker({"worker-2", 1000, "", {}, 50.0, 0}); }).empty());
+      (void)g.sample_orders(10'500, 500);
+      CHECK(workers_of(g, "ann") == std::vector<std::string>{"worker-2"});
+      CHECK_FALSE(g.orders().balancer().find("worker-1"));  // it left once empty
+      (void)g.sample_orders(12'000, 1'500);
+      CHECK(a.got == std::vector<std::string>{"ack:a1"});  // nothing ended
+    } else {
+      (void)g.sample_orders(10'999, 999);
+      CHECK(a.got == std::vector<std::string>{"ack:a1"});
+      (void)g.sample_orders(11'000, 1);
+      CHECK(a.got == std::vector<std::string>{"ack:a1", "done:a1:drain_timeout"});
+      CHECK_FALSE(g.orders().balancer().find("worker-1"));
+      CHECK(g.orders().live_orders() == 0);
+    }
+  }
+}

@@ -128,6 +128,7 @@ std::map<std::string, Case> cases() {
   section("balancer.rebalance.after_ms", 10, [](C c) { return c.balancer.rebalance.after_ms == 10; });
   section("balancer.rebalance.cooldown_ms", 10, [](C c) { return c.balancer.rebalance.cooldown_ms == 10; });
   section("balancer.rebalance.min_load", 1.5, [](C c) { return c.balancer.rebalance.min_load == 1.5; });
+  section("balancer.drain_timeout_ms", 1500, [](C c) { return c.balancer.drain_timeout_ms == 1500; });
   section("balancer.batch_size", 3, [](C c) { return c.balancer.batch_size == 3; });
   section("balancer.points_per_worker", 16, [](C c) { return c.balancer.points_per_worker == 16; });
   section("balancer.latency_alpha", 0.5, [](C c) { return c.balancer.latency_alpha == 0.5; });

@@ -67,6 +67,7 @@ struct BalancerConfig {
   std::uint32_t batch_size = 64;  // queued orders a worker drains per loop turn
   std::uint32_t points_per_worker = 2048;  // hash ring points per worker, 1..4096
   double latency_alpha = 0.2;              // EWMA weight of a latency sample, (0, 1]
+  std::uint32_t drain_timeout_ms = 0;      // 0 = a draining worker waits for its last order forever
   RebalanceConfig rebalance;
 };
 

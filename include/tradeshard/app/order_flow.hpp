@@ -129,6 +129,7 @@ class OrderFlow final : public VenueSink {
     std::string name;
     balance::WorkerId id;
     bool draining = false;  // removed automatically when its last live order ends
+    std::int64_t draining_since_ms = 0;
     bool removed = false;
   };
 
@@ -141,6 +142,11 @@ class OrderFlow final : public VenueSink {
   void finish(book::OrderKey key);  // terminal: release capacity, forget ids
   void retire_if_drained(std::uint32_t worker);
   void move_books_off(std::uint32_t worker);
+  // Draining workers: books that can go somewhere now move; past balancer.drain_timeout_ms what is
+  // left is cancelled (done:"drain_timeout") and the worker leaves.
+  void sweep_draining(std::int64_t now_ms);
+  // Cancels every live order on the worker on its owners' behalf with this done reason.
+  void cancel_on(std::uint32_t worker, std::string_view reason);
   // Moves the instrument's live orders to worker `to`; see move_book().
   std::string move_instrument(core::InstrumentId instrument, std::uint32_t to, std::size_t& moved);
   void retire(std::uint32_t worker);
