@@ -10,6 +10,7 @@ PKGS=(
   libsimdjson-dev libxxhash-dev
   systemd python3 curl netcat-openbsd openssl
   clang libclang-rt-14-dev  # make fuzz: clang 14 and its libFuzzer runtime (libclang_rt.fuzzer)
+  chromium fonts-dejavu-core  # the dashboard's browser test (tests/browser, headless)
 )
 
 missing=()
@@ -28,6 +29,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Node.js and npm: the dashboard's chart library (uPlot, src/web) and the browser test's DevTools
+# client (puppeteer-core, tests/browser). Debian's packages unless the machine already has npm.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: installing nodejs npm"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+here_dir="$(cd "$(dirname "$0")/.." && pwd)"
+# npm ci from the lock files, again only when a lock file is newer than what is installed.
+for dir in src/web tests/browser; do
+  if [ -f "$here_dir/$dir/package-lock.json" ] &&
+     { [ ! -f "$here_dir/$dir/node_modules/.package-lock.json" ] ||
+       [ "$here_dir/$dir/package-lock.json" -nt "$here_dir/$dir/node_modules/.package-lock.json" ]; }; then
+    echo "install-deps: npm ci in $dir"
+    (cd "$here_dir/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 
 # promtool (from Debian's prometheus package) checks the /metrics exposition in tests.
 # Unpacked into a project-local folder rather than installed, so no Prometheus server is set up.

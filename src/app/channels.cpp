@@ -11,7 +11,7 @@ std::size_t Channels::Hash::operator()(std::string_view s) const noexcept {
 }
 
 bool Channels::valid_name(std::string_view n) noexcept {
-  if (n == "signals") return true;
+  if (n == "signals" || n == "stats") return true;
   const auto colon = n.find(':');
   if (colon == std::string_view::npos || colon + 1 >= n.size()) return false;
   const auto kind = n.substr(0, colon);

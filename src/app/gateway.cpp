@@ -197,7 +197,8 @@ void Gateway::on_login(Conn& c, const LoginCmd& cmd) {
 void Gateway::on_subscribe(std::uint64_t id, Conn& c, const SubscribeCmd& cmd) {
   for (const auto ch : *cmd.channels) {
     if (!Channels::valid_name(ch)) {
-      reply_error(c, "bad_field", "unknown channel (expected signals, quotes:SYM, bars:SYM:1s|1m, trades:SYM, depth:SYM)");
+      reply_error(c, "bad_field",
+                  "unknown channel (expected signals, stats, quotes:SYM, bars:SYM:1s|1m, trades:SYM, depth:SYM)");
       return;
     }
   }
@@ -206,6 +207,16 @@ void Gateway::on_subscribe(std::uint64_t id, Conn& c, const SubscribeCmd& cmd) {
     else channels_.unsubscribe(id, ch);
   }
   deliver(c, SubscribedOut{cmd.subscribe, cmd.channels});
+  // A dashboard renders at once: the stats channel's first message is the whole picture.
+  if (cmd.subscribe && stats_source_) {
+    for (const auto ch : *cmd.channels) {
+      if (ch == "stats") {
+        const std::string json = stats_source_(true);
+        deliver(c, StatsOut{json});
+        break;
+      }
+    }
+  }
 }
 
 void Gateway::handle(std::uint64_t conn, const Command& command, Now now) {

@@ -160,6 +160,7 @@ void TickFlow::publish(const market::TickOutput& out) {
   const bool to_signals = !out.signals.empty() && subscribed(signals_subscribed_, "signals");
   for (const auto& s : out.signals) {
     ++stats_.signals;
+    recent_signals_.push(s);
     if (!to_signals) continue;
     outbox_.publish("signals", SignalOut{map_.name(s.symbol), s.strategy, nodes_[s.node].id(), s.side, s.price,
                                          s.size, s.ts_ms});

@@ -87,6 +87,7 @@ void TradeEmitter::tell(const book::Event& ev, std::string_view worker_name, std
       if (ev.liquidity == book::Liquidity::taker) {  // the trade, once: published with its taker's fill
         ++stats_.trades;
         stats_.volume_lots += static_cast<std::uint64_t>(ev.qty);
+        recent_trades_.push({ev.instrument, ev.trade_id, ev.side, ev.price, ev.qty});
         if (trades_subscribed_[ev.instrument]) {
           outbox_.publish(trades_channel_[ev.instrument], TradeOut{&instruments_.at(ev.instrument), ev.trade_id,
                                                                    ev.side, ev.price, ev.qty, worker_name});

@@ -11,6 +11,7 @@
 
 #include "tradeshard/app/gateway.hpp"
 #include "tradeshard/net/notifier.hpp"
+#include "dashboard.hpp"
 #include "feed_client.hpp"
 #include "ledger_storage.hpp"
 #include "http_api.hpp"
@@ -20,7 +21,9 @@ namespace tradeshard::net {
 
 struct Daemon::Impl {
   explicit Impl(const app::Config& c)
-      : config(c), gateway(c), server(io, c, gateway), notifier(io), signals(io), sampler(io) {
+      : config(c), gateway(c), server(io, c, gateway), notifier(io), signals(io), sampler(io), stats_timer(io),
+        dashboard(gateway, server.http_api()) {
+    gateway.set_stats_source([this](bool full) { return dashboard.render(full); });
     if (c.ledger.durable) storage = std::make_unique<LedgerStorage>(io, c.ledger, gateway.ledger());
     std::random_device seed;  // backoff jitter only: feeds must not reconnect in lockstep
     for (const auto& f : c.feeds) {
@@ -48,6 +51,16 @@ struct Daemon::Impl {
       sample(now);
     });
   }
+  // The dashboard's `stats` channel: one sample and one publish a second.
+  void publish_stats() {
+    stats_timer.expires_after(std::chrono::seconds(1));
+    stats_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      dashboard.sample();
+      gateway.publish_stats();
+      publish_stats();
+    });
+  }
   const app::Config& config;
   boost::asio::io_context io{1};
   app::Gateway gateway;
@@ -55,6 +68,8 @@ struct Daemon::Impl {
   Notifier notifier;
   boost::asio::signal_set signals;
   boost::asio::steady_timer sampler;
+  boost::asio::steady_timer stats_timer;
+  DashboardFeed dashboard;
   std::vector<std::shared_ptr<FeedClient>> feeds;
   std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
 };
@@ -88,6 +103,7 @@ int Daemon::run(const std::string& ports_file) {
   d.notifier.start_watchdog();
   for (auto& f : d.feeds) f->start();  // after the Server: ticks may publish to subscribers at once
   d.sample(std::chrono::steady_clock::now());
+  d.publish_stats();
   log->info("tradeshardd {} ready: {} instruments, {} workers", TRADESHARD_VERSION, d.config.instruments.size(),
             d.config.workers.size());
   d.io.run();

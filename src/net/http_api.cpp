@@ -1,4 +1,5 @@
 #include "http_api.hpp"
+#include "web_assets.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -12,7 +13,7 @@ using nlohmann::json;
 
 namespace {
 constexpr const char* kOutNames[] = {"ack",  "reject",     "fill",  "done",   "replaced", "error", "pong",
-                                     "subscribed", "login", "signal", "quote", "bar", "trade", "depth"};
+                                     "subscribed", "login", "signal", "quote", "bar", "trade", "depth", "stats"};
 constexpr const char* kCommandNames[] = {"order", "cancel", "replace", "cancel_all", "tick",
                                          "ping",  "subscribe", "login"};
 constexpr const char* kWireErrors[] = {"bad_json",  "unknown_type", "missing_field", "bad_field",
@@ -200,6 +201,17 @@ void HttpApi::add_core_metrics() {
 }
 
 void HttpApi::add_core_routes() {
+  // The dashboard: the only non-JSON answers (docs/protocol.md), all embedded in the binary.
+  auto asset = [](std::string_view name) {
+    HttpResponse r;
+    const auto* a = web::find_asset(name);
+    if (a == nullptr) return error(404, "not_found", "no such asset: " + std::string(name));
+    r.body.assign(a->body);
+    r.content_type.assign(a->content_type);
+    return r;
+  };
+  route("GET", "/", false, [asset](const HttpRequest&, const Params&) { return asset("index.html"); });
+  route("GET", "/assets/{}", false, [asset](const HttpRequest&, const Params& p) { return asset(p[0]); });
   route("GET", "/health", false, [this](const HttpRequest&, const Params&) {
     const auto reasons = gateway_.degraded_reasons();
     json body = {{"status", reasons.empty() ? "ok" : "degraded"}, {"version", TRADESHARD_VERSION}};

@@ -164,11 +164,15 @@ struct Encode {
     levels_field(out, "bids", m.bids, *m.instrument);
     levels_field(out, "asks", m.asks, *m.instrument);
   }
+  void operator()(const app::StatsOut& m) {
+    key(out, "data");
+    out.append(m.json);
+  }
 };
 
 constexpr std::string_view kTypeNames[] = {"ack",  "reject",     "fill",   "done",   "replaced", "error",
                                            "pong", "subscribed", "login",  "signal", "quote",    "bar",
-                                           "trade", "depth"};
+                                           "trade", "depth", "stats"};
 static_assert(std::size(kTypeNames) == std::variant_size_v<app::Outbound>);
 
 }  // namespace

@@ -10,7 +10,7 @@ namespace tradeshard::app {
 
 class Channels {
  public:
-  // Channel names: "signals", "quotes:SYM", "bars:SYM:1s|1m", "trades:SYM", "depth:SYM".
+  // Channel names: "signals", "stats", "quotes:SYM", "bars:SYM:1s|1m", "trades:SYM", "depth:SYM".
   [[nodiscard]] static bool valid_name(std::string_view name) noexcept;
 
   void subscribe(std::uint64_t conn, std::string_view channel);

@@ -3,6 +3,7 @@
 // and (as they are wired) order routing, matching, tick processing and the ledger.
 // Standard library only; owned and called by the loop thread alone.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -93,6 +94,16 @@ class Gateway final : public Outbox, private VenueSink {
   [[nodiscard]] const GatewayCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] std::size_t connection_count() const noexcept { return conns_.size(); }
   [[nodiscard]] const Channels& channels() const noexcept { return channels_; }
+  // The `stats` channel (the dashboard): its content is rendered at the edge; a new subscriber is
+  // sent it whole at once, then the edge publishes it periodically (publish_stats).
+  // source(true): the whole picture with history, for a new subscriber; source(false): the update.
+  void set_stats_source(std::function<std::string(bool full)> source) { stats_source_ = std::move(source); }
+  void publish_stats() {
+    if (!stats_source_ || !has_subscribers("stats")) return;
+    const std::string json = stats_source_(false);
+    const Delivering guard(*this);
+    publish("stats", StatsOut{json});
+  }
   // Health: empty when healthy, else the reasons ("no ledger quorum", ...).
   [[nodiscard]] std::vector<std::string> degraded_reasons() const;
 
@@ -146,6 +157,7 @@ class Gateway final : public Outbox, private VenueSink {
   TradeEmitter emitter_;
   OrderFlow orders_;
   TickFlow ticks_;
+  std::function<std::string(bool full)> stats_source_;
 };
 
 }  // namespace tradeshard::app

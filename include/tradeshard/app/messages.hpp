@@ -124,8 +124,11 @@ struct DepthOut {
   const std::vector<DepthLevel>* asks = nullptr;
 };
 
+// The `stats` channel's periodic snapshot (the dashboard): an already rendered JSON object.
+struct StatsOut { std::string_view json; };
+
 using Outbound = std::variant<AckOut, RejectOut, FillOut, DoneOut, ReplacedOut, ErrorOut, PongOut, SubscribedOut,
-                              LoginOut, SignalOut, QuoteOut, BarOut, TradeOut, DepthOut>;
+                              LoginOut, SignalOut, QuoteOut, BarOut, TradeOut, DepthOut, StatsOut>;
 
 // A client connection as the Gateway sees it. Implemented at the edge (TCP, WebSocket); send()
 // encodes and queues at once, so the message's views need only live for the call. The Gateway

@@ -13,6 +13,7 @@
 #include "tradeshard/app/histogram.hpp"
 #include "tradeshard/app/messages.hpp"
 #include "tradeshard/app/outbox.hpp"
+#include "tradeshard/app/recent.hpp"
 #include "tradeshard/market/processor_node.hpp"
 #include "tradeshard/partition/symbol_map.hpp"
 
@@ -57,6 +58,8 @@ class TickFlow {
   [[nodiscard]] const std::vector<market::ProcessorNode>& nodes() const noexcept { return nodes_; }
   [[nodiscard]] const std::vector<NodeRuntimeStats>& node_stats() const noexcept { return node_stats_; }
   [[nodiscard]] const TickFlowStats& stats() const noexcept { return stats_; }
+  // The last signals emitted (newest first), for the dashboard.
+  [[nodiscard]] const Recent<market::Signal, 20>& recent_signals() const noexcept { return recent_signals_; }
   [[nodiscard]] const std::optional<partition::MovePlan>& last_plan() const noexcept { return last_plan_; }
   // Bars of one symbol (closed history plus the open bar), nullopt for an unknown symbol.
   [[nodiscard]] std::optional<std::vector<market::Bar>> bars(std::string_view symbol, market::Interval i) const;
@@ -84,6 +87,7 @@ class TickFlow {
   market::TickOutput out_;
   std::optional<partition::MovePlan> last_plan_;
   TickFlowStats stats_;
+  Recent<market::Signal, 20> recent_signals_;
 };
 
 }  // namespace tradeshard::app

@@ -15,6 +15,7 @@
 
 #include "tradeshard/app/clock.hpp"
 #include "tradeshard/app/outbox.hpp"
+#include "tradeshard/app/recent.hpp"
 #include "tradeshard/app/venue.hpp"
 #include "tradeshard/core/instrument.hpp"
 
@@ -46,6 +47,15 @@ class TradeEmitter {
   void release();
 
   [[nodiscard]] const EmitterStats& stats() const noexcept { return stats_; }
+  // The last trades committed (newest first), for the dashboard.
+  struct RecentTrade {
+    core::InstrumentId instrument = 0;
+    std::uint64_t trade_id = 0;
+    core::Side aggressor = core::Side::buy;
+    core::Ticks price = 0;
+    core::Lots qty = 0;
+  };
+  [[nodiscard]] const Recent<RecentTrade, 20>& recent_trades() const noexcept { return recent_trades_; }
 
  private:
   struct Held {  // an event waiting for the ledger, with what telling it needs
@@ -72,6 +82,7 @@ class TradeEmitter {
   std::unordered_set<std::uint64_t> dirty_depth_;  // (worker << 32 | instrument)
   std::vector<DepthLevel> bids_, asks_;
   EmitterStats stats_;
+  Recent<RecentTrade, 20> recent_trades_;
 };
 
 }  // namespace tradeshard::app
