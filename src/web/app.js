@@ -6,7 +6,10 @@
   const MAX_POINTS = 300;
   const $ = (id) => document.getElementById(id);
   const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-  const fmt = (n, d = 0) => (typeof n === "number" ? n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "–");
+  // Number formats built once, at load: building one (ICU's data) is costly, and a render must not.
+  const formats = [0, 1].map((d) => new Intl.NumberFormat("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
+  formats.forEach((f) => f.format(1234.5));
+  const fmt = (n, d = 0) => (typeof n === "number" ? formats[d].format(n) : "–");
 
   const series = { t: [], orders: [], ticks: [], fills: [], p50: [], p99: [] };
   let rates = null, latency = null;
@@ -32,7 +35,10 @@
       axes: [{ stroke: "#7d8a99", grid: { stroke: "#26313d" } }, { stroke: "#7d8a99", grid: { stroke: "#26313d" }, size: 60 }],
       series: [{}].concat(labels.map((label, i) => ({ label, stroke: colors[i], width: 1.5 }))),
     };
-    return new uPlot(opts, [[], ...labels.map(() => [])], el);
+    // Drawn once with two placeholder points at load: the first draw with data (axis ticks, date
+    // labels) is costly, and must not fall on an update. The first stats message replaces them.
+    const now = Date.now() / 1000;
+    return new uPlot(opts, [[now - 1, now], ...labels.map(() => [0, 0])], el);
   }
 
   function drawCharts() {
@@ -101,6 +107,19 @@
     $("map-info").textContent = `${m.strategy}, ${fmt(m.symbols)} symbols, ${m.partition_load.length} partitions`;
     rows("nodes", m.nodes, (n) => `<tr data-node="${esc(n.id)}"><td>${esc(n.id)}</td><td>${fmt(n.partitions)}</td><td>${fmt(n.symbols)}</td><td>${fmt(n.ticks_per_s, 1)}</td></tr>`);
     heatmap(m.partition_load, m.partition_owner);
+    if (d.history) { for (const k in series) series[k].length = 0; d.history.forEach(push); } else push(d.sample);
+    // The lower panels and the charts in the next frame: two short tasks rather than one long one.
+    requestAnimationFrame(() => {
+      renderLower(d);
+      drawCharts();
+    });
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+  }
+
+  const renders = [];  // ms per update, newest last (the browser test reads them)
+  let firstAt = null;  // when the first stats message (the snapshot) arrived (performance.now)
+  let liveAt = null;   // when the first update after it arrived
+  function renderLower(d) {
     const r = d.replicas;
     $("consistency").textContent = `committed v${r.committed_version}, quorum ${r.quorum}${r.has_quorum ? "" : " (lost)"}, ` +
       (d.consistency.is_consistent ? "consistent" : `inconsistent (lag ${d.consistency.version_lag})`);
@@ -108,15 +127,8 @@
     rows("feeds", d.feeds, (f) => `<tr><td>${esc(f.url)}</td><td>${esc(f.state)}</td><td>${fmt(f.ticks)}</td><td>${fmt(f.reconnects)}</td></tr>`);
     rows("trades", d.trades, (x) => `<tr><td>${esc(x.symbol)}</td><td>${esc(x.trade_id)}</td><td>${esc(x.price)}</td><td>${esc(x.qty)}</td><td>${esc(x.aggressor)}</td></tr>`);
     rows("signals", d.signals, (x) => `<tr><td>${esc(x.symbol)}</td><td>${esc(x.strategy)}</td><td>${esc(x.node)}</td><td>${esc(x.side)}</td><td>${esc(x.price)}</td><td>${esc(x.size)}</td></tr>`);
-    if (d.history) { for (const k in series) series[k].length = 0; d.history.forEach(push); } else push(d.sample);
-    // Charts in their own frame: the tables' layout and the charts' drawing are two short tasks,
-    // not one long one.
-    requestAnimationFrame(drawCharts);
-    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
   }
 
-  const renders = [];  // ms per update, newest last (the browser test reads them)
-  let firstAt = null;  // when the first stats message arrived (performance.now)
   let backoff = 250;
   function connect() {
     const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
@@ -130,6 +142,7 @@
       if (msg.type === "stats") {
         const t0 = performance.now();
         if (firstAt === null) firstAt = t0;
+        else if (liveAt === null) liveAt = t0;
         render(msg.data);
         renders.push(Math.round(performance.now() - t0));
         if (renders.length > 50) renders.shift();
@@ -151,5 +164,5 @@
     });
   });
   // Read-only hooks for the browser test (tests/browser): how many points the charts hold.
-  window.tradeshardDashboard = { points: () => series.t.length, renders: () => renders.slice(), firstAt: () => firstAt };
+  window.tradeshardDashboard = { points: () => series.t.length, renders: () => renders.slice(), firstAt: () => firstAt, liveAt: () => liveAt };
 })();
