@@ -160,8 +160,7 @@ void run_stream(balance::Strategy strategy, std::uint64_t seed, int steps) {
       ids.push_back("o" + std::to_string(step));
       app::OrderCmd o;
       o.id = ids.back();
-      o.account = "acct-" + std::to_string(a);
-      const std::string account(o.account);
+      const std::string account = "acct-" + std::to_string(a);
       o.account = account;
       o.symbol = kSymbols[inst];
       o.side = pick(2) ? core::Side::buy : core::Side::sell;

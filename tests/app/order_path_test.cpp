@@ -565,7 +565,8 @@ TEST_CASE("Rebalance: a worker added takes load, whole books, live") {
     Port a;
     const auto ca = g.open(a);
     for (int i = 0; i < 20; ++i) {
-      app::OrderCmd o = order("o" + std::to_string(i), core::Side::buy, 9'000 + i, 1, "ann");
+      const std::string id = "o" + std::to_string(i);  // the command holds views
+      app::OrderCmd o = order(id, core::Side::buy, 9'000 + i, 1, "ann");
       if (i % 2) o.symbol = "ETHUSDT";
       g.handle(ca, o, {});
     }
