@@ -128,10 +128,10 @@ void OrderFlow::on_order(std::uint64_t conn, std::string_view account, const Ord
   r.leaves = o.qty;
   r.received_ns = now.mono_ns;
   acct.live.emplace(r.client_id, o.key);
-  conn_orders_[conn][r.client_id] = o.key;
+  conn_orders_[conn].emplace(r.client_id, o.key);
   if (!venue_.submit(wi, o, lane)) {
     acct.live.erase(std::string(cmd.id));
-    conn_orders_[conn].erase(std::string(cmd.id));
+    forget(conn_orders_[conn], r.client_id, o.key);
     orders_.erase(o.key);
     balancer_.release(route.worker, symbol_hash_[*inst]);
     return reject(conn, cmd.id, "queue_full", "the worker's input queue is full");
@@ -148,13 +148,36 @@ book::OrderKey OrderFlow::find_order(std::uint64_t conn, std::string_view accoun
   }
   const auto c = conn_orders_.find(conn);
   if (c == conn_orders_.end()) return 0;
-  const auto it = c->second.find(std::string(id));
-  return it == c->second.end() ? 0 : it->second;
+  const auto [first, last] = c->second.equal_range(std::string(id));
+  if (first == last) return 0;
+  return std::next(first) == last ? first->second : kAmbiguous;
+}
+
+bool OrderFlow::found(std::uint64_t conn, std::string_view id, book::OrderKey key) {
+  if (key == 0) {
+    reject(conn, id, "unknown_order", "no live order with this id");
+    return false;
+  }
+  if (key == kAmbiguous) {
+    reject(conn, id, "ambiguous_id", "this connection has live orders with this id for several accounts: name the account");
+    return false;
+  }
+  return true;
+}
+
+void OrderFlow::forget(ConnOrders& orders, const std::string& id, book::OrderKey key) {
+  const auto [first, last] = orders.equal_range(id);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == key) {
+      orders.erase(it);
+      return;
+    }
+  }
 }
 
 void OrderFlow::on_cancel(std::uint64_t conn, std::string_view account, const CancelCmd& cmd) {
   const auto key = find_order(conn, account, cmd.id);
-  if (key == 0) return reject(conn, cmd.id, "unknown_order", "no live order with this id");
+  if (!found(conn, cmd.id, key)) return;
   const Record& r = orders_.at(key);
   if (!cmd.symbol.empty() && instruments_.at(r.order.instrument).symbol != cmd.symbol) {
     return reject(conn, cmd.id, "unknown_order", "no live order with this id for this symbol");
@@ -165,7 +188,7 @@ void OrderFlow::on_cancel(std::uint64_t conn, std::string_view account, const Ca
 
 void OrderFlow::on_replace(std::uint64_t conn, std::string_view account, const ReplaceCmd& cmd) {
   const auto key = find_order(conn, account, cmd.id);
-  if (key == 0) return reject(conn, cmd.id, "unknown_order", "no live order with this id");
+  if (!found(conn, cmd.id, key)) return;
   const Record& r = orders_.at(key);
   const auto& in = instruments_.at(r.order.instrument);
   if (r.order.type == book::OrderType::market) return reject(conn, cmd.id, "bad_field", "market orders cannot be replaced");
@@ -194,17 +217,17 @@ void OrderFlow::on_cancel_all(std::uint64_t conn, std::string_view account, cons
     if (!inst) return reject(conn, "", "unknown_symbol", "no such instrument");
   }
   // Without an account: every live order placed on this connection.
-  const std::unordered_map<std::string, book::OrderKey>* live = nullptr;
-  if (!account.empty()) {
-    if (const auto a = account_ids_.find(std::string(account)); a != account_ids_.end()) live = &accounts_[a->second].live;
-  } else if (const auto c = conn_orders_.find(conn); c != conn_orders_.end()) {
-    live = &c->second;
-  }
-  if (!live) return;
   std::vector<OrderRef> refs;
-  for (const auto& [id, key] : *live) {
-    const Record& r = orders_.at(key);
-    if (!inst || r.order.instrument == *inst) refs.push_back(ref(key, r));
+  auto collect = [&](const auto& live) {
+    for (const auto& [id, key] : live) {
+      const Record& r = orders_.at(key);
+      if (!inst || r.order.instrument == *inst) refs.push_back(ref(key, r));
+    }
+  };
+  if (!account.empty()) {
+    if (const auto a = account_ids_.find(std::string(account)); a != account_ids_.end()) collect(accounts_[a->second].live);
+  } else if (const auto c = conn_orders_.find(conn); c != conn_orders_.end()) {
+    collect(c->second);
   }
   venue_.cancel_all(refs);
 }
@@ -274,9 +297,7 @@ void OrderFlow::finish(book::OrderKey key) {
   balancer_.release(workers_[r.worker].id, symbol_hash_[r.order.instrument]);
   auto& live = accounts_[r.order.account].live;
   if (const auto a = live.find(r.client_id); a != live.end() && a->second == key) live.erase(a);
-  if (const auto c = conn_orders_.find(r.conn); c != conn_orders_.end()) {
-    if (const auto o = c->second.find(r.client_id); o != c->second.end() && o->second == key) c->second.erase(o);
-  }
+  if (const auto c = conn_orders_.find(r.conn); c != conn_orders_.end()) forget(c->second, r.client_id, key);
   const auto worker = r.worker;
   orders_.erase(it);
   retire_if_drained(worker);

@@ -623,3 +623,31 @@ TEST_CASE("Drain: a stuck book moves when a worker appears, else ends at the dra
     }
   }
 }
+
+// Ensure one connection trading for two accounts that use the same client id keeps both orders:
+// a disconnect cancels both (before the fix the second overwrote the first in the connection's
+// index, and the first stayed live after its connection was gone), a cancel naming the account
+// finds each, and one naming none is refused as ambiguous rather than guessing.
+TEST_CASE("Orders: one connection, two accounts, the same client id") {
+  app::Config config = order_config();
+  app::Gateway g(config);
+  Port p;
+  const auto conn = g.open(p);
+  g.handle(conn, order("x", core::Side::buy, 9'000, 1, "ann"), {});
+  g.handle(conn, order("x", core::Side::buy, 9'001, 1, "bob"), {});
+  g.handle(conn, order("y", core::Side::buy, 9'002, 1, "bob"), {});
+  while (g.pump({})) {
+  }
+  CHECK(g.orders().live_orders() == 3);
+  app::CancelCmd c;
+  c.id = "x";
+  g.handle(conn, c, {});
+  CHECK(p.got.back() == "reject:x:ambiguous_id");
+  c.id = "y";
+  g.handle(conn, c, {});  // unique on this connection: no account needed
+  CHECK(p.got.back() == "done:y:cancelled");
+  g.close(conn, {});
+  CHECK(g.orders().live_orders() == 0);  // cancel-on-disconnect reached both "x"
+  CHECK(g.orders().open_orders("ann").empty());
+  CHECK(g.orders().open_orders("bob").empty());
+}

@@ -134,7 +134,12 @@ class OrderFlow final : public VenueSink {
   };
 
   book::AccountId account_id(std::string_view name);
+  // 0 when there is no such live order; kAmbiguous when the connection has live orders of that
+  // client id for several accounts and the command named none.
+  static constexpr book::OrderKey kAmbiguous = ~book::OrderKey{0};
   [[nodiscard]] book::OrderKey find_order(std::uint64_t conn, std::string_view account, std::string_view id) const;
+  // Rejects (unknown_order / ambiguous_id) and returns false when find_order found no one order.
+  bool found(std::uint64_t conn, std::string_view id, book::OrderKey key);
   void reject(std::uint64_t conn, std::string_view id, std::string_view reason, std::string_view message);
   [[nodiscard]] OrderRef ref(book::OrderKey key, const Record& r) const noexcept {
     return {r.worker, r.order.account, key};
@@ -172,7 +177,11 @@ class OrderFlow final : public VenueSink {
   std::unordered_map<book::OrderKey, Record> orders_;
   std::vector<Account> accounts_;
   std::unordered_map<std::string, book::AccountId> account_ids_;
-  std::unordered_map<std::uint64_t, std::unordered_map<std::string, book::OrderKey>> conn_orders_;
+  // Per connection, its live orders by client id. A multimap: one connection may trade for several
+  // accounts (auth off), and two accounts may use the same client id.
+  using ConnOrders = std::unordered_multimap<std::string, book::OrderKey>;
+  std::unordered_map<std::uint64_t, ConnOrders> conn_orders_;
+  static void forget(ConnOrders& orders, const std::string& id, book::OrderKey key);
   book::OrderKey next_key_ = 0;
   OrderFlowStats stats_;
 };
