@@ -275,6 +275,10 @@ std::vector<std::string> Gateway::degraded_reasons() const {
   std::vector<std::string> reasons;
   if (ledger_.stats().storage_failed) reasons.emplace_back("ledger storage failed: orders are refused");
   if (!ledger_.coordinator().has_quorum()) reasons.emplace_back("no ledger quorum: orders are refused");
+  if (const auto& why = ledger_.stats().trade_refused; !why.empty()) {
+    reasons.push_back("the ledger refused a trade as invalid (" + why +
+                      "): its fills and every event after it are held, and orders are refused");
+  }
   if (orders_.balancer().stats().routable_workers == 0) reasons.emplace_back("no routable worker");
   return reasons;
 }

@@ -61,7 +61,9 @@ std::string LedgerService::recover(const std::optional<std::string>& snapshot, c
   return {};
 }
 
-bool LedgerService::available() const { return !stats_.storage_failed && coord_.has_quorum(); }
+bool LedgerService::available() const {
+  return !stats_.storage_failed && stats_.trade_refused.empty() && coord_.has_quorum();
+}
 
 bool LedgerService::propose(ledger::ChangeSet& cs) {
   if (stats_.storage_failed) return false;
@@ -87,11 +89,15 @@ bool LedgerService::commit(const Trade& t) {
   const auto buyer = coord_.resolve_account(cs, t.buyer);
   const auto seller = coord_.resolve_account(cs, t.seller);
   if (!buyer || !seller) return false;
-  if (ledger::add_fill(cs, rules_, *buyer, *seller, t.instrument, t.price, t.qty) != ledger::LedgerError::ok) {
+  if (const auto e = ledger::add_fill(cs, rules_, *buyer, *seller, t.instrument, t.price, t.qty); e != ledger::LedgerError::ok) {
     ++stats_.refused_invalid;
+    if (stats_.trade_refused.empty()) stats_.trade_refused = ledger::to_string(e);
     return false;
   }
-  return propose(cs);
+  const auto invalid_before = stats_.refused_invalid;
+  if (propose(cs)) return true;
+  if (stats_.refused_invalid != invalid_before && stats_.trade_refused.empty()) stats_.trade_refused = "refused by the replicas";
+  return false;
 }
 
 bool LedgerService::flush() {

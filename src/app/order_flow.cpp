@@ -83,7 +83,8 @@ void OrderFlow::on_order(std::uint64_t conn, std::string_view account, const Ord
                          PriorityGrant grant) {
   ++stats_.orders_in;
   if (ledger_ && !ledger_->available()) {
-    return reject(conn, cmd.id, "ledger_unavailable", "the ledger has no quorum; orders are refused until it does");
+    return reject(conn, cmd.id, "ledger_unavailable",
+                  "the ledger cannot commit trades now (no quorum, failed storage or a refused trade: see /health)");
   }
   const auto inst = instruments_.find(cmd.symbol);
   if (!inst) return reject(conn, cmd.id, "unknown_symbol", "no such instrument");

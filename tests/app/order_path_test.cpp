@@ -651,3 +651,34 @@ TEST_CASE("Orders: one connection, two accounts, the same client id") {
   CHECK(g.orders().open_orders("ann").empty());
   CHECK(g.orders().open_orders("bob").empty());
 }
+
+// Ensure a trade the ledger refuses as invalid (a cash balance would overflow int64) halts the
+// order path visibly instead of silently: its fills stay held (nothing uncommitted is told),
+// /health says why, and new orders are refused rather than executed and never reported. Before
+// the fix the next order was accepted by an engine and its ack held forever.
+TEST_CASE("Ledger: a trade refused as invalid halts order admission, visibly") {
+  app::Config config = order_config();
+  config.instruments[0].tick_size = {1, 0};
+  app::Gateway g(config);
+  Port a, b;
+  const auto ca = g.open(a);
+  const auto cb = g.open(b);
+  app::OrderCmd sell = order("s-1", core::Side::sell, 0, 1, "ann");
+  sell.price = {1'000'000'000, 0};
+  sell.qty = {1'000'000'000, 0};  // notional 10^18 units of price, x100 at the cash scale: overflow
+  app::OrderCmd buy = sell;
+  buy.id = "b-1";
+  buy.account = "bob";
+  buy.side = core::Side::buy;
+  g.handle(ca, sell, {});
+  g.handle(cb, buy, {});
+  while (g.pump({})) {
+  }
+  CHECK(g.ledger().stats().trade_refused == "overflow");
+  CHECK(b.got == std::vector<std::string>{"ack:b-1"});  // its fill is held: the trade is not in the ledger
+  const auto reasons = g.degraded_reasons();
+  REQUIRE(reasons.size() == 1);
+  CHECK(reasons[0].find("refused a trade as invalid (overflow)") != std::string::npos);
+  g.handle(cb, order("b-2", core::Side::buy, 100, 1, "bob"), {});
+  CHECK(b.got == std::vector<std::string>{"ack:b-1", "reject:b-2:ledger_unavailable"});
+}

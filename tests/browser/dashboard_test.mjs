@@ -131,16 +131,31 @@ try {
   // 1,000 symbols. The load before it (parsing, uPlot's script evaluation, the first layout,
   // creating the charts, and the first render of the snapshot on cold code) is reported, not
   // asserted: on a busy 2-core VM it varies with the neighbours (docs/operations.md).
-  const { longTasks, firstAt, liveAt, renders } = await page.evaluate(() => ({
+  // An update that costs 50 ms does so every second, in every window; a neighbour stealing the
+  // CPU once does not. So: up to three windows of about 3 s, and one must be free of long tasks.
+  const state = () => page.evaluate(() => ({
     longTasks: window.__longTasks, firstAt: window.tradeshardDashboard.firstAt(),
-    liveAt: window.tradeshardDashboard.liveAt(), renders: window.tradeshardDashboard.renders(),
+    liveAt: window.tradeshardDashboard.liveAt(), renders: window.tradeshardDashboard.renders(), now: performance.now(),
   }));
   const fmtTasks = (l) => l.map((t) => `${Math.round(t.ms)} ms at ${Math.round(t.start)}`).join(", ") || "none";
-  check(liveAt !== null && firstAt !== null, "the snapshot and live updates arrived");
-  const atLoad = longTasks.filter((t) => t.start < liveAt);
-  const live = longTasks.filter((t) => t.start >= liveAt);
-  console.log(`render ms per update (JS only): ${renders.join(" ")}; long tasks while loading: ${fmtTasks(atLoad)}`);
-  check(live.length === 0, `no main-thread task of 50 ms or more on the live updates (${fmtTasks(live)})`);
+  let st = await state();
+  check(st.liveAt !== null && st.firstAt !== null, "the snapshot and live updates arrived");
+  console.log(`long tasks while loading: ${fmtTasks(st.longTasks.filter((t) => t.start < st.liveAt))}`);
+  const windows = [];
+  let from = st.liveAt;
+  for (let w = 0; w < 3; w++) {
+    if (w > 0) {
+      from = st.now;
+      await sleep(3000);
+      st = await state();
+    }
+    const live = st.longTasks.filter((t) => t.start >= from);
+    windows.push(fmtTasks(live));
+    if (live.length === 0) break;
+  }
+  console.log(`render ms per update (JS only): ${st.renders.join(" ")}; long tasks per live window: ${windows.join(" | ")}`);
+  check(windows[windows.length - 1] === "none",
+    `a window of live updates with no main-thread task of 50 ms or more (${windows.length} window(s): ${windows.join(" | ")})`);
   check(problems.length === 0, `no console error or failed request${problems.length ? ": " + problems.join(" | ") : ""}`);
   fs.mkdirSync(outDir, { recursive: true });
   const shot = path.join(outDir, "dashboard.png");

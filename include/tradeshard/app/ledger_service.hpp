@@ -33,6 +33,10 @@ struct LedgerStats {
   std::uint64_t snapshots = 0;
   std::uint64_t durable_version = 0;  // fsync-covered (from the log's thread, via the loop)
   bool storage_failed = false;
+  // Why the ledger refused a trade as invalid (e.g. "overflow"), or empty. The engine has executed
+  // that trade and cannot take it back, so it stays held (nothing after it is told) and orders are
+  // refused from then on: the order path halts, visibly (/health), until an operator steps in.
+  std::string trade_refused;
 };
 
 class LedgerService final : public TradeLedger {
