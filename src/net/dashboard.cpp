@@ -2,26 +2,11 @@
 
 #include "http_api.hpp"
 #include "tradeshard/app/gateway.hpp"
-#include "tradeshard/protocol/codec.hpp"
 #include "views.hpp"
+#include "wall_clock.hpp"
 
 namespace tradeshard::net {
 using nlohmann::json;
-
-namespace {
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string md(std::int64_t v) {
-  std::string s;
-  protocol::append_md(s, v);
-  return s;
-}
-
-}  // namespace
 
 DashboardFeed::DashboardFeed(app::Gateway& gateway, const HttpApi& api)
     : gateway_(gateway), api_(api), last_(std::chrono::steady_clock::now()) {
@@ -31,16 +16,16 @@ DashboardFeed::DashboardFeed(app::Gateway& gateway, const HttpApi& api)
 }
 
 void DashboardFeed::sample() {
-  const auto now = std::chrono::steady_clock::now();
-  const double dt = std::chrono::duration<double>(now - last_).count();
+  const auto t = std::chrono::steady_clock::now();
+  const double dt = std::chrono::duration<double>(t - last_).count();
   if (dt <= 0) return;
-  last_ = now;
+  last_ = t;
   const auto orders = gateway_.orders().stats().orders_in;
   const auto ticks = gateway_.ticks().stats().ticks_in;
   const auto fills = gateway_.emitter().stats().fills;
   const auto& ack = gateway_.orders().stats().order_to_ack;
   Sample s;
-  s.ts_ms = wall_ms();
+  s.ts_ms = now().wall_ms;
   s.orders_per_s = static_cast<double>(orders - last_orders_) / dt;
   s.ticks_per_s = static_cast<double>(ticks - last_ticks_) / dt;
   s.fills_per_s = static_cast<double>(fills - last_fills_) / dt;
@@ -61,7 +46,7 @@ json DashboardFeed::to_json(const Sample& s) {
 std::string DashboardFeed::render(bool full) const {
   const auto& g = gateway_;
   json out;
-  out["ts"] = wall_ms();
+  out["ts"] = now().wall_ms;
   const auto reasons = g.degraded_reasons();
   out["health"] = {{"status", reasons.empty() ? "ok" : "degraded"}, {"reasons", reasons}};
   const json workers = views::workers(g);
@@ -127,8 +112,8 @@ std::string DashboardFeed::render(bool full) const {
                        {"strategy", s.strategy},
                        {"node", a.node_id(s.node)},
                        {"side", core::to_string(s.side)},
-                       {"price", md(s.price)},
-                       {"size", md(s.size)},
+                       {"price", views::md(s.price)},
+                       {"size", views::md(s.size)},
                        {"ts", s.ts_ms}});
   });
   out["signals"] = std::move(signals);

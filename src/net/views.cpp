@@ -35,12 +35,6 @@ json levels_json(const std::vector<app::DepthLevel>& levels, const core::Instrum
   return out;
 }
 
-std::string md(std::int64_t v) {
-  std::string s;
-  protocol::append_md(s, v);
-  return s;
-}
-
 json partition_stats(const partition::PartitionStats& s) {
   return {{"partition_count", s.partition_count},
           {"total_items", s.total_items},
@@ -58,6 +52,12 @@ std::string cash(const ledger::CashRules& rules, ledger::CurrencyId c, ledger::C
 }
 
 }  // namespace
+
+std::string md(std::int64_t v) {
+  std::string s;
+  protocol::append_md(s, v);
+  return s;
+}
 
 json workers(const app::Gateway& g) {
   json list = json::array();

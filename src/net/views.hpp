@@ -2,6 +2,7 @@
 // Domain state rendered as JSON for the HTTP API, in one place (routes parse requests, call the
 // app layer and reply with these). Pure functions of what they are given.
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct MovePlan;
 }  // namespace tradeshard::partition
 
 namespace tradeshard::net::views {
+
+// A market-data value (1e-8 scale) as the wire prints it: decimal, no trailing zeros.
+[[nodiscard]] std::string md(std::int64_t v);
 
 // Order path: GET /workers, /book/{symbol}, /orders/{account}; /stats "balancer" and "matching".
 [[nodiscard]] nlohmann::json workers(const app::Gateway& g);
