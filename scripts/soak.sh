@@ -36,6 +36,7 @@ import json, sys
 c = json.load(open(sys.argv[1]))
 c["listen"] = {"tcp": "127.0.0.1:0", "http": "127.0.0.1:0"}
 c["ledger"]["data_dir"] = sys.argv[2] + "/ledger"
+if "history" in c: c["history"].update(dir=sys.argv[2] + "/history", archive_dir=sys.argv[2] + "/history-archive")
 json.dump(c, open(sys.argv[2] + "/config.json", "w"), indent=2)
 PY
   "$daemon" --config "$dir/config.json" --ports-file "$dir/ports.json" 2> "$dir/daemon.log" &

@@ -62,6 +62,7 @@ import json, sys
 c = json.load(open(sys.argv[1]))
 c["listen"] = {"tcp": f"127.0.0.1:{sys.argv[3]}", "http": "127.0.0.1:0"}
 c.setdefault("ledger", {})["data_dir"] = sys.argv[2].rsplit("/", 1)[0] + "/ledger"
+if "history" in c: c["history"].update(dir=sys.argv[2].rsplit("/", 1)[0] + "/history", archive_dir=sys.argv[2].rsplit("/", 1)[0] + "/history-archive")
 json.dump(c, open(sys.argv[2], "w"))
 PY
   (cd "$run" && exec valgrind --tool=callgrind --callgrind-out-file="$run/cg.out" "$bin" --config cfg.json >"$run/log" 2>&1) &

@@ -248,6 +248,7 @@ void OrderFlow::on_disconnect(std::uint64_t conn) {
 
 void OrderFlow::on_events(std::uint32_t worker, std::span<const book::Event> events, Now now) {
   const std::string_view worker_name = workers_[worker].name;
+  emitter_.set_time(now.wall_ms);
   for (const book::Event& ev : events) {
     const auto it = orders_.find(ev.key);
     if (it == orders_.end()) continue;  // impossible: every event names a live record

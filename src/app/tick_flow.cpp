@@ -147,6 +147,10 @@ void TickFlow::on_tick(std::uint64_t conn, const TickCmd& t, Now now) {
     return;
   }
   map_.count_tick(route.symbol);
+  if (history_) {
+    history_->quote(route.symbol, map_.name(route.symbol),
+                    {t.ts_ms ? t.ts_ms : now.wall_ms, t.bid, t.ask, t.bid_size, t.ask_size});
+  }
   if (quote_subscribed(route.symbol)) {
     outbox_.publish(quote_channel_[route.symbol],
                     QuoteOut{map_.name(route.symbol), t.bid, t.ask, t.bid_size, t.ask_size,
@@ -167,10 +171,24 @@ void TickFlow::publish(const market::TickOutput& out) {
   }
   for (const auto& b : out.bars) {
     ++stats_.bars_closed;
+    if (history_) history_->bar(b.symbol, map_.name(b.symbol), b.interval, b.bar);
     const auto& ch = b.interval == market::Interval::s1 ? bars_1s_channel_[b.symbol] : bars_1m_channel_[b.symbol];
     if (!outbox_.has_subscribers(ch)) continue;
     outbox_.publish(ch, BarOut{map_.name(b.symbol), b.interval == market::Interval::s1 ? "1s" : "1m",
                                b.bar.start_ms, b.bar.open, b.bar.high, b.bar.low, b.bar.close, b.bar.ticks});
+  }
+}
+
+void TickFlow::save_open_bars() {
+  if (!history_) return;
+  for (const auto& node : nodes_) {
+    for (const auto id : node.symbols()) {
+      const auto* st = node.state(id);
+      if (!st) continue;
+      for (const auto iv : market::all_intervals) {
+        if (const auto& open = st->bars[static_cast<int>(iv)].open_bar()) history_->bar(id, map_.name(id), iv, *open);
+      }
+    }
   }
 }
 
@@ -227,6 +245,14 @@ std::optional<std::vector<market::Bar>> TickFlow::bars(std::string_view symbol, 
   out = series.history();
   if (series.open_bar()) out.push_back(*series.open_bar());
   return out;
+}
+
+std::optional<market::Bar> TickFlow::open_bar(std::string_view symbol, market::Interval i) const {
+  const auto id = map_.find(symbol);
+  if (!id) return std::nullopt;
+  const auto* st = nodes_[map_.node_of(*id)].state(*id);
+  if (!st) return std::nullopt;
+  return st->bars[static_cast<int>(i)].open_bar();
 }
 
 }  // namespace tradeshard::app

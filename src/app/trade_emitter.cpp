@@ -1,6 +1,19 @@
 #include "tradeshard/app/trade_emitter.hpp"
 
 namespace tradeshard::app {
+namespace {
+
+// Market-data units (1e-8) per unit of `step`, or 0 when a step has more than 8 decimals.
+std::int64_t md_units(const core::Decimal& step) {
+  if (step.scale > 8 || step.units <= 0) return 0;
+  std::int64_t v = step.units;
+  for (int i = step.scale; i < 8; ++i) {
+    if (__builtin_mul_overflow(v, 10, &v)) return 0;
+  }
+  return v;
+}
+
+}  // namespace
 
 TradeEmitter::TradeEmitter(const core::InstrumentTable& instruments, Outbox& outbox, TradeLedger* ledger,
                            const Venue& venue)
@@ -8,6 +21,8 @@ TradeEmitter::TradeEmitter(const core::InstrumentTable& instruments, Outbox& out
   for (const auto& in : instruments.all()) {
     trades_channel_.push_back("trades:" + in.symbol);
     depth_channel_.push_back("depth:" + in.symbol);
+    md_factor_.push_back(md_units(in.tick_size));
+    md_lot_.push_back(md_units(in.lot_size));
   }
   trades_subscribed_.assign(trades_channel_.size(), 0);
   depth_subscribed_.assign(depth_channel_.size(), 0);
@@ -88,6 +103,14 @@ void TradeEmitter::tell(const book::Event& ev, std::string_view worker_name, std
         ++stats_.trades;
         stats_.volume_lots += static_cast<std::uint64_t>(ev.qty);
         recent_trades_.push({ev.instrument, ev.trade_id, ev.side, ev.price, ev.qty});
+        if (history_) {
+          std::int64_t price = 0, qty = 0;
+          if (!__builtin_mul_overflow(ev.price, md_factor_[ev.instrument], &price) &&
+              !__builtin_mul_overflow(ev.qty, md_lot_[ev.instrument], &qty) && price > 0 && qty > 0) {
+            history_->trade(ev.instrument, instruments_.at(ev.instrument).symbol,
+                            {wall_ms_, ev.trade_id, price, qty, ev.side});
+          }
+        }
         if (trades_subscribed_[ev.instrument]) {
           outbox_.publish(trades_channel_[ev.instrument], TradeOut{&instruments_.at(ev.instrument), ev.trade_id,
                                                                    ev.side, ev.price, ev.qty, worker_name});

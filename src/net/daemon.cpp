@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
@@ -10,11 +11,13 @@
 #include <random>
 
 #include "tradeshard/app/gateway.hpp"
+#include "tradeshard/history/service.hpp"
 #include "tradeshard/net/notifier.hpp"
 #include "dashboard.hpp"
 #include "feed_client.hpp"
 #include "ledger_storage.hpp"
 #include "http_api.hpp"
+#include "routes.hpp"
 #include "tradeshard/net/server.hpp"
 
 namespace tradeshard::net {
@@ -25,6 +28,12 @@ struct Daemon::Impl {
         dashboard(gateway, server.http_api()) {
     gateway.set_stats_source([this](bool full) { return dashboard.render(full); });
     if (c.ledger.durable) storage = std::make_unique<LedgerStorage>(io, c.ledger, gateway.ledger());
+    if (c.history.enabled) {
+      history = std::make_unique<history::HistoryService>(
+          c.history, [this](std::function<void()> f) { boost::asio::post(io, std::move(f)); });
+      gateway.set_history(history.get());
+      attach_history(server.http_api(), *history);
+    }
     std::random_device seed;  // backoff jitter only: feeds must not reconnect in lockstep
     for (const auto& f : c.feeds) {
       feeds.push_back(std::make_shared<FeedClient>(io, f, gateway, [this] { server.schedule_pump(); }, seed()));
@@ -51,6 +60,15 @@ struct Daemon::Impl {
       sample(now);
     });
   }
+  // What the loop collected for the history goes to its storage thread every 20 ms.
+  void history_handoff() {
+    history_timer.expires_after(std::chrono::milliseconds(20));
+    history_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      history->handoff();
+      history_handoff();
+    });
+  }
   // The dashboard's `stats` channel: one sample and one publish a second.
   void publish_stats() {
     stats_timer.expires_after(std::chrono::seconds(1));
@@ -69,8 +87,11 @@ struct Daemon::Impl {
   boost::asio::signal_set signals;
   boost::asio::steady_timer sampler;
   boost::asio::steady_timer stats_timer;
+  boost::asio::steady_timer history_timer{io};
   DashboardFeed dashboard;
   std::vector<std::shared_ptr<FeedClient>> feeds;
+  // After io: its threads are joined (stop) before the loop they post to is destroyed.
+  std::unique_ptr<history::HistoryService> history;
   std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
 };
 
@@ -95,6 +116,10 @@ int Daemon::run(const std::string& ports_file) {
     d.notifier.notify("STOPPING=1\nSTATUS=stopping");
     d.notifier.stop_watchdog();
     d.sampler.cancel();
+    if (d.history) {
+      d.gateway.ticks().save_open_bars();  // the bars in progress are kept too
+      d.history->handoff();
+    }
     for (auto& f : d.feeds) f->stop();
     d.server.stop([&d] { d.io.stop(); });
   });
@@ -104,9 +129,11 @@ int Daemon::run(const std::string& ports_file) {
   for (auto& f : d.feeds) f->start();  // after the Server: ticks may publish to subscribers at once
   d.sample(std::chrono::steady_clock::now());
   d.publish_stats();
+  if (d.history) d.history_handoff();
   log->info("tradeshardd {} ready: {} instruments, {} workers", TRADESHARD_VERSION, d.config.instruments.size(),
             d.config.workers.size());
   d.io.run();
+  if (d.history) d.history->stop(1'500);  // drains the queue: within 2 s of the signal
   log->info("stopped");
   return 0;
 }

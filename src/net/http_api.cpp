@@ -52,6 +52,7 @@ HttpApi::HttpApi(const std::string& admin_token, const NetStats& stats, app::Gat
   add_order_routes(*this, gateway);
   add_tick_routes(*this, gateway);
   add_ledger_routes(*this, gateway);
+  add_history_routes(*this, gateway);
 }
 
 HttpResponse HttpApi::reply(unsigned status, const nlohmann::json& body) {
@@ -213,7 +214,10 @@ void HttpApi::add_core_routes() {
   route("GET", "/", false, [asset](const HttpRequest&, const Params&) { return asset("index.html"); });
   route("GET", "/assets/{}", false, [asset](const HttpRequest&, const Params& p) { return asset(p[0]); });
   route("GET", "/health", false, [this](const HttpRequest&, const Params&) {
-    const auto reasons = gateway_.degraded_reasons();
+    auto reasons = gateway_.degraded_reasons();
+    for (const auto& check : health_checks_) {
+      if (auto why = check(); !why.empty()) reasons.push_back(std::move(why));
+    }
     json body = {{"status", reasons.empty() ? "ok" : "degraded"}, {"version", TRADESHARD_VERSION}};
     if (!reasons.empty()) body["reasons"] = reasons;
     return reply(reasons.empty() ? 200 : 503, body);

@@ -13,6 +13,9 @@
 namespace tradeshard::app {
 class Gateway;
 }
+namespace tradeshard::history {
+class HistoryService;
+}
 
 namespace tradeshard::net {
 
@@ -31,6 +34,9 @@ struct HttpResponse {
   std::string body;
   std::string content_type = "application/json";
   std::string allow;  // for 405
+  // Set by a handler whose answer is computed off the loop (history queries): the session calls
+  // it with a completion, which must then be invoked once, on the loop thread, with the answer.
+  std::function<void(std::function<void(HttpResponse)>)> deferred;
 };
 
 class HttpApi {
@@ -52,6 +58,11 @@ class HttpApi {
   // Market-data feed clients shown under /stats "ticks.feeds" (added by the composition root).
   void add_feed(std::function<nlohmann::json()> stats) { feeds_.push_back(std::move(stats)); }
   [[nodiscard]] nlohmann::json feeds_json() const;
+  // Market-data history (null = off): set by the composition root before serving.
+  void set_history(history::HistoryService* history) noexcept { history_ = history; }
+  [[nodiscard]] history::HistoryService* history() const noexcept { return history_; }
+  // Extra /health checks: each returns why the daemon is degraded, or "" when it is not.
+  void add_health_check(std::function<std::string()> check) { health_checks_.push_back(std::move(check)); }
 
   static HttpResponse reply(unsigned status, const nlohmann::json& body);
   static HttpResponse error(unsigned status, std::string_view code, std::string_view message);
@@ -75,6 +86,8 @@ class HttpApi {
   std::chrono::steady_clock::time_point started_;
   std::vector<std::pair<std::string, std::function<nlohmann::json()>>> extra_stats_;
   std::vector<std::function<nlohmann::json()>> feeds_;
+  std::vector<std::function<std::string()>> health_checks_;
+  history::HistoryService* history_ = nullptr;
   app::MetricsRegistry metrics_;
 };
 

@@ -221,6 +221,17 @@ void HttpSession::on_read(const beast::error_code& ec, std::size_t n) {
   r.body = req.body();
   r.authorization = req[http::field::authorization];
   HttpResponse res = server_.http_api().handle(r);
+  if (res.deferred) {
+    // Answered later, on the loop (see HttpResponse::deferred); busy_ stays set meanwhile, so a
+    // graceful shutdown waits for it, and nothing more is read until it is written.
+    auto start = std::move(res.deferred);
+    start([self = shared_from_this(), keep_alive = req.keep_alive()](HttpResponse done) {
+      if (self->closed_) return;
+      self->server_.stats().count_http_error(done.status);
+      self->respond(done.status, std::move(done.body), std::move(done.content_type), std::move(done.allow), keep_alive);
+    });
+    return;
+  }
   server_.stats().count_http_error(res.status);
   respond(res.status, std::move(res.body), std::move(res.content_type), std::move(res.allow), req.keep_alive());
 }

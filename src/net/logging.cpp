@@ -8,7 +8,7 @@ namespace tradeshard::net {
 void setup_logging(const std::string& level) {
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   const auto lvl = spdlog::level::from_str(level);
-  for (const char* name : {"main", "net", "http", "gateway", "ledger", "feed"}) {
+  for (const char* name : {"main", "net", "http", "gateway", "ledger", "feed", "history"}) {
     if (spdlog::get(name)) continue;
     auto logger = std::make_shared<spdlog::logger>(name, sink);
     logger->set_level(lvl);

@@ -24,10 +24,14 @@ void add_tick_routes(HttpApi& api, app::Gateway& g) {
   api.route("GET", "/processors", false, [&g](const HttpRequest&, const HttpApi::Params&) {
     return HttpApi::reply(200, views::processors(g.ticks()));
   });
-  api.route("GET", "/bars/{}", false, [&g](const HttpRequest& req, const HttpApi::Params& p) {
+  api.route("GET", "/bars/{}", false, [&g, &api](const HttpRequest& req, const HttpApi::Params& p) {
     const auto interval = HttpApi::query_param(req.query, "interval");
+    if (!HttpApi::query_param(req.query, "from").empty() || !HttpApi::query_param(req.query, "to").empty() ||
+        !HttpApi::query_param(req.query, "limit").empty() || interval == "1h" || interval == "1d") {
+      return history_bars(api, g, req, p[0]);
+    }
     if (!interval.empty() && interval != "1s" && interval != "1m") {
-      return HttpApi::error(400, "bad_field", "interval must be 1s or 1m");
+      return HttpApi::error(400, "bad_field", "interval must be 1s, 1m, 1h or 1d");
     }
     const auto iv = interval == "1m" ? market::Interval::m1 : market::Interval::s1;
     const auto bars = g.ticks().bars(p[0], iv);

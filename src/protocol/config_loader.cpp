@@ -462,6 +462,30 @@ app::Config parse_config(const std::string& text) {
     if (c.ledger.durable && c.ledger.data_dir.empty()) fail("ledger.data_dir", "required when ledger.durable is true");
     l.finish();
   }
+  if (s.has("history")) {
+    Section h(s.at("history"), "history");
+    auto& hc = c.history;
+    hc.enabled = h.boolean("enabled", hc.enabled);
+    hc.dir = h.str("dir", hc.dir);
+    hc.archive_dir = h.str("archive_dir", hc.archive_dir);
+    constexpr std::uint64_t day = 86'400'000;
+    hc.partition_ms = h.uint("partition_ms", hc.partition_ms, 1'000, 7 * day);
+    hc.archive_after_ms = h.uint("archive_after_ms", hc.archive_after_ms, 0, 36'500 * day);
+    hc.retention_ms = h.uint("retention_ms", hc.retention_ms, 0, 36'500 * day);
+    hc.restore_keep_ms = h.uint("restore_keep_ms", hc.restore_keep_ms, 1'000, 365 * day);
+    hc.queue_rows = static_cast<std::uint32_t>(h.uint("queue_rows", hc.queue_rows, 1'024, 64u << 20));
+    hc.on_full = h.pick("on_full", hc.on_full, app::all_history_on_full);
+    hc.flush_ms = static_cast<std::uint32_t>(h.uint("flush_ms", hc.flush_ms, 1, 100));
+    hc.max_query_rows = static_cast<std::uint32_t>(h.uint("max_query_rows", hc.max_query_rows, 10'000, 10'000'000));
+    if (hc.enabled && (hc.dir.empty() || hc.archive_dir.empty())) {
+      fail("history.dir", "history.dir and history.archive_dir are required when history.enabled is true");
+    }
+    if (hc.enabled && hc.dir == hc.archive_dir) fail("history.archive_dir", "must differ from history.dir");
+    if (hc.retention_ms != 0 && hc.archive_after_ms != 0 && hc.retention_ms <= hc.archive_after_ms) {
+      fail("history.retention_ms", "must be longer than history.archive_after_ms (or 0: keep forever)");
+    }
+    h.finish();
+  }
   if (s.has("feeds")) {
     const json& arr = s.array("feeds");
     for (std::size_t i = 0; i < arr.size(); ++i) {

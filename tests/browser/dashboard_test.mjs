@@ -30,6 +30,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tradeshard-browser-"));
 const config = JSON.parse(fs.readFileSync(path.join(sourceDir, "config/tradeshard.json"), "utf8"));
 config.listen = { tcp: "127.0.0.1:0", http: "127.0.0.1:0" };
 config.ledger.data_dir = path.join(dir, "ledger");
+if (config.history) Object.assign(config.history, { dir: path.join(dir, "history"), archive_dir: path.join(dir, "history-archive") });
 fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
 const daemon = spawn(daemonPath, ["--config", path.join(dir, "config.json"), "--ports-file", path.join(dir, "ports.json")], {
   stdio: ["ignore", "ignore", fs.openSync(path.join(dir, "stderr.log"), "w")],

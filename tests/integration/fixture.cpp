@@ -69,6 +69,10 @@ DaemonProcess::DaemonProcess(const json& config, std::vector<std::string> extra_
       config_["ledger"]["data_dir"] == "data/ledger") {
     config_["ledger"]["data_dir"] = dir_ + "/ledger";
   }
+  if (config_.contains("history") && config_["history"].value("dir", "") == "data/history") {
+    config_["history"]["dir"] = dir_ + "/history";
+    config_["history"]["archive_dir"] = dir_ + "/history-archive";
+  }
   std::ofstream(dir_ + "/config.json") << config_.dump(2);
   spawn();
 }

@@ -19,6 +19,7 @@ import json, sys
 c = json.load(open(sys.argv[1]))
 c["listen"] = {"tcp": "127.0.0.1:0", "http": "127.0.0.1:0"}
 c["ledger"]["data_dir"] = sys.argv[2] + "/ledger"
+if "history" in c: c["history"].update(dir=sys.argv[2] + "/history", archive_dir=sys.argv[2] + "/history-archive")
 json.dump(c, open(sys.argv[2] + "/config.json", "w"))
 PY
 "$daemon" --config "$work/config.json" --ports-file "$work/ports.json" 2>"$work/daemon.log" &

@@ -79,6 +79,10 @@ class Suite {
     if (config.is_discarded()) throw std::runtime_error("cannot read base config " + opts_.config_base);
     config["listen"] = {{"tcp", "127.0.0.1:0"}, {"http", "127.0.0.1:0"}};
     config["ledger"]["data_dir"] = dir_ + "/ledger";
+    if (config.contains("history")) {
+      config["history"]["dir"] = dir_ + "/history";
+      config["history"]["archive_dir"] = dir_ + "/history-archive";
+    }
     config["log"]["level"] = "warn";  // connection lines only; nothing is logged per message anyway
     std::ofstream(dir_ + "/config.json") << config.dump(2);
     daemon_ = std::make_unique<ChildProcess>(

@@ -125,6 +125,24 @@ struct LedgerConfig {
   bool durable = true;                     // false: memory only (tests, demos)
 };
 
+// Market-data history (docs/history.md). Off unless configured (config/tradeshard.json turns it on).
+enum class HistoryOnFull : std::uint8_t { drop, conflate };
+inline constexpr HistoryOnFull all_history_on_full[] = {HistoryOnFull::drop, HistoryOnFull::conflate};
+constexpr std::string_view to_string(HistoryOnFull m) noexcept { return m == HistoryOnFull::drop ? "drop" : "conflate"; }
+struct HistoryConfig {
+  bool enabled = false;
+  std::string dir = "data/history";
+  std::string archive_dir = "data/history-archive";
+  std::uint64_t partition_ms = 3'600'000;        // one partition per hour
+  std::uint64_t archive_after_ms = 86'400'000;   // 0 = never archive
+  std::uint64_t retention_ms = 30ULL * 86'400'000;  // 0 = keep forever
+  std::uint64_t restore_keep_ms = 3'600'000;
+  std::uint32_t queue_rows = 262'144;
+  HistoryOnFull on_full = HistoryOnFull::conflate;
+  std::uint32_t flush_ms = 100;
+  std::uint32_t max_query_rows = 100'000;
+};
+
 struct FeedConfig {
   std::string url;        // ws://host:port/path or wss://
   std::string subscribe;  // optional text frame sent after connect
@@ -148,6 +166,7 @@ struct Config {
   PartitioningConfig partitioning;
   ReplicationConfig replication;
   LedgerConfig ledger;
+  HistoryConfig history;
   std::vector<FeedConfig> feeds;
 };
 

@@ -104,6 +104,11 @@ class Gateway final : public Outbox, private VenueSink {
     const Delivering guard(*this);
     publish("stats", StatsOut{json});
   }
+  // Market-data history (docs/history.md): quotes, bars and trades are handed to it; null = off.
+  void set_history(HistorySink* sink) noexcept {
+    ticks_.set_history(sink);
+    emitter_.set_history(sink);
+  }
   // Health: empty when healthy, else the reasons ("no ledger quorum", ...).
   [[nodiscard]] std::vector<std::string> degraded_reasons() const;
 

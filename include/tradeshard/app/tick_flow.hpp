@@ -11,6 +11,7 @@
 #include "tradeshard/app/clock.hpp"
 #include "tradeshard/app/config.hpp"
 #include "tradeshard/app/histogram.hpp"
+#include "tradeshard/app/history_sink.hpp"
 #include "tradeshard/app/messages.hpp"
 #include "tradeshard/app/outbox.hpp"
 #include "tradeshard/app/recent.hpp"
@@ -61,8 +62,14 @@ class TickFlow {
   // The last signals emitted (newest first), for the dashboard.
   [[nodiscard]] const Recent<market::Signal, 20>& recent_signals() const noexcept { return recent_signals_; }
   [[nodiscard]] const std::optional<partition::MovePlan>& last_plan() const noexcept { return last_plan_; }
+  // Market-data history: every valid quote and every closed bar is handed to it (null = none).
+  void set_history(HistorySink* sink) noexcept { history_ = sink; }
+  // Hands every open bar to the history (shutdown: the bars in progress are kept too).
+  void save_open_bars();
   // Bars of one symbol (closed history plus the open bar), nullopt for an unknown symbol.
   [[nodiscard]] std::optional<std::vector<market::Bar>> bars(std::string_view symbol, market::Interval i) const;
+  // The bar in progress of one symbol, if any.
+  [[nodiscard]] std::optional<market::Bar> open_bar(std::string_view symbol, market::Interval i) const;
 
  private:
   PlanOutcome apply(partition::PlanResult planned);
@@ -88,6 +95,7 @@ class TickFlow {
   std::optional<partition::MovePlan> last_plan_;
   TickFlowStats stats_;
   Recent<market::Signal, 20> recent_signals_;
+  HistorySink* history_ = nullptr;
 };
 
 }  // namespace tradeshard::app

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tradeshard/app/clock.hpp"
+#include "tradeshard/app/history_sink.hpp"
 #include "tradeshard/app/outbox.hpp"
 #include "tradeshard/app/recent.hpp"
 #include "tradeshard/app/venue.hpp"
@@ -41,6 +42,10 @@ class TradeEmitter {
   TradeEmitter(const core::InstrumentTable& instruments, Outbox& outbox, TradeLedger* ledger, const Venue& venue);
 
   void on_event(std::uint32_t worker, std::string_view worker_name, const book::Event& event, const Recipient& to);
+  // Market-data history: every trade is handed to it once, with its taker's fill (null = none).
+  void set_history(HistorySink* sink) noexcept { history_ = sink; }
+  // The wall clock of the events that follow (trade times in the history).
+  void set_time(std::int64_t wall_ms) noexcept { wall_ms_ = wall_ms; }
   // Re-offers held events to the ledger; true when nothing is held any more.
   bool retry_held();
   // Publishes the depth of every book touched since the last call (to depth:SYM subscribers).
@@ -83,6 +88,10 @@ class TradeEmitter {
   std::vector<DepthLevel> bids_, asks_;
   EmitterStats stats_;
   Recent<RecentTrade, 20> recent_trades_;
+  HistorySink* history_ = nullptr;
+  std::int64_t wall_ms_ = 0;
+  std::vector<std::int64_t> md_factor_;  // per instrument: market-data units per tick / per lot (0 = not exact)
+  std::vector<std::int64_t> md_lot_;
 };
 
 }  // namespace tradeshard::app
