@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: every component benchmark (build/tradeshard-bench-*), then the end-to-end suite
-# (tradeshard-bench --suite full), then the generated tables of docs/benchmarks.md.
+# (tradeshard-bench --suite full), tick ingest with the history on vs off
+# (scripts/bench-history-ingest.sh), then the generated tables of docs/benchmarks.md.
 # One progress line per step. Budget: 5 minutes in total.
 #   $1                  build dir (default: build)
 #   BENCH_COMPONENT_ARGS  extra args for the component benches (e.g. --quick when short of time)
@@ -16,7 +17,7 @@ benches=("$build"/tradeshard-bench-*)
 [ ${#benches[@]} -gt 0 ] || echo "bench: no component benchmarks built in $build (continuing with end-to-end)"
 results="$build/bench-results"
 mkdir -p "$results"
-total=$(( ${#benches[@]} + 2 ))
+total=$(( ${#benches[@]} + 3 ))
 i=0
 started=$(date +%s)
 for b in "${benches[@]}"; do
@@ -30,6 +31,9 @@ done
 i=$((i + 1))
 echo "bench [$i/$total] tradeshard-bench --suite $suite (elapsed $(( $(date +%s) - started )) s)"
 "$build/tradeshard-bench" --suite "$suite" --json "$build/bench.json" | tee "$results/tradeshard-bench.txt"
+i=$((i + 1))
+echo "bench [$i/$total] history on vs off, tick ingest over TCP (elapsed $(( $(date +%s) - started )) s)"
+bash "$root/scripts/bench-history-ingest.sh" "$build" | tee "$results/history-ingest.txt"
 i=$((i + 1))
 echo "bench [$i/$total] docs/benchmarks.md tables (elapsed $(( $(date +%s) - started )) s)"
 python3 "$root/scripts/bench_report.py" --json "$build/bench.json" --results "$results" --doc "$root/docs/benchmarks.md"

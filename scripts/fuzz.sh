@@ -8,7 +8,7 @@
 #   FUZZ_SECONDS  seconds per target (default 60); with FUZZ_RUNS, the cap
 #   FUZZ_RUNS     stop a target after this many executions (default: none, time only)
 #   FUZZ_PARALLEL targets run at once (default 1); each is one libFuzzer process on one core
-#   FUZZ_TARGETS  which targets (default: all: decoder websocket http config wal)
+#   FUZZ_TARGETS  which targets (default: all: decoder websocket http config wal history)
 #   FUZZ_BUILD    build directory (default build-fuzz)
 #   JOBS          parallel compile jobs (default nproc)
 #   FUZZ_ARGS     extra libFuzzer flags for every target (e.g. -jobs=2, -dict=...)
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
 build="${FUZZ_BUILD:-build-fuzz}"
 jobs="${JOBS:-$(nproc)}"
-targets=(${FUZZ_TARGETS:-decoder websocket http config wal})
+targets=(${FUZZ_TARGETS:-decoder websocket http config wal history})
 
 # -max_len per target: long enough for what the target parses, short enough to stay fast.
 #  decoder:   a lines-mode run over more than one 8 KiB pass
@@ -26,6 +26,7 @@ targets=(${FUZZ_TARGETS:-decoder websocket http config wal})
 #  http:      past the 16 KiB header limit (431) with pipelined requests
 #  config:    a config of a few dozen instruments/workers
 #  wal:       a snapshot and a few dozen change sets
+#  history:   a chunk of a few hundred rows
 max_len() {
   case "$1" in
     decoder) echo 20000 ;;

@@ -179,6 +179,17 @@ std::map<std::string, Case> cases() {
   section("ledger.fsync", "every_commit", [](C c) { return c.ledger.fsync == app::FsyncMode::every_commit; });
   section("ledger.fsync_interval_ms", 50, [](C c) { return c.ledger.fsync_interval_ms == 50; });
   section("ledger.snapshot_every", 10, [](C c) { return c.ledger.snapshot_every == 10; });
+  section("history.enabled", true, [](C c) { return c.history.enabled; });
+  section("history.dir", "elsewhere/h", [](C c) { return c.history.dir == "elsewhere/h"; });
+  section("history.archive_dir", "elsewhere/a", [](C c) { return c.history.archive_dir == "elsewhere/a"; });
+  section("history.partition_ms", 60'000, [](C c) { return c.history.partition_ms == 60'000; });
+  section("history.archive_after_ms", 0, [](C c) { return c.history.archive_after_ms == 0; });
+  section("history.retention_ms", 0, [](C c) { return c.history.retention_ms == 0; });
+  section("history.restore_keep_ms", 5'000, [](C c) { return c.history.restore_keep_ms == 5'000; });
+  section("history.queue_rows", 4'096, [](C c) { return c.history.queue_rows == 4'096; });
+  section("history.on_full", "drop", [](C c) { return c.history.on_full == app::HistoryOnFull::drop; });
+  section("history.flush_ms", 10, [](C c) { return c.history.flush_ms == 10; });
+  section("history.max_query_rows", 20'000, [](C c) { return c.history.max_query_rows == 20'000; });
   auto feed = [&m](const std::string& key, json value, std::function<bool(const app::FeedConfig&)> effect) {
     m["feeds[]." + key] = {[key, value](json& j) {
                              j["feeds"] = {{{"url", "ws://127.0.0.1:1/ws"}}};

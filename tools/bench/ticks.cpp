@@ -3,6 +3,7 @@
 // in order, so the pong proves every tick before it was processed.
 #include <poll.h>
 
+#include <chrono>
 #include <random>
 
 #include "load.hpp"
@@ -36,7 +37,10 @@ struct TickConn {
 void build_pool(TickConn& t, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::string line;
-  std::int64_t ts = 1'700'000'000'000;
+  // Recent times, as a live feed's: the history (on in the default config) stores them; times
+  // from long ago would be dropped as past its archive age and measure nothing.
+  std::int64_t ts = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count() - 60'000;
   for (std::size_t i = 0; i < kPoolTicks; ++i) {
     const TickSymbol& s = kTickSymbols[rng() % std::size(kTickSymbols)];
     const std::int64_t bid = s.mid + static_cast<std::int64_t>(rng() % 200) - 100;

@@ -55,14 +55,21 @@ std::uint64_t rss_kib(pid_t pid) {
 }
 
 int fd_count(pid_t pid) {
-  DIR* d = ::opendir(proc_path(pid, "fd").c_str());
+  const std::string dir = proc_path(pid, "fd");
+  DIR* d = ::opendir(dir.c_str());
   if (!d) return -1;
   int n = 0;
   while (const dirent* e = ::readdir(d)) {
-    if (e->d_name[0] != '.') ++n;
+    if (e->d_name[0] == '.') continue;
+    // Files on disk do not count: the history's storage engine opens and closes its own as it
+    // flushes and compacts. What a connection can leak (sockets, pipes, timers, eventfds) does.
+    char target[256];
+    const ssize_t len = ::readlink((dir + "/" + e->d_name).c_str(), target, sizeof target);
+    if (len > 0 && target[0] == '/') continue;
+    ++n;
   }
   ::closedir(d);
-  return pid == 0 ? n - 1 : n;  // our own count includes the directory handle
+  return n;
 }
 
 int stable_fd_count(pid_t pid) {

@@ -14,7 +14,8 @@ namespace tradeshard::chaos {
 [[nodiscard]] bool process_alive(pid_t pid);
 // VmRSS in KiB; 0 when unreadable.
 [[nodiscard]] std::uint64_t rss_kib(pid_t pid);
-// Entries of /proc/PID/fd; -1 when unreadable.
+// Entries of /proc/PID/fd other than files on disk (sockets, pipes, timers, eventfds: what a
+// connection can leak); -1 when unreadable.
 [[nodiscard]] int fd_count(pid_t pid);
 // fd_count once it reads the same three times in a row 100 ms apart (up to 3 s): a baseline not
 // taken while the daemon briefly holds a file or a closing HTTP connection.
