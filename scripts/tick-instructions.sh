@@ -38,11 +38,11 @@ with open(sys.argv[1], "w") as f:
 PY
 else
 python3 - "$work/ticks.txt" "$ticks" <<'PY'
-import random, sys
+import random, sys, time
 random.seed(1)
 syms = [("BTCUSDT", 6500000, 2), ("ETHUSDT", 345000, 2), ("SOLUSDT", 14500, 2)]
 fx = lambda v, d: f"{v // 10**d}.{v % 10**d:0{d}d}"
-ts = 1700000000000
+ts = int(time.time() * 1000) - 600000  # recent, as a live feed: the history keeps them
 with open(sys.argv[1], "w") as f:
     for _ in range(int(sys.argv[2])):
         n, mid, d = random.choice(syms)

@@ -20,12 +20,17 @@ std::uint64_t get_be64(std::string_view s) {
 constexpr std::uint64_t flip(std::int64_t v) noexcept { return static_cast<std::uint64_t>(v) ^ (1ULL << 63); }
 constexpr std::int64_t unflip(std::uint64_t v) noexcept { return static_cast<std::int64_t>(v ^ (1ULL << 63)); }
 
-void put_varint(std::string& out, std::uint64_t v) {
+char* put_varint(char* p, std::uint64_t v) {
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  *p++ = static_cast<char>(v);
+  return p;
+}
+void put_varint(std::string& out, std::uint64_t v) {
+  char buf[10];
+  out.append(buf, static_cast<std::size_t>(put_varint(buf, v) - buf));
 }
 constexpr std::uint64_t zigzag(std::int64_t v) noexcept {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
@@ -40,10 +45,25 @@ constexpr std::int64_t diff(std::int64_t a, std::int64_t b) noexcept {
 constexpr std::int64_t add(std::int64_t a, std::int64_t d) noexcept {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(d));
 }
-void put_delta(std::string& out, std::int64_t now, std::int64_t& prev) {
-  put_varint(out, zigzag(diff(now, prev)));
+char* put_delta(char* p, std::int64_t now, std::int64_t& prev) {
+  p = put_varint(p, zigzag(diff(now, prev)));
   prev = now;
+  return p;
 }
+
+// Chunks are encoded straight into the output's memory: room for the worst case first (a
+// varint is at most 10 bytes), then cut to what was written. The encoder runs for every stored
+// row on the storage thread; byte-wise appends cost it a third of its time.
+struct Out {
+  std::string& s;
+  std::size_t start;
+  char* p;
+  Out(std::string& out, std::size_t rows, std::size_t fields) : s(out), start(out.size()) {
+    s.resize(start + 1 + 10 + rows * (fields * 10 + 1));
+    p = s.data() + start;
+  }
+  void done() { s.resize(static_cast<std::size_t>(p - s.data())); }
+};
 
 struct Reader {
   std::string_view s;
@@ -126,31 +146,35 @@ std::optional<BarKey> parse_bar_key(std::string_view key, std::string_view prefi
 // Quote row: ts, bid as deltas from the previous row; the spread (ask - bid) and both sizes as
 // deltas from the previous row's: a quiet book encodes in about five bytes a row.
 void encode_quotes(std::string& out, std::int64_t key_ts, const QuoteRow* rows, std::size_t n) {
-  out.push_back(chunk_version);
-  put_varint(out, n);
+  Out o(out, n, 5);
+  *o.p++ = chunk_version;
+  o.p = put_varint(o.p, n);
   std::int64_t ts = key_ts, bid = 0, spread = 0, bs = 0, as = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const auto& r = rows[i];
-    put_delta(out, r.ts, ts);
-    put_delta(out, r.bid, bid);
-    put_delta(out, diff(r.ask, r.bid), spread);
-    put_delta(out, r.bid_size, bs);
-    put_delta(out, r.ask_size, as);
+    o.p = put_delta(o.p, r.ts, ts);
+    o.p = put_delta(o.p, r.bid, bid);
+    o.p = put_delta(o.p, diff(r.ask, r.bid), spread);
+    o.p = put_delta(o.p, r.bid_size, bs);
+    o.p = put_delta(o.p, r.ask_size, as);
   }
+  o.done();
 }
 
 void encode_trades(std::string& out, std::int64_t key_ts, const TradeRow* rows, std::size_t n) {
-  out.push_back(chunk_version);
-  put_varint(out, n);
+  Out o(out, n, 4);
+  *o.p++ = chunk_version;
+  o.p = put_varint(o.p, n);
   std::int64_t ts = key_ts, id = 0, price = 0, qty = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const auto& r = rows[i];
-    put_delta(out, r.ts, ts);
-    put_delta(out, static_cast<std::int64_t>(r.trade_id), id);
-    put_delta(out, r.price, price);
-    put_delta(out, r.qty, qty);
-    out.push_back(r.aggressor == core::Side::buy ? 'b' : 's');
+    o.p = put_delta(o.p, r.ts, ts);
+    o.p = put_delta(o.p, static_cast<std::int64_t>(r.trade_id), id);
+    o.p = put_delta(o.p, r.price, price);
+    o.p = put_delta(o.p, r.qty, qty);
+    *o.p++ = r.aggressor == core::Side::buy ? 'b' : 's';
   }
+  o.done();
 }
 
 bool decode_quotes(std::string_view value, std::int64_t key_ts, std::vector<QuoteRow>& out) {

@@ -83,11 +83,16 @@ void HistoryService::handoff() {
   if (pending_.rows() == 0 && names_sent_ == names_.size() && conflated_.empty()) return;
   Batch b = std::move(pending_);
   pending_ = Batch{};
-  pending_.quotes.reserve(handoff_rows);
   b.names.assign(names_.begin() + static_cast<std::ptrdiff_t>(names_sent_), names_.end());
   names_sent_ = names_.size();
   {
     const std::lock_guard lock(mu_);
+    // The next buffer reuses a written batch's memory: no allocation (and no page faults) per
+    // hand-off once the first few have gone round.
+    if (!spare_.empty()) {
+      pending_ = std::move(spare_.back());
+      spare_.pop_back();
+    }
     std::size_t room = config_.queue_rows > queued_rows_ ? config_.queue_rows - queued_rows_ : 0;
     // Quotes put aside earlier are older than this batch's: they go first, while there is room.
     if (!conflated_.empty() && room > 0) {
@@ -160,11 +165,16 @@ void HistoryService::storage_main() {
       return;
     }
     if (!batches.empty()) write(batches);
-    batches.clear();
     {
       const std::lock_guard lock(mu_);
       written_ += taken;
+      for (auto& b : batches) {
+        if (spare_.size() >= 4) break;
+        b.clear();
+        spare_.push_back(std::move(b));
+      }
     }
+    batches.clear();
     written_cv_.notify_all();
     if (stopping) {
       const std::lock_guard lock(mu_);

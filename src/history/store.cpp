@@ -120,6 +120,7 @@ struct Store::Impl {
     dbo.keep_log_file_num = 2;
     dbo.max_log_file_size = 1 << 20;
     dbo.max_total_wal_size = 256ULL << 20;  // bounds recovery time: old partitions' memtables get flushed
+    dbo.db_write_buffer_size = 256ULL << 20;  // all partitions' memtables together stay under this
     std::vector<std::string> names;
     if (!rocksdb::DB::ListColumnFamilies(dbo, opt.dir, &names).ok()) names = {rocksdb::kDefaultColumnFamilyName};
     std::vector<rocksdb::ColumnFamilyDescriptor> descs;

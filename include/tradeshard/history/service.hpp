@@ -83,6 +83,12 @@ class HistoryService final : public app::HistorySink {
     };
     std::vector<BarRow> bars;
     [[nodiscard]] std::size_t rows() const noexcept { return quotes.size() + trades.size() + bars.size(); }
+    void clear() noexcept {
+      names.clear();
+      quotes.clear();
+      trades.clear();
+      bars.clear();
+    }
   };
   struct Job {
     std::uint64_t after = 0;  // written_ must reach this first
@@ -111,6 +117,7 @@ class HistoryService final : public app::HistorySink {
   mutable std::mutex mu_;
   std::condition_variable wake_storage_, written_cv_, wake_query_;
   std::deque<Batch> queue_;
+  std::vector<Batch> spare_;  // written batches, emptied, their capacity kept for the next hand-offs
   std::deque<Job> jobs_;
   std::uint64_t queued_rows_ = 0, enqueued_ = 0, written_ = 0;
   ServiceStats storage_stats_;
