@@ -6,25 +6,15 @@
 #include <future>
 #include <random>
 
+#include "temp_dir.hpp"
 #include "tradeshard/history/service.hpp"
 
 using namespace tradeshard;
 using namespace tradeshard::history;
 namespace fs = std::filesystem;
+using tradeshard::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("tradeshard-history-svc-" + std::to_string(rd()) + std::to_string(::getpid()));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 app::HistoryConfig config(const TempDir& d, app::HistoryOnFull on_full) {
   app::HistoryConfig c;

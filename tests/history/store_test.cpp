@@ -5,26 +5,15 @@
 #include <random>
 #include <thread>
 
+#include "temp_dir.hpp"
 #include "tradeshard/history/store.hpp"
 
 using namespace tradeshard;
 using namespace tradeshard::history;
 namespace fs = std::filesystem;
+using tradeshard::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("tradeshard-history-test-" + std::to_string(rd()) + std::to_string(::getpid()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 constexpr std::int64_t hour = 3'600'000;
 constexpr std::int64_t t0 = 1'700'000'000'000 - 1'700'000'000'000 % hour;  // an hour's start
