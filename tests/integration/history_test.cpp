@@ -296,7 +296,7 @@ TEST_CASE("History: a full disk makes /health degraded, the daemon keeps trading
     // Random-ish prices compress badly: the 3 MiB fill up quickly.
     std::string batch;
     for (int i = 0; i < 5'000; ++i) {
-      const int k = round * 5'000 + i;
+      const std::int64_t k = round * 5'000 + i;
       const auto bid = std::to_string(10'000 + (k * 7919) % 9973) + "." + std::to_string((k * 104729) % 100'000'000);
       batch += json{{"type", "tick"}, {"symbol", "BTCUSDT"}, {"bid", bid}, {"ask", "30000"}, {"bid_size", std::to_string(k % 977 + 1)},
                     {"ask_size", "1"}, {"ts", t0 + k}}.dump() + "\n";
