@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/statvfs.h>
+
 #include <chrono>
 
 namespace tradeshard::history {
@@ -24,6 +26,13 @@ StoreOptions store_options(const app::HistoryConfig& c) {
   o.retention_ms = static_cast<std::int64_t>(c.retention_ms);
   o.restore_keep_ms = static_cast<std::int64_t>(c.restore_keep_ms);
   return o;
+}
+
+// Free bytes for unprivileged writers on the file system holding dir; max when unknown.
+std::uint64_t free_bytes(const std::string& dir) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return UINT64_MAX;
+  return static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
 }
 
 std::shared_ptr<spdlog::logger> logger() {
@@ -135,7 +144,7 @@ void HistoryService::handoff() {
 
 void HistoryService::storage_main() {
   auto log = logger();
-  std::int64_t last_upkeep = 0, last_resume = 0;
+  std::int64_t last_upkeep = 0;
   std::vector<Batch> batches;
   while (true) {
     bool stopping = false;
@@ -187,15 +196,8 @@ void HistoryService::storage_main() {
       const std::lock_guard lock(mu_);
       failing = !storage_stats_.error.empty();
     }
-    if (failing && now - last_resume >= 1'000) {
-      last_resume = now;
-      if (store_->resume()) {
-        const std::lock_guard lock(mu_);
-        storage_stats_.error.clear();
-        log->info("history: store writable again");
-      }
-    }
-    if (now - last_upkeep >= 250) {
+    // No upkeep while writes fail: closing a partition flushes and compacts, which needs space.
+    if (!failing && !broken_ && now - last_upkeep >= 250) {
       last_upkeep = now;
       const auto r = store_->maintain(now);
       for (const auto p : r.closed) log->info("history: partition {} closed (compacted with zstd)", p);
@@ -230,6 +232,28 @@ void HistoryService::write(std::vector<Batch>& batches) {
     for (const auto& br : b.bars) at(br.symbol).bars.emplace_back(br.interval, br.bar);
     n += b.rows();
   }
+  // A write that fails in RocksDB 7.8's log append leaves a log writer that aborts the process
+  // when used again (fixed upstream in 9.x, facebook/rocksdb#12448). So a full disk must be
+  // seen before RocksDB sees it: below history.min_free_mb nothing is written.
+  std::string refused;
+  if (broken_) {
+    refused = "a write failed earlier; the history keeps nothing more until a restart";
+  } else if (config_.min_free_mb > 0) {
+    const std::uint64_t free = free_bytes(config_.dir);
+    if (free < static_cast<std::uint64_t>(config_.min_free_mb) << 20) {
+      refused = "disk space low: " + std::to_string(free >> 20) + " MiB free for history.dir (history.min_free_mb " +
+                std::to_string(config_.min_free_mb) + "); rows are not kept until there is room";
+    }
+  }
+  if (!refused.empty()) {
+    const std::lock_guard lock(mu_);
+    auto& s = storage_stats_;
+    queued_rows_ -= std::min(queued_rows_, n);
+    s.lost_rows += n;
+    if (s.error != refused) logger()->error("history: {} ({} rows lost so far)", refused, s.lost_rows);
+    s.error = std::move(refused);
+    return;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   const auto r = store_->write(rows, wall_ms());
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -247,8 +271,9 @@ void HistoryService::write(std::vector<Batch>& batches) {
   } else {
     ++s.write_errors;
     s.lost_rows += n;
-    if (s.error.empty()) logger()->error("history: write failed ({} rows lost): {}", n, r.error);
-    s.error = "write failed: " + r.error;
+    broken_ = true;
+    logger()->error("history: write failed ({} rows lost): {}; nothing more is written until a restart", n, r.error);
+    s.error = "write failed: " + r.error + "; the history keeps nothing more until a restart";
   }
 }
 
@@ -330,7 +355,11 @@ void HistoryService::stop(std::int64_t budget_ms) {
   wake_query_.notify_all();
   storage_.join();
   queries_.join();
-  store_->sync();
+  if (broken_) {
+    store_->abandon();
+  } else {
+    store_->sync();
+  }
   const auto s = stats();
   logger()->info("history: closed ({} rows written, {} lost)", s.written_rows, s.lost_rows);
 }

@@ -75,6 +75,7 @@ struct Store::Impl {
 
   StoreOptions opt;
   rocksdb::DB* db = nullptr;
+  bool abandoned = false;
   rocksdb::ColumnFamilyOptions cf_options;
   rocksdb::Options archive_options;  // SST export and reading: zstd
   mutable std::mutex mu;             // parts and symbols
@@ -133,7 +134,7 @@ struct Store::Impl {
 
   ~Impl() {
     parts.clear();  // destroys the partitions' handles before the database
-    if (db) {
+    if (db && !abandoned) {
       (void)db->Close();
       delete db;
     }
@@ -546,7 +547,7 @@ MaintainResult Store::maintain(std::int64_t now_ms) {
   return out;
 }
 
-bool Store::resume() { return impl_->db->Resume().ok(); }
+void Store::abandon() noexcept { impl_->abandoned = true; }
 
 void Store::sync() { (void)impl_->db->FlushWAL(true); }
 

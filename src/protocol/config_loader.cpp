@@ -477,6 +477,7 @@ app::Config parse_config(const std::string& text) {
     hc.on_full = h.pick("on_full", hc.on_full, app::all_history_on_full);
     hc.flush_ms = static_cast<std::uint32_t>(h.uint("flush_ms", hc.flush_ms, 1, 100));
     hc.max_query_rows = static_cast<std::uint32_t>(h.uint("max_query_rows", hc.max_query_rows, 10'000, 10'000'000));
+    hc.min_free_mb = static_cast<std::uint32_t>(h.uint("min_free_mb", hc.min_free_mb, 0, 100'000'000));
     if (hc.enabled && (hc.dir.empty() || hc.archive_dir.empty())) {
       fail("history.dir", "history.dir and history.archive_dir are required when history.enabled is true");
     }

@@ -190,6 +190,7 @@ std::map<std::string, Case> cases() {
   section("history.on_full", "drop", [](C c) { return c.history.on_full == app::HistoryOnFull::drop; });
   section("history.flush_ms", 10, [](C c) { return c.history.flush_ms == 10; });
   section("history.max_query_rows", 20'000, [](C c) { return c.history.max_query_rows == 20'000; });
+  section("history.min_free_mb", 0, [](C c) { return c.history.min_free_mb == 0; });
   auto feed = [&m](const std::string& key, json value, std::function<bool(const app::FeedConfig&)> effect) {
     m["feeds[]." + key] = {[key, value](json& j) {
                              j["feeds"] = {{{"url", "ws://127.0.0.1:1/ws"}}};

@@ -141,6 +141,7 @@ struct HistoryConfig {
   HistoryOnFull on_full = HistoryOnFull::conflate;
   std::uint32_t flush_ms = 100;
   std::uint32_t max_query_rows = 100'000;
+  std::uint32_t min_free_mb = 256;  // below this much free space under dir, rows are not written; 0 = no check
 };
 
 struct FeedConfig {

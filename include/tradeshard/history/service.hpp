@@ -124,8 +124,9 @@ class HistoryService final : public app::HistorySink {
   bool stopping_ = false;
   std::int64_t stop_deadline_ms_ = 0;
 
-  // Storage thread only.
+  // Storage thread only (stop() reads it after the join).
   std::vector<std::string> storage_names_;
+  bool broken_ = false;  // a write failed: nothing more is written to this store (see Store::abandon)
 
   std::thread storage_, queries_;
 };

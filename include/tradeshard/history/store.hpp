@@ -81,10 +81,11 @@ class Store {
   // Closes ended partitions (zstd compaction), archives, deletes, and drops restored partitions
   // whose keep time passed. At most one step of each kind per call: callers call it often.
   MaintainResult maintain(std::int64_t now_ms);
-  // After a write error: asks RocksDB to resume (e.g. once disk space is back). True = writable.
-  bool resume();
   // Syncs the write-ahead log (shutdown).
   void sync();
+  // After a failed write: the database is left as it is, not closed (RocksDB 7.8 asserts when a
+  // log writer that failed an append is used again, and closing uses it). The OS reclaims it.
+  void abandon() noexcept;
 
   // --- any thread ---
   [[nodiscard]] std::vector<PartitionInfo> partitions() const;
