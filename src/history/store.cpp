@@ -191,6 +191,10 @@ struct Store::Impl {
       if (found != parts.end()) return found->second.cf.get();
     }
     if (opt.retention_ms > 0 && start + opt.window_ms <= now_ms - opt.retention_ms) return nullptr;
+    // (write() skips such rows when it orders a symbol's times: keep the two conditions equal.)
+    // A time more than one window ahead of the clock is a bad feed clock or a hostile client:
+    // each distinct window would cost a column family (and its memtable) for as long as it lasts.
+    if (start > now_ms + opt.window_ms) return nullptr;
     if (opt.archive_after_ms > 0 && start + opt.window_ms <= now_ms - opt.archive_after_ms) return nullptr;
     rocksdb::ColumnFamilyHandle* h = nullptr;
     const auto s = db->CreateColumnFamily(cf_options, cf_name(start), &h);
@@ -334,7 +338,9 @@ WriteResult Store::write(std::vector<SymbolRows>& batch, std::int64_t now_ms) {
   std::string value;
 
   // Splits one symbol's rows (times already made non-decreasing) into chunks per partition.
+  // Returns the time of the last row stored (INT64_MIN when none was).
   const auto chunks = [&](Kind kind, const std::string& symbol, auto& rows, auto encode) {
+    std::int64_t last_stored = INT64_MIN;
     std::size_t i = 0;
     while (i < rows.size() && r.error.empty()) {
       const std::int64_t start = window_start(rows[i].ts, m.opt.window_ms);
@@ -347,11 +353,13 @@ WriteResult Store::write(std::vector<SymbolRows>& batch, std::int64_t now_ms) {
         wb.Put(cf, chunk_key(kind, symbol, rows[i].ts, ++m.seq), value);
         added[start] += j - i;
         r.rows += j - i;
+        last_stored = rows[j - 1].ts;
       } else if (r.error.empty()) {
         r.late += j - i;
       }
       i = j;
     }
+    return last_stored;
   };
   // Times of one symbol never go backwards in the store (see format.hpp).
   const auto order = [&](int k, Kind kind, const std::string& symbol, auto& rows) {
@@ -359,13 +367,14 @@ WriteResult Store::write(std::vector<SymbolRows>& batch, std::int64_t now_ms) {
     auto found = m.last_ts[k].find(symbol);
     std::int64_t last = found != m.last_ts[k].end() ? found->second : m.find_last_ts(kind, symbol);
     for (auto& row : rows) {
+      // Too far ahead: dropped by family() below, so it must not become the symbol's last time.
+      if (window_start(row.ts, m.opt.window_ms) > now_ms + m.opt.window_ms) continue;
       if (row.ts < last) {
         row.ts = last;
         ++r.reordered;
       }
       last = row.ts;
     }
-    last_updates.push_back({{k, symbol}, last});
   };
 
   for (auto& sr : batch) {
@@ -381,8 +390,14 @@ WriteResult Store::write(std::vector<SymbolRows>& batch, std::int64_t now_ms) {
     }
     order(0, Kind::quote, sr.symbol, sr.quotes);
     order(1, Kind::trade, sr.symbol, sr.trades);
-    chunks(Kind::quote, sr.symbol, sr.quotes, encode_quotes);
-    chunks(Kind::trade, sr.symbol, sr.trades, encode_trades);
+    // Only rows stored move a symbol's last time: dropped ones (late, too far ahead) must not
+    // drag the next rows after them.
+    if (const auto t = chunks(Kind::quote, sr.symbol, sr.quotes, encode_quotes); t != INT64_MIN) {
+      last_updates.push_back({{0, sr.symbol}, t});
+    }
+    if (const auto t = chunks(Kind::trade, sr.symbol, sr.trades, encode_trades); t != INT64_MIN) {
+      last_updates.push_back({{1, sr.symbol}, t});
+    }
     for (const auto& [interval, bar] : sr.bars) {
       if (!r.error.empty()) break;
       const std::int64_t start = window_start(bar.start_ms, m.opt.window_ms);

@@ -93,6 +93,17 @@ TEST_CASE("a symbol's times never go backwards in the store; late rows for an ar
   for (std::size_t i = 1; i < p.rows.size(); ++i) CHECK(p.rows[i].ts >= p.rows[i - 1].ts);
   auto old = quotes("Y", t0, 3, 1);  // a partition that ended 10 h ago: past archive_after
   CHECK(s.write(old, now).late == 3);
+  auto future = quotes("F", now + 2 * hour, 3, 1);  // two windows ahead of the clock
+  CHECK(s.write(future, now).late == 3);
+  auto next = quotes("F", now + hour / 2, 3, 1);  // within one window ahead: kept
+  CHECK(s.write(next, now).rows == 3);
+  // In one batch: a row far ahead does not drag the rows after it.
+  auto mixed = quotes("G", now, 3, 1);
+  mixed[0].quotes[0].ts = now + 5 * hour;
+  const auto mr = s.write(mixed, now);
+  CHECK(mr.late == 1);
+  CHECK(mr.rows == 2);
+  CHECK(mr.reordered == 0);
 }
 
 TEST_CASE("closed partitions compact with zstd; archived ones are read in place and restored") {

@@ -51,7 +51,8 @@ struct SymbolRows {
 struct WriteResult {
   std::string error;          // empty = written
   std::uint64_t rows = 0;     // rows written
-  std::uint64_t late = 0;     // rows for a partition already archived or past retention: dropped
+  std::uint64_t late = 0;     // rows for a partition already archived or past retention, or more
+                              // than one window ahead of the clock: dropped
   std::uint64_t reordered = 0;  // rows older than their symbol's last stored row: stored at that time
 };
 
