@@ -171,7 +171,7 @@ void TickFlow::publish(const market::TickOutput& out) {
   }
   for (const auto& b : out.bars) {
     ++stats_.bars_closed;
-    if (history_) history_->bar(b.symbol, map_.name(b.symbol), b.interval, b.bar);
+    if (history_) history_->bar(b.symbol, map_.name(b.symbol), b.interval, b.bar, false);
     const auto& ch = b.interval == market::Interval::s1 ? bars_1s_channel_[b.symbol] : bars_1m_channel_[b.symbol];
     if (!outbox_.has_subscribers(ch)) continue;
     outbox_.publish(ch, BarOut{map_.name(b.symbol), b.interval == market::Interval::s1 ? "1s" : "1m",
@@ -186,7 +186,7 @@ void TickFlow::save_open_bars() {
       const auto* st = node.state(id);
       if (!st) continue;
       for (const auto iv : market::all_intervals) {
-        if (const auto& open = st->bars[static_cast<int>(iv)].open_bar()) history_->bar(id, map_.name(id), iv, *open);
+        if (const auto& open = st->bars[static_cast<int>(iv)].open_bar()) history_->bar(id, map_.name(id), iv, *open, true);
       }
     }
   }

@@ -213,7 +213,7 @@ bool decode_trades(std::string_view value, std::int64_t key_ts, std::vector<Trad
   return r.done();
 }
 
-std::string encode_bar(const market::Bar& b) {
+std::string encode_bar(const market::Bar& b, bool partial) {
   std::string out;
   out.push_back(chunk_version);
   put_varint(out, zigzag(b.open));
@@ -221,10 +221,11 @@ std::string encode_bar(const market::Bar& b) {
   put_varint(out, zigzag(diff(b.low, b.open)));
   put_varint(out, zigzag(diff(b.close, b.open)));
   put_varint(out, b.ticks);
+  out.push_back(partial ? 1 : 0);
   return out;
 }
 
-std::optional<market::Bar> decode_bar(std::string_view value, std::int64_t start_ms) {
+std::optional<StoredBar> decode_bar(std::string_view value, std::int64_t start_ms) {
   Reader r{value};
   if (r.byte() != chunk_version) return std::nullopt;
   market::Bar b;
@@ -234,8 +235,9 @@ std::optional<market::Bar> decode_bar(std::string_view value, std::int64_t start
   b.low = add(b.open, unzigzag(r.varint()));
   b.close = add(b.open, unzigzag(r.varint()));
   b.ticks = r.varint();
-  if (!r.done()) return std::nullopt;
-  return b;
+  const auto partial = r.byte();
+  if (!r.done() || partial > 1) return std::nullopt;
+  return StoredBar{b, partial == 1};
 }
 
 market::Bar merge_bars(const market::Bar& earlier, const market::Bar& later) {

@@ -77,9 +77,9 @@ void HistoryService::quote(market::SymbolId id, std::string_view symbol, const Q
 }
 
 void HistoryService::bar(market::SymbolId id, std::string_view symbol, market::Interval interval,
-                         const market::Bar& b) {
+                         const market::Bar& b, bool partial) {
   ++loop_stats_.rows_in;
-  pending_.bars.push_back({intern(quote_symbol_, id, symbol), interval, b});
+  pending_.bars.push_back({intern(quote_symbol_, id, symbol), interval, b, partial});
 }
 
 void HistoryService::trade(core::InstrumentId id, std::string_view symbol, const TradeRow& row) {
@@ -197,7 +197,7 @@ void HistoryService::storage_main() {
       failing = !storage_stats_.error.empty();
     }
     // No upkeep while writes fail: closing a partition flushes and compacts, which needs space.
-    if (!failing && !broken_ && now - last_upkeep >= 250) {
+    if (!failing && !broken_ && !store_->failed() && now - last_upkeep >= 250) {
       last_upkeep = now;
       const auto r = store_->maintain(now);
       for (const auto p : r.closed) log->info("history: partition {} closed (compacted with zstd)", p);
@@ -229,13 +229,14 @@ void HistoryService::write(std::vector<Batch>& batches) {
     };
     for (const auto& [s, q] : b.quotes) at(s).quotes.push_back(q);
     for (const auto& [s, t] : b.trades) at(s).trades.push_back(t);
-    for (const auto& br : b.bars) at(br.symbol).bars.emplace_back(br.interval, br.bar);
+    for (const auto& br : b.bars) at(br.symbol).bars.push_back({br.interval, br.bar, br.partial});
     n += b.rows();
   }
   // A write that fails in RocksDB 7.8's log append leaves a log writer that aborts the process
   // when used again (fixed upstream in 9.x, facebook/rocksdb#12448). So a full disk must be
   // seen before RocksDB sees it: below history.min_free_mb nothing is written.
   std::string refused;
+  broken_ = broken_ || store_->failed();  // also a failed upkeep or restore write
   if (broken_) {
     refused = "a write failed earlier; the history keeps nothing more until a restart";
   } else if (config_.min_free_mb > 0) {
@@ -300,7 +301,11 @@ bool HistoryService::restore(std::int64_t start, std::function<void(std::string)
       return false;
     }
     jobs_.push_back({0, [this, start, done = std::move(done)]() mutable {
-                       auto why = store_->restore(start, wall_ms());
+                       // Ingesting copies the file: not on a disk below the reserve (see write()).
+                       const std::uint64_t free = free_bytes(config_.dir);
+                       auto why = config_.min_free_mb > 0 && free < static_cast<std::uint64_t>(config_.min_free_mb) << 20
+                                      ? "disk space low: " + std::to_string(free >> 20) + " MiB free for history.dir"
+                                      : store_->restore(start, wall_ms());
                        if (why.empty()) logger()->info("history: partition {} restored from the archive", start);
                        post_([done = std::move(done), why = std::move(why)]() mutable { done(std::move(why)); });
                      }});
@@ -315,7 +320,9 @@ void HistoryService::query_main() {
     {
       std::unique_lock lock(mu_);
       wake_query_.wait(lock, [this] { return !jobs_.empty() || stopping_; });
-      if (jobs_.empty()) return;
+      // Stopping: the loop is gone, nobody would get an answer. What is left is destroyed by
+      // stop(), on the loop's thread (answers hold sessions).
+      if (jobs_.empty() || stopping_) return;
       job = std::move(jobs_.front());
       jobs_.pop_front();
       written_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return written_ >= job.after || stopping_; });
@@ -355,7 +362,8 @@ void HistoryService::stop(std::int64_t budget_ms) {
   wake_query_.notify_all();
   storage_.join();
   queries_.join();
-  if (broken_) {
+  jobs_.clear();
+  if (broken_ || store_->failed()) {
     store_->abandon();
   } else {
     store_->sync();

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -33,6 +34,8 @@ namespace {
 // A closed partition is compacted this long after its window ends: rows of the last instants
 // (a feed's lag, the writer's last batch) still land in the memtable first.
 constexpr std::int64_t close_grace_ms = 2'000;
+// Rows more than this far ahead of the wall clock are not stored (counted late).
+constexpr std::int64_t max_ahead_ms = 60'000;
 
 std::string cf_name(std::int64_t start) { return "p-" + std::to_string(start); }
 std::optional<std::int64_t> parse_cf_name(const std::string& name) {
@@ -76,6 +79,7 @@ struct Store::Impl {
   StoreOptions opt;
   rocksdb::DB* db = nullptr;
   bool abandoned = false;
+  std::atomic<bool> failed{false};  // any write to db failed (set by whichever thread saw it)
   rocksdb::ColumnFamilyOptions cf_options;
   rocksdb::Options archive_options;  // SST export and reading: zstd
   mutable std::mutex mu;             // parts and symbols
@@ -188,7 +192,9 @@ struct Store::Impl {
     {
       const std::lock_guard lock(mu);
       const auto found = parts.find(start);
-      if (found != parts.end()) return found->second.cf.get();
+      // A restored partition is a copy of its archive file and is dropped again: rows written
+      // into it would go with it.
+      if (found != parts.end()) return found->second.meta.restored ? nullptr : found->second.cf.get();
     }
     if (opt.retention_ms > 0 && start + opt.window_ms <= now_ms - opt.retention_ms) return nullptr;
     // (write() skips such rows when it orders a symbol's times: keep the two conditions equal.)
@@ -293,8 +299,9 @@ struct Store::Impl {
       if (resume) {
         it.Seek(chunk_key(kind, symbol, after->ts, after->seq));
       } else {
-        // The chunk holding `first` may start before it: the last chunk starting at or before.
-        it.SeekForPrev(chunk_key(kind, symbol, first, UINT64_MAX));
+        // The chunk holding `first` may start before it: the last chunk starting before it (a
+        // chunk starting before `first` can end at `first`, beside one that starts there).
+        it.SeekForPrev(chunk_key(kind, symbol, first, 0));
         if (!it.Valid() || !starts_with(it.key(), prefix)) it.Seek(chunk_key(kind, symbol, first, 0));
       }
       for (; it.Valid() && starts_with(it.key(), prefix); it.Next()) {
@@ -363,12 +370,15 @@ WriteResult Store::write(std::vector<SymbolRows>& batch, std::int64_t now_ms) {
   };
   // Times of one symbol never go backwards in the store (see format.hpp).
   const auto order = [&](int k, Kind kind, const std::string& symbol, auto& rows) {
+    // Ahead of the clock by more than max_ahead_ms: a wrong feed clock or a hostile client.
+    // Dropped before anything else, so one such row cannot drag its symbol's later rows (which
+    // are stored at no earlier a time than the last one) into the future.
+    const auto ahead = std::erase_if(rows, [&](const auto& row) { return row.ts > now_ms + max_ahead_ms; });
+    r.late += ahead;
     if (rows.empty()) return;
     auto found = m.last_ts[k].find(symbol);
     std::int64_t last = found != m.last_ts[k].end() ? found->second : m.find_last_ts(kind, symbol);
     for (auto& row : rows) {
-      // Too far ahead: dropped by family() below, so it must not become the symbol's last time.
-      if (window_start(row.ts, m.opt.window_ms) > now_ms + m.opt.window_ms) continue;
       if (row.ts < last) {
         row.ts = last;
         ++r.reordered;
@@ -398,7 +408,7 @@ WriteResult Store::write(std::vector<SymbolRows>& batch, std::int64_t now_ms) {
     if (const auto t = chunks(Kind::trade, sr.symbol, sr.trades, encode_trades); t != INT64_MIN) {
       last_updates.push_back({{1, sr.symbol}, t});
     }
-    for (const auto& [interval, bar] : sr.bars) {
+    for (const auto& [interval, bar, partial] : sr.bars) {
       if (!r.error.empty()) break;
       const std::int64_t start = window_start(bar.start_ms, m.opt.window_ms);
       auto* cf = m.family(start, now_ms, r.error);
@@ -408,11 +418,14 @@ WriteResult Store::write(std::vector<SymbolRows>& batch, std::int64_t now_ms) {
       }
       const std::string key = bar_key(sr.symbol, interval, bar.start_ms);
       market::Bar merged = bar;
-      // The same window stored before (the open bar saved at a shutdown): the two pieces merge.
+      // The same window stored before as a piece (the open bar saved at a shutdown): the two
+      // pieces merge. A closed bar stored before is replaced, never added to.
       if (m.db->Get(rocksdb::ReadOptions(), cf, key, &value).ok()) {
-        if (const auto earlier = decode_bar(value, bar.start_ms)) merged = merge_bars(*earlier, bar);
+        if (const auto earlier = decode_bar(value, bar.start_ms); earlier && earlier->partial) {
+          merged = merge_bars(earlier->bar, bar);
+        }
       }
-      wb.Put(cf, key, encode_bar(merged));
+      wb.Put(cf, key, encode_bar(merged, partial));
       ++added[start];
       ++r.rows;
     }
@@ -434,6 +447,7 @@ WriteResult Store::write(std::vector<SymbolRows>& batch, std::int64_t now_ms) {
   wb.Put("seq", std::to_string(m.seq));
   const auto s = m.db->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) {
+    m.failed = true;
     r.error = s.ToString();
     r.rows = 0;
     return r;
@@ -477,6 +491,7 @@ MaintainResult Store::maintain(std::int64_t now_ms) {
   const auto set_meta = [&](std::int64_t start, const PartitionMeta& meta, bool drop) -> bool {
     const auto s = m.db->Put(rocksdb::WriteOptions(), partition_meta_key(start), encode_partition_meta(meta));
     if (!s.ok()) {
+      m.failed = true;
       out.error = s.ToString();
       return false;
     }
@@ -537,7 +552,7 @@ MaintainResult Store::maintain(std::int64_t now_ms) {
         Impl::CfPtr cf = std::move(m.parts[archive->start].cf);
         m.parts.erase(archive->start);
         (void)m.db->DropColumnFamily(cf.get());
-        (void)m.db->Delete(rocksdb::WriteOptions(), partition_meta_key(archive->start));
+        if (!m.db->Delete(rocksdb::WriteOptions(), partition_meta_key(archive->start)).ok()) m.failed = true;
         out.deleted.push_back(archive->start);
       } else {
         archive->meta.state = 'a';
@@ -554,7 +569,7 @@ MaintainResult Store::maintain(std::int64_t now_ms) {
     if (e.cf) (void)m.db->DropColumnFamily(e.cf.get());
     std::error_code ec;
     fs::remove(m.archive_path(e.start), ec);
-    (void)m.db->Delete(rocksdb::WriteOptions(), partition_meta_key(e.start));
+    if (!m.db->Delete(rocksdb::WriteOptions(), partition_meta_key(e.start)).ok()) m.failed = true;
     const std::lock_guard lock(m.mu);
     m.parts.erase(e.start);
     out.deleted.push_back(e.start);
@@ -563,6 +578,8 @@ MaintainResult Store::maintain(std::int64_t now_ms) {
 }
 
 void Store::abandon() noexcept { impl_->abandoned = true; }
+
+bool Store::failed() const noexcept { return impl_->failed.load(); }
 
 void Store::sync() { (void)impl_->db->FlushWAL(true); }
 
@@ -620,10 +637,10 @@ Page<TradeRow> Store::trades(std::string_view symbol, std::int64_t from, std::in
                                });
 }
 
-Page<market::Bar> Store::bars(std::string_view symbol, market::Interval interval, std::int64_t from,
-                              std::int64_t to, std::size_t limit) const {
+Page<StoredBar> Store::bars(std::string_view symbol, market::Interval interval, std::int64_t from,
+                            std::int64_t to, std::size_t limit) const {
   auto& m = *impl_;
-  Page<market::Bar> page;
+  Page<StoredBar> page;
   if (symbol.size() > max_symbol_bytes || from > to) return page;
   const std::string prefix = key_prefix(Kind::bar, symbol);
   for (const auto& src : m.sources(from, to)) {
@@ -657,6 +674,7 @@ Page<market::Bar> Store::bars(std::string_view symbol, market::Interval interval
 
 std::string Store::restore(std::int64_t start, std::int64_t now_ms) {
   auto& m = *impl_;
+  if (m.failed) return "the history store failed a write earlier; nothing more is written to it until a restart";
   PartitionMeta meta;
   {
     const std::lock_guard lock(m.mu);
@@ -676,7 +694,10 @@ std::string Store::restore(std::int64_t start, std::int64_t now_ms) {
   meta.state = 'c';
   meta.restored = true;
   meta.restored_at = now_ms;
-  if (s.ok()) s = m.db->Put(rocksdb::WriteOptions(), partition_meta_key(start), encode_partition_meta(meta));
+  if (s.ok()) {
+    s = m.db->Put(rocksdb::WriteOptions(), partition_meta_key(start), encode_partition_meta(meta));
+    if (!s.ok()) m.failed = true;
+  }
   if (!s.ok()) {
     (void)m.db->DropColumnFamily(cf.get());
     return "restore failed: " + s.ToString();

@@ -116,10 +116,6 @@ int Daemon::run(const std::string& ports_file) {
     d.notifier.notify("STOPPING=1\nSTATUS=stopping");
     d.notifier.stop_watchdog();
     d.sampler.cancel();
-    if (d.history) {
-      d.gateway.ticks().save_open_bars();  // the bars in progress are kept too
-      d.history->handoff();
-    }
     for (auto& f : d.feeds) f->stop();
     d.server.stop([&d] { d.io.stop(); });
   });
@@ -133,7 +129,11 @@ int Daemon::run(const std::string& ports_file) {
   log->info("tradeshardd {} ready: {} instruments, {} workers", TRADESHARD_VERSION, d.config.instruments.size(),
             d.config.workers.size());
   d.io.run();
-  if (d.history) d.history->stop(1'500);  // drains the queue: within 2 s of the signal
+  if (d.history) {
+    // After the loop: connections drained meanwhile may have closed bars; what is open now is final.
+    d.gateway.ticks().save_open_bars();
+    d.history->stop(1'500);  // hands over, drains the queue: within 2 s of the signal
+  }
   log->info("stopped");
   return 0;
 }

@@ -101,9 +101,11 @@ HttpResponse deferred(history::HistoryService& h, std::function<HttpResponse(con
   HttpResponse r;
   r.deferred = [&h, work = std::move(work)](std::function<void(HttpResponse)> done) {
     auto shared_done = std::make_shared<std::function<void(HttpResponse)>>(std::move(done));
-    const bool queued = h.query([work, shared_done](const history::Store& store) -> std::function<void()> {
+    // The continuation takes the job's reference: the session must not be released on the
+    // query thread (the last reference goes where the answer is delivered, on the loop).
+    const bool queued = h.query([work, shared_done](const history::Store& store) mutable -> std::function<void()> {
       auto res = std::make_shared<HttpResponse>(work(store));
-      return [shared_done, res] { (*shared_done)(std::move(*res)); };
+      return [done = std::move(shared_done), res] { (*done)(std::move(*res)); };
     });
     if (!queued) (*shared_done)(busy());
   };
@@ -207,15 +209,28 @@ HttpResponse stored_bars(const history::Store& store, const std::string& symbol,
   auto page = store.bars(symbol, src, from, rolled ? history::window_start(to, width) + width - 1 : to,
                          rolled ? max_fine : range.limit + 1);
   if (!page.error.empty()) return HttpApi::error(500, "storage_error", page.error);
-  auto& bars = page.rows;
-  if (open && open->start_ms >= from && open->start_ms <= (rolled ? history::window_start(to, width) + width - 1 : to)) {
+  std::vector<market::Bar> bars;
+  bars.reserve(page.rows.size() + 1);
+  bool stored_closed = false;  // the open bar's window is already stored closed
+  for (const auto& sb : page.rows) {
+    if (open && sb.bar.start_ms == open->start_ms) {
+      // A piece saved at a shutdown merges with the open bar; a closed bar means the bar closed
+      // after the request took its copy: the stored one is complete, the copy is stale.
+      if (sb.partial) {
+        bars.push_back(history::merge_bars(sb.bar, *open));
+      } else {
+        bars.push_back(sb.bar);
+      }
+      stored_closed = true;
+      continue;
+    }
+    bars.push_back(sb.bar);
+  }
+  if (open && !stored_closed && open->start_ms >= from &&
+      open->start_ms <= (rolled ? history::window_start(to, width) + width - 1 : to)) {
     const auto at = std::lower_bound(bars.begin(), bars.end(), open->start_ms,
                                      [](const market::Bar& b, std::int64_t s) { return b.start_ms < s; });
-    if (at != bars.end() && at->start_ms == open->start_ms) {
-      *at = history::merge_bars(*at, *open);  // the stored piece is the earlier one (saved at a shutdown)
-    } else {
-      bars.insert(at, *open);
-    }
+    bars.insert(at, *open);
   }
   if (rolled) bars = history::roll_up(bars, width);
   std::erase_if(bars, [&](const market::Bar& b) { return b.start_ms < from || b.start_ms > range.to; });

@@ -75,7 +75,7 @@ TEST_CASE("on_full drop drops what does not fit; trades and bars take the room b
   TempDir dir;
   HistoryService h(config(dir, app::HistoryOnFull::drop), [](std::function<void()> f) { f(); });
   for (int i = 0; i < 100; ++i) h.trade(0, "A", TradeRow{now_ms + i, static_cast<std::uint64_t>(i + 1), 5, 1, core::Side::buy});
-  h.bar(0, "A", market::Interval::s1, market::Bar{now_ms - now_ms % 1'000, 1, 2, 1, 2, 3});
+  h.bar(0, "A", market::Interval::s1, market::Bar{now_ms - now_ms % 1'000, 1, 2, 1, 2, 3}, false);
   for (int i = 0; i < 4'096; ++i) h.quote(0, "A", QuoteRow{now_ms + i, 100, 101, 1, 1});
   const auto s = h.stats();
   CHECK(s.dropped_quotes == 4'096 - (1'024 - 101));

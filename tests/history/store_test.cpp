@@ -95,11 +95,14 @@ TEST_CASE("a symbol's times never go backwards in the store; late rows for an ar
   CHECK(s.write(old, now).late == 3);
   auto future = quotes("F", now + 2 * hour, 3, 1);  // two windows ahead of the clock
   CHECK(s.write(future, now).late == 3);
-  auto next = quotes("F", now + hour / 2, 3, 1);  // within one window ahead: kept
+  auto minute = quotes("F", now + 61'000, 3, 1);  // more than a minute ahead
+  CHECK(s.write(minute, now).late == 3);
+  auto next = quotes("F", now + 30'000, 3, 1);  // a feed's clock a little ahead: kept
   CHECK(s.write(next, now).rows == 3);
+  CHECK(s.quotes("F", 0, now + hour, 100, std::nullopt).rows.front().ts == now + 30'000);  // not dragged
   // In one batch: a row far ahead does not drag the rows after it.
   auto mixed = quotes("G", now, 3, 1);
-  mixed[0].quotes[0].ts = now + 5 * hour;
+  mixed[0].quotes[0].ts = now + 2 * 60'000;
   const auto mr = s.write(mixed, now);
   CHECK(mr.late == 1);
   CHECK(mr.rows == 2);
@@ -118,7 +121,7 @@ TEST_CASE("closed partitions compact with zstd; archived ones are read in place 
   SymbolRows tr;
   tr.symbol = "BTCUSDT";
   for (int i = 0; i < 100; ++i) tr.trades.push_back({t0 + i * 100, static_cast<std::uint64_t>(i + 1), 5'000'000'000'000 + i, 1'000, core::Side::sell});
-  tr.bars.push_back({market::Interval::m1, market::Bar{t0, 10, 12, 9, 11, 4}});
+  tr.bars.push_back({market::Interval::m1, market::Bar{t0, 10, 12, 9, 11, 4}, false});
   std::vector<SymbolRows> trb{tr};
   REQUIRE(s.write(trb, now).error.empty());
   CHECK(s.partitions().at(0).state == PartitionState::hot);
@@ -143,7 +146,7 @@ TEST_CASE("closed partitions compact with zstd; archived ones are read in place 
   CHECK(s.trades("BTCUSDT", t0, t0 + hour, 1'000, std::nullopt).rows.size() == 100);
   const auto bars = s.bars("BTCUSDT", market::Interval::m1, t0, t0 + hour, 10);
   REQUIRE(bars.rows.size() == 1);
-  CHECK(bars.rows[0] == market::Bar{t0, 10, 12, 9, 11, 4});
+  CHECK(bars.rows[0].bar == market::Bar{t0, 10, 12, 9, 11, 4});
   CHECK(s.restore(t0 + hour * 7, now) == "unknown_partition");
   REQUIRE(s.restore(t0, now).empty());
   CHECK(s.restore(t0, now) == "not_archived");
@@ -181,18 +184,22 @@ TEST_CASE("retention deletes partitions, archived or live, and their files") {
   CHECK_FALSE(fs::exists(dir.path / "archive" / ("p-" + std::to_string(t0) + ".sst")));
 }
 
-TEST_CASE("a stored bar window merges with a later piece of the same window") {
+TEST_CASE("a bar piece saved at a shutdown merges with the rest of its window; a closed bar is never added to") {
   TempDir dir;
   Store s(options(dir));
   SymbolRows r;
   r.symbol = "B";
-  r.bars.push_back({market::Interval::s1, market::Bar{t0, 10, 15, 8, 12, 3}});
+  r.bars.push_back({market::Interval::s1, market::Bar{t0, 10, 15, 8, 12, 3}, true});  // the open bar at SIGTERM
   std::vector<SymbolRows> b{r};
   REQUIRE(s.write(b, t0).error.empty());
-  b[0].bars[0].second = market::Bar{t0, 13, 20, 11, 19, 2};
+  CHECK(s.bars("B", market::Interval::s1, t0, t0, 10).rows.at(0).partial);
+  b[0].bars[0] = {market::Interval::s1, market::Bar{t0, 13, 20, 11, 19, 2}, false};  // closed after the restart
   REQUIRE(s.write(b, t0).error.empty());
   const auto p = s.bars("B", market::Interval::s1, t0, t0, 10);
   REQUIRE(p.rows.size() == 1);
-  CHECK(p.rows[0] == market::Bar{t0, 10, 20, 8, 19, 5});
+  CHECK(p.rows[0].bar == market::Bar{t0, 10, 20, 8, 19, 5});
+  CHECK_FALSE(p.rows[0].partial);
+  REQUIRE(s.write(b, t0).error.empty());  // the same closed bar again: replaced, not doubled
+  CHECK(s.bars("B", market::Interval::s1, t0, t0, 10).rows.at(0).bar == market::Bar{t0, 13, 20, 11, 19, 2});
   CHECK(s.bars("B", market::Interval::m1, t0, t0, 10).rows.empty());
 }

@@ -17,7 +17,9 @@ class HistorySink {
   // `id` is the caller's dense index of the symbol (SymbolId for quotes and bars, InstrumentId
   // for trades): the sink caches per id, so a symbol's name is looked up once.
   virtual void quote(market::SymbolId id, std::string_view symbol, const history::QuoteRow& row) = 0;
-  virtual void bar(market::SymbolId id, std::string_view symbol, market::Interval interval, const market::Bar& bar) = 0;
+  // partial: the bar in progress, saved at a shutdown (its window's rest comes after a restart).
+  virtual void bar(market::SymbolId id, std::string_view symbol, market::Interval interval, const market::Bar& bar,
+                   bool partial) = 0;
   virtual void trade(core::InstrumentId id, std::string_view symbol, const history::TradeRow& row) = 0;
 };
 

@@ -66,8 +66,15 @@ void encode_trades(std::string& out, std::int64_t key_ts, const TradeRow* rows, 
 [[nodiscard]] bool decode_quotes(std::string_view value, std::int64_t key_ts, std::vector<QuoteRow>& out);
 [[nodiscard]] bool decode_trades(std::string_view value, std::int64_t key_ts, std::vector<TradeRow>& out);
 
-[[nodiscard]] std::string encode_bar(const market::Bar& bar);
-[[nodiscard]] std::optional<market::Bar> decode_bar(std::string_view value, std::int64_t start_ms);
+// A stored bar, and whether it is a piece of its window (the open bar saved at a shutdown,
+// completed when the rest of the window is stored) rather than the closed bar itself.
+struct StoredBar {
+  market::Bar bar;
+  bool partial = false;
+  friend bool operator==(const StoredBar&, const StoredBar&) = default;
+};
+[[nodiscard]] std::string encode_bar(const market::Bar& bar, bool partial);
+[[nodiscard]] std::optional<StoredBar> decode_bar(std::string_view value, std::int64_t start_ms);
 // Two pieces of one window (the earlier one first): open of the first, close of the second.
 [[nodiscard]] market::Bar merge_bars(const market::Bar& earlier, const market::Bar& later);
 

@@ -50,7 +50,8 @@ class HistoryService final : public app::HistorySink {
 
   // --- loop thread ---
   void quote(market::SymbolId id, std::string_view symbol, const QuoteRow& row) override;
-  void bar(market::SymbolId id, std::string_view symbol, market::Interval interval, const market::Bar& bar) override;
+  void bar(market::SymbolId id, std::string_view symbol, market::Interval interval, const market::Bar& bar,
+           bool partial) override;
   void trade(core::InstrumentId id, std::string_view symbol, const TradeRow& row) override;
   // Moves what the loop collected into the queue (a timer calls it every few ms; queries too).
   void handoff();
@@ -80,6 +81,7 @@ class HistoryService final : public app::HistorySink {
       std::uint32_t symbol;
       market::Interval interval;
       market::Bar bar;
+      bool partial;
     };
     std::vector<BarRow> bars;
     [[nodiscard]] std::size_t rows() const noexcept { return quotes.size() + trades.size() + bars.size(); }

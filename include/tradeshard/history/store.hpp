@@ -45,14 +45,19 @@ struct SymbolRows {
   std::string symbol;
   std::vector<QuoteRow> quotes;
   std::vector<TradeRow> trades;
-  std::vector<std::pair<market::Interval, market::Bar>> bars;
+  struct BarRow {
+    market::Interval interval = market::Interval::s1;
+    market::Bar bar;
+    bool partial = false;  // the open bar saved at a shutdown (see StoredBar)
+  };
+  std::vector<BarRow> bars;
 };
 
 struct WriteResult {
   std::string error;          // empty = written
   std::uint64_t rows = 0;     // rows written
-  std::uint64_t late = 0;     // rows for a partition already archived or past retention, or more
-                              // than one window ahead of the clock: dropped
+  std::uint64_t late = 0;     // rows for a partition already archived, restored or past retention,
+                              // or more than a minute ahead of the clock: dropped
   std::uint64_t reordered = 0;  // rows older than their symbol's last stored row: stored at that time
 };
 
@@ -87,6 +92,9 @@ class Store {
   // After a failed write: the database is left as it is, not closed (RocksDB 7.8 asserts when a
   // log writer that failed an append is used again, and closing uses it). The OS reclaims it.
   void abandon() noexcept;
+  // True once any write to the database failed (rows, bookkeeping, a restore): from then on
+  // nothing may write to it (see abandon), and restore() refuses.
+  [[nodiscard]] bool failed() const noexcept;
 
   // --- any thread ---
   [[nodiscard]] std::vector<PartitionInfo> partitions() const;
@@ -97,8 +105,8 @@ class Store {
   [[nodiscard]] Page<TradeRow> trades(std::string_view symbol, std::int64_t from, std::int64_t to,
                                       std::size_t limit, const std::optional<Cursor>& after) const;
   // Stored bars of one series with start in [from, to], oldest first, at most limit.
-  [[nodiscard]] Page<market::Bar> bars(std::string_view symbol, market::Interval interval, std::int64_t from,
-                                       std::int64_t to, std::size_t limit) const;
+  [[nodiscard]] Page<StoredBar> bars(std::string_view symbol, market::Interval interval, std::int64_t from,
+                                     std::int64_t to, std::size_t limit) const;
   // Brings an archived partition back into the live store. Empty = done, else why not.
   std::string restore(std::int64_t start, std::int64_t now_ms);
 
