@@ -203,3 +203,16 @@ TEST_CASE("a bar piece saved at a shutdown merges with the rest of its window; a
   CHECK(s.bars("B", market::Interval::s1, t0, t0, 10).rows.at(0).bar == market::Bar{t0, 13, 20, 11, 19, 2});
   CHECK(s.bars("B", market::Interval::m1, t0, t0, 10).rows.empty());
 }
+
+TEST_CASE("a range starting where one chunk ends and the next begins returns the rows of both") {
+  TempDir dir;
+  Store s(options(dir));
+  auto a = quotes("C", t0 + 100, 3, 1);  // chunk A: 100, 101, 102
+  REQUIRE(s.write(a, t0 + hour).rows == 3);
+  auto b = quotes("C", t0 + 102, 2, 1);  // chunk B: 102, 103 (another batch: another chunk)
+  REQUIRE(s.write(b, t0 + hour).rows == 2);
+  const auto p = s.quotes("C", t0 + 102, t0 + 200, 100, std::nullopt);
+  REQUIRE(p.rows.size() == 3);  // A's 102 too (the seek used to land on B and skip it)
+  CHECK(p.rows[0].ts == t0 + 102);
+  CHECK(p.rows[2].ts == t0 + 103);
+}
