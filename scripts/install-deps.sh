@@ -9,6 +9,7 @@ PKGS=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev doctest-dev
   libsimdjson-dev libxxhash-dev
   librocksdb-dev  # market-data history (include/tradeshard/history, docs/history.md)
+  etcd-server etcd-client  # cluster mode's coordinator, started by the tests on loopback (docs/cluster.md)
   systemd python3 curl netcat-openbsd openssl
   clang libclang-rt-14-dev  # make fuzz: clang 14 and its libFuzzer runtime (libclang_rt.fuzzer)
   chromium fonts-dejavu-core  # the dashboard's browser test (tests/browser, headless)
