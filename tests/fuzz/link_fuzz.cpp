@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "tradeshard/cluster/link.hpp"
+#include "tradeshard/link/codec.hpp"
 
-using namespace tradeshard::cluster::link;
+using namespace tradeshard::link;
 
 namespace {
 void check(bool ok) {

@@ -25,7 +25,7 @@
 #include "tradeshard/book/matching_engine.hpp"
 #include "tradeshard/core/types.hpp"
 
-namespace tradeshard::cluster::link {
+namespace tradeshard::link {
 
 inline constexpr std::uint16_t magic = 0x5354;  // on the wire: 54 53, "TS"
 inline constexpr std::uint8_t version = 1;
@@ -198,4 +198,4 @@ class FrameReader {
 // The frame's message; on failure, nullopt and `error` says what was wrong.
 [[nodiscard]] std::optional<Message> decode(const Frame& frame, std::string& error);
 
-}  // namespace tradeshard::cluster::link
+}  // namespace tradeshard::link

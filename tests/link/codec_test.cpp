@@ -5,10 +5,10 @@
 
 #include <string>
 
-#include "tradeshard/cluster/link.hpp"
+#include "tradeshard/link/codec.hpp"
 
 using namespace tradeshard;
-using namespace tradeshard::cluster::link;
+using namespace tradeshard::link;
 
 namespace {
 

@@ -1,10 +1,10 @@
-// The gateway <-> worker link's frames (include/tradeshard/cluster/link.hpp, docs/cluster.md).
-#include "tradeshard/cluster/link.hpp"
+// The gateway <-> worker link's frames (include/tradeshard/link/codec.hpp, docs/cluster.md).
+#include "tradeshard/link/codec.hpp"
 
 #include <cstring>
 #include <type_traits>
 
-namespace tradeshard::cluster::link {
+namespace tradeshard::link {
 
 namespace {
 
@@ -485,4 +485,4 @@ std::optional<Message> decode(const Frame& frame, std::string& error) {
   return out;
 }
 
-}  // namespace tradeshard::cluster::link
+}  // namespace tradeshard::link
