@@ -144,6 +144,16 @@ std::string InProcessVenue::move_book(core::InstrumentId instrument, std::uint32
   return {};
 }
 
+book::ImportError InProcessVenue::import_book(std::uint32_t worker, const book::BookImage& image) {
+  Worker& w = workers_.at(worker);
+  if (w.retired) return book::ImportError::book_not_empty;
+  return w.engine->import_book(image);
+}
+
+std::size_t InProcessVenue::drop_book(std::uint32_t worker, core::InstrumentId instrument) {
+  return workers_.at(worker).engine->remove_book(instrument);
+}
+
 bool InProcessVenue::pump(Now now) {
   const std::size_t n = workers_.size();
   for (std::size_t k = 0; k < n && !queued_.empty(); ++k) {

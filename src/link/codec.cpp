@@ -200,6 +200,7 @@ void append(std::string& out, std::uint64_t seq, const Hello& m) {
     put_u64(out, m.epoch);
     put_u64(out, m.instruments_digest);
     put_u32(out, m.heartbeat_ms);
+    put_u8(out, m.reset ? 1 : 0);
     put_name(out, m.gateway);
   });
 }
@@ -369,6 +370,7 @@ std::optional<Message> decode(const Frame& frame, std::string& error) {
       m.epoch = r.u64("epoch");
       m.instruments_digest = r.u64("instruments digest");
       m.heartbeat_ms = r.u32("heartbeat");
+      m.reset = r.flag("reset");
       m.gateway = r.name("gateway id");
       out = std::move(m);
       break;

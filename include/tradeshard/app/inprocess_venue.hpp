@@ -32,6 +32,10 @@ class InProcessVenue final : public Venue {
   void cancel_all(std::span<const OrderRef> orders) override;
   [[nodiscard]] std::string move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to,
                                       std::vector<book::OrderKey>& moved) override;
+  // A worker process's side of the link (link::WorkerHost): rest an exported book on a slot
+  // (failover, migration), or drop one without events (it moved away). Not part of Venue.
+  [[nodiscard]] book::ImportError import_book(std::uint32_t worker, const book::BookImage& image);
+  std::size_t drop_book(std::uint32_t worker, core::InstrumentId instrument);
   bool pump(Now now) override;
   [[nodiscard]] bool has_queued() const override { return !queued_.empty(); }
   std::string_view depth(std::uint32_t worker, core::InstrumentId instrument, std::size_t levels,

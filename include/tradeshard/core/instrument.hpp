@@ -37,6 +37,10 @@ class InstrumentTable {
   [[nodiscard]] const Instrument& at(InstrumentId id) const noexcept { return items_[id]; }
   [[nodiscard]] const std::vector<Instrument>& all() const noexcept { return items_; }
   [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+  // A stable digest of everything matching depends on (ids, symbols, grids, quantity bounds,
+  // bands): two processes that must agree on instrument ids and ticks compare it (the link's
+  // HELLO). Equal tables give equal digests on every build and machine.
+  [[nodiscard]] std::uint64_t digest() const;
 
  private:
   struct Hash {

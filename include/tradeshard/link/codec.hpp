@@ -55,6 +55,8 @@ struct Hello {
   std::uint64_t epoch = 0;               // the gateway's (its leader key's creation revision)
   std::uint64_t instruments_digest = 0;  // both sides must run the same instrument table
   std::uint32_t heartbeat_ms = 0;        // the gateway pings this often
+  bool reset = false;                    // drop every book and queued order first (a worker that
+                                         // was declared dead comes back empty)
   std::string gateway;                   // its id, for logs
   friend bool operator==(const Hello&, const Hello&) = default;
 };
