@@ -94,6 +94,14 @@ std::vector<core::InstrumentId> OrderShadow::instruments_on(std::uint32_t worker
   return out;
 }
 
+std::size_t OrderShadow::resting_on(std::uint32_t worker) const {
+  std::size_t n = 0;
+  for (auto it = books_.lower_bound({worker, 0}); it != books_.end() && it->first.first == worker; ++it) {
+    n += it->second.size();
+  }
+  return n;
+}
+
 void OrderShadow::move_book(std::uint32_t from, std::uint32_t to, core::InstrumentId instrument) {
   const auto b = books_.find({from, instrument});
   if (b == books_.end() || from == to) return;

@@ -50,6 +50,8 @@ class OrderShadow {
 
   [[nodiscard]] const Order* find(book::OrderKey key) const;
   [[nodiscard]] std::size_t size() const noexcept { return orders_.size(); }
+  // Orders resting on `worker` (a view: walks its books).
+  [[nodiscard]] std::size_t resting_on(std::uint32_t worker) const;
   // The last trade price per instrument seen in fills (the reference of price bands on import).
   [[nodiscard]] core::Ticks last_trade(core::InstrumentId instrument) const;
 
