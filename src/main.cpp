@@ -13,6 +13,7 @@
 #include "tradeshard/app/gateway.hpp"
 #include "tradeshard/net/daemon.hpp"
 #include "tradeshard/net/logging.hpp"
+#include "tradeshard/net/worker_process.hpp"
 #include "tradeshard/protocol/codec.hpp"
 #include "tradeshard/protocol/config_loader.hpp"
 
@@ -51,8 +52,9 @@ void raise_open_files_limit(std::uint32_t max_connections) {
 }
 
 void usage() {
-  std::cout << "usage: tradeshardd [--config FILE] [--check-config] [--ports-file FILE] [--version]\n"
+  std::cout << "usage: tradeshardd [--config FILE] [--role ROLE] [--check-config] [--ports-file FILE] [--version]\n"
                "  --config FILE      JSON config (default config/tradeshard.json)\n"
+               "  --role ROLE        embedded (default), gateway or worker: overrides cluster.role (docs/cluster.md)\n"
                "  --check-config     validate the config and exit 0 (valid) or 1 (invalid)\n"
                "  --ports-file FILE  write the bound ports as JSON once listening (for tests, port 0)\n";
 }
@@ -62,6 +64,7 @@ void usage() {
 int main(int argc, char** argv) {
   std::string config_path = "config/tradeshard.json";
   std::string ports_file;
+  std::string role;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -73,8 +76,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--check-config") {
       check_only = true;
-    } else if ((a == "--config" || a == "--ports-file") && i + 1 < argc) {
-      (a == "--config" ? config_path : ports_file) = argv[++i];
+    } else if ((a == "--config" || a == "--ports-file" || a == "--role") && i + 1 < argc) {
+      (a == "--config" ? config_path : a == "--role" ? role : ports_file) = argv[++i];
     } else {
       std::cerr << "tradeshardd: unknown argument \"" << a << "\" (see --help)\n";
       return 1;
@@ -92,6 +95,27 @@ int main(int argc, char** argv) {
     std::cerr << "tradeshardd: " << config_path << ": " << e.what() << "\n";
     return 1;
   }
+  if (!role.empty()) {
+    bool known = false;
+    for (const auto r : tradeshard::app::all_roles) {
+      if (role == tradeshard::app::to_string(r)) {
+        config.cluster.role = r;
+        known = true;
+      }
+    }
+    if (!known) {
+      std::cerr << "tradeshardd: --role must be embedded, gateway or worker (got \"" << role << "\")\n";
+      return 1;
+    }
+    if (config.cluster.role == tradeshard::app::Role::gateway && config.cluster.workers.empty()) {
+      std::cerr << "tradeshardd: " << config_path << ": cluster.workers: a gateway needs at least one worker process\n";
+      return 1;
+    }
+    if (config.cluster.role == tradeshard::app::Role::worker && config.cluster.id.empty()) {
+      std::cerr << "tradeshardd: " << config_path << ": cluster.id: a worker needs an id\n";
+      return 1;
+    }
+  }
   if (check_only) {
     std::cout << config_path << ": ok\n";
     return 0;
@@ -99,6 +123,10 @@ int main(int argc, char** argv) {
   tradeshard::net::setup_logging(config.log_level);
   raise_open_files_limit(config.limits.max_connections);
   try {
+    if (config.cluster.role == tradeshard::app::Role::worker) {
+      tradeshard::net::WorkerProcess worker(config);
+      return worker.run(ports_file);
+    }
     tradeshard::net::Daemon daemon(config);
     return daemon.run(ports_file);
   } catch (const std::exception& e) {

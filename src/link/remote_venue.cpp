@@ -13,6 +13,7 @@ RemoteVenue::~RemoteVenue() = default;
 
 RemoteVenue::LinkId RemoteVenue::add_link(std::string name) {
   Link& l = links_.emplace_back();
+  l.id = static_cast<LinkId>(links_.size() - 1);
   l.name = std::move(name);
   l.reader = FrameReader(options_.max_payload);
   return static_cast<LinkId>(links_.size() - 1);
@@ -75,7 +76,10 @@ std::string RemoteVenue::take_output(LinkId id) {
 }
 
 void RemoteVenue::write(Link& l, std::uint64_t seq, const Message& m) {
-  if (l.up) append(l.output, seq, m);
+  if (!l.up) return;
+  const bool was_empty = l.output.empty();
+  append(l.output, seq, m);
+  if (was_empty && on_output_) on_output_(l.id);
 }
 
 bool RemoteVenue::on_bytes(LinkId id, std::string_view bytes, app::Now now) {

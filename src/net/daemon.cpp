@@ -11,10 +11,13 @@
 #include <random>
 
 #include "tradeshard/app/gateway.hpp"
+#include "tradeshard/core/instrument.hpp"
+#include "tradeshard/link/remote_venue.hpp"
 #include "tradeshard/history/service.hpp"
 #include "tradeshard/net/notifier.hpp"
 #include "dashboard.hpp"
 #include "feed_client.hpp"
+#include "link_manager.hpp"
 #include "ledger_storage.hpp"
 #include "http_api.hpp"
 #include "routes.hpp"
@@ -22,10 +25,48 @@
 
 namespace tradeshard::net {
 
+namespace {
+// Cluster mode's gateway: matching in worker processes behind a RemoteVenue, the workers[] slots
+// spread over cluster.workers in turn. Embedded: null (the Gateway builds its InProcessVenue).
+std::unique_ptr<app::Venue> cluster_venue(const app::Config& c, const core::InstrumentTable& instruments,
+                                          link::RemoteVenue*& remote) {
+  if (c.cluster.role != app::Role::gateway) return nullptr;
+  link::RemoteVenueOptions o;
+  o.gateway_id = c.cluster.id.empty() ? "gateway" : c.cluster.id;
+  o.epoch = c.cluster.epoch;
+  o.instruments_digest = instruments.digest();
+  o.heartbeat_ms = c.cluster.heartbeat_ms;
+  o.max_in_flight = c.cluster.max_in_flight;
+  auto venue = std::make_unique<link::RemoteVenue>(instruments, o);
+  for (const auto& w : c.cluster.workers) venue->add_link(w.id);
+  for (std::uint32_t slot = 0; slot < c.workers.size(); ++slot) {
+    venue->assign(slot, slot % static_cast<std::uint32_t>(c.cluster.workers.size()));
+  }
+  remote = venue.get();
+  return venue;
+}
+}  // namespace
+
 struct Daemon::Impl {
   explicit Impl(const app::Config& c)
-      : config(c), gateway(c), server(io, c, gateway), notifier(io), signals(io), sampler(io), stats_timer(io),
+      : config(c),
+        instruments(c.instruments),
+        gateway(c, cluster_venue(c, instruments, remote)),
+        server(io, c, gateway),
+        notifier(io),
+        signals(io),
+        sampler(io),
+        stats_timer(io),
         dashboard(gateway, server.http_api()) {
+    if (remote != nullptr) {
+      links = std::make_unique<LinkManager>(io, c.cluster, *remote, [this] { server.schedule_pump(); });
+      auto& api = server.http_api();
+      api.route("GET", "/cluster", false, [this](const HttpRequest&, const HttpApi::Params&) {
+        return HttpApi::reply(200, links->cluster_json());
+      });
+      api.add_stats_section("cluster", [this] { return links->cluster_json(); });
+      api.add_health_check([this] { return links->health_problem(); });
+    }
     gateway.set_stats_source([this](bool full) { return dashboard.render(full); });
     if (c.ledger.durable) storage = std::make_unique<LedgerStorage>(io, c.ledger, gateway.ledger());
     if (c.history.enabled) {
@@ -81,6 +122,8 @@ struct Daemon::Impl {
   }
   const app::Config& config;
   boost::asio::io_context io{1};
+  core::InstrumentTable instruments;        // the remote venue's (the Gateway has its own copy)
+  link::RemoteVenue* remote = nullptr;      // cluster gateway: owned by the Gateway
   app::Gateway gateway;
   Server server;
   Notifier notifier;
@@ -90,6 +133,7 @@ struct Daemon::Impl {
   boost::asio::steady_timer history_timer{io};
   DashboardFeed dashboard;
   std::vector<std::shared_ptr<FeedClient>> feeds;
+  std::unique_ptr<LinkManager> links;  // cluster gateway only
   // After io: its threads are joined (stop) before the loop they post to is destroyed.
   std::unique_ptr<history::HistoryService> history;
   std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
@@ -117,12 +161,14 @@ int Daemon::run(const std::string& ports_file) {
     d.notifier.stop_watchdog();
     d.sampler.cancel();
     for (auto& f : d.feeds) f->stop();
+    if (d.links) d.links->stop();
     d.server.stop([&d] { d.io.stop(); });
   });
   d.notifier.notify("READY=1\nSTATUS=serving tcp " + std::to_string(d.server.tcp_port()) + ", http " +
                     std::to_string(d.server.http_port()));
   d.notifier.start_watchdog();
   for (auto& f : d.feeds) f->start();  // after the Server: ticks may publish to subscribers at once
+  if (d.links) d.links->start();
   d.sample(std::chrono::steady_clock::now());
   d.publish_stats();
   if (d.history) d.history_handoff();

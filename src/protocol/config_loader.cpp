@@ -1,5 +1,6 @@
 #include "tradeshard/protocol/config_loader.hpp"
 
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -504,6 +505,38 @@ app::Config parse_config(const std::string& text) {
       f.finish();
       c.feeds.push_back(std::move(fc));
     }
+  }
+  if (s.has("cluster")) {
+    Section k(s.at("cluster"), "cluster");
+    auto& cc = c.cluster;
+    cc.role = k.pick("role", cc.role, app::all_roles);
+    cc.id = k.str("id", cc.id);
+    if (k.has("link")) cc.link = parse_endpoint(k.str("link", ""), "cluster.link");
+    cc.epoch = k.uint("epoch", cc.epoch, 1, UINT64_MAX >> 1);
+    cc.heartbeat_ms = static_cast<std::uint32_t>(k.uint("heartbeat_ms", cc.heartbeat_ms, 10, 10'000));
+    cc.peer_timeout_ms = static_cast<std::uint32_t>(k.uint("peer_timeout_ms", cc.peer_timeout_ms, 50, 600'000));
+    cc.max_in_flight = static_cast<std::uint32_t>(k.uint("max_in_flight", cc.max_in_flight, 1, 8192));
+    if (cc.peer_timeout_ms < 3 * cc.heartbeat_ms) {
+      fail("cluster.peer_timeout_ms", "must be at least 3 x cluster.heartbeat_ms (missed heartbeats come first)");
+    }
+    if (k.has("workers")) {
+      const json& arr = k.array("workers");
+      std::set<std::string> ids;
+      for (std::size_t i = 0; i < arr.size(); ++i) {
+        Section w(arr[i], idx("cluster.workers", i));
+        app::ClusterPeer p;
+        p.id = w.str("id", "", true);
+        p.addr = parse_endpoint(w.str("addr", "", true), w.key("addr"));
+        if (!ids.insert(p.id).second) fail(w.key("id"), "duplicate worker process id \"" + p.id + "\"");
+        w.finish();
+        cc.workers.push_back(std::move(p));
+      }
+    }
+    if (cc.role == app::Role::gateway && cc.workers.empty()) {
+      fail("cluster.workers", "a gateway needs at least one worker process");
+    }
+    if (cc.role == app::Role::worker && cc.id.empty()) fail("cluster.id", "a worker needs an id");
+    k.finish();
   }
   s.finish();
   return c;

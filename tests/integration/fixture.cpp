@@ -110,6 +110,10 @@ void DaemonProcess::spawn() {
       http_port_ = p["http"].get<unsigned short>();
       return;
     }
+    if (!p.is_discarded() && p.contains("link")) {  // a worker process (cluster mode)
+      link_port_ = p["link"].get<unsigned short>();
+      return;
+    }
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

@@ -27,6 +27,7 @@ class DaemonProcess {
 
   [[nodiscard]] unsigned short tcp_port() const { return tcp_port_; }
   [[nodiscard]] unsigned short http_port() const { return http_port_; }
+  [[nodiscard]] unsigned short link_port() const { return link_port_; }  // a --role worker's link
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] const std::string& dir() const { return dir_; }
   // Sends sig and waits; returns the exit status (or 128+signal), or nullopt after timeout.
@@ -41,7 +42,7 @@ class DaemonProcess {
   std::vector<std::string> env_;
   std::string dir_;
   pid_t pid_ = -1;
-  unsigned short tcp_port_ = 0, http_port_ = 0;
+  unsigned short tcp_port_ = 0, http_port_ = 0, link_port_ = 0;
 };
 
 // Runs a command line; returns {exit code, stdout+stderr}.

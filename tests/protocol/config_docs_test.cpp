@@ -61,6 +61,21 @@ std::set<std::string> documented_keys() {
 std::map<std::string, Case> cases() {
   using C = const app::Config&;
   std::map<std::string, Case> m;
+  m["cluster.role"] = {[](json& j) {
+                         j["cluster"]["role"] = "worker";
+                         j["cluster"]["id"] = "worker-9";
+                       },
+                       [](C c) { return c.cluster.role == app::Role::worker; }};
+  m["cluster.id"] = {[](json& j) { j["cluster"]["id"] = "w-7"; }, [](C c) { return c.cluster.id == "w-7"; }};
+  m["cluster.link"] = {[](json& j) { j["cluster"]["link"] = "127.0.0.9:7301"; },
+                       [](C c) { return c.cluster.link.port == 7301 && c.cluster.link.host == "127.0.0.9"; }};
+  m["cluster.workers"] = {[](json& j) { j["cluster"]["workers"] = {{{"id", "worker-1"}, {"addr", "127.0.0.3:7101"}}}; },
+                          [](C c) { return c.cluster.workers.size() == 1 && c.cluster.workers[0].addr.port == 7101; }};
+  m["cluster.epoch"] = {[](json& j) { j["cluster"]["epoch"] = 5; }, [](C c) { return c.cluster.epoch == 5; }};
+  m["cluster.heartbeat_ms"] = {[](json& j) { j["cluster"]["heartbeat_ms"] = 50; }, [](C c) { return c.cluster.heartbeat_ms == 50; }};
+  m["cluster.peer_timeout_ms"] = {[](json& j) { j["cluster"]["peer_timeout_ms"] = 2000; },
+                                  [](C c) { return c.cluster.peer_timeout_ms == 2000; }};
+  m["cluster.max_in_flight"] = {[](json& j) { j["cluster"]["max_in_flight"] = 64; }, [](C c) { return c.cluster.max_in_flight == 64; }};
   m["listen.tcp"] = {[](json& j) { j["listen"]["tcp"] = "127.0.0.2:7200"; }, [](C c) { return c.tcp.port == 7200 && c.tcp.host == "127.0.0.2"; }};
   m["listen.http"] = {[](json& j) { j["listen"]["http"] = "[::1]:8200"; }, [](C c) { return c.http.port == 8200 && c.http.host == "::1"; }};
   m["log.level"] = {[](json& j) { j["log"]["level"] = "debug"; }, [](C c) { return c.log_level == "debug"; }};

@@ -152,6 +152,27 @@ struct FeedConfig {
   std::string ca_file;  // wss:// only: extra trusted CA (PEM file) besides the system store
 };
 
+// Cluster mode (docs/cluster.md): which process this is. embedded runs everything here.
+enum class Role : std::uint8_t { embedded, gateway, worker };
+inline constexpr Role all_roles[] = {Role::embedded, Role::gateway, Role::worker};
+constexpr std::string_view to_string(Role r) noexcept {
+  return r == Role::gateway ? "gateway" : r == Role::worker ? "worker" : "embedded";
+}
+struct ClusterPeer {
+  std::string id;
+  Endpoint addr;
+};
+struct ClusterConfig {
+  Role role = Role::embedded;
+  std::string id;                    // this process's id (a worker's WELCOME, a gateway's HELLO)
+  Endpoint link{"127.0.0.1", 7101};  // worker: where it listens for the gateway's link
+  std::vector<ClusterPeer> workers;  // gateway: the worker processes; workers[] slots go round robin
+  std::uint64_t epoch = 1;           // the gateway's epoch (static until etcd elects gateways)
+  std::uint32_t heartbeat_ms = 100;
+  std::uint32_t peer_timeout_ms = 1000;
+  std::uint32_t max_in_flight = 4096;  // commands per link without a RESULT
+};
+
 struct Config {
   Endpoint tcp{"127.0.0.1", 7100};
   Endpoint http{"127.0.0.1", 8080};
@@ -169,6 +190,7 @@ struct Config {
   LedgerConfig ledger;
   HistoryConfig history;
   std::vector<FeedConfig> feeds;
+  ClusterConfig cluster;
 };
 
 }  // namespace tradeshard::app

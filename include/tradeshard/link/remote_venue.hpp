@@ -19,6 +19,7 @@
 //    measured end to end, through the link).
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -75,6 +76,9 @@ class RemoteVenue final : public app::Venue {
   [[nodiscard]] std::string ping(LinkId link, std::uint64_t now_ns);
   // Bytes to write on the link now (empty when nothing or the link is not up).
   [[nodiscard]] std::string take_output(LinkId link);
+  // Called when a link that is up gets output to write and had none (the edge schedules a write;
+  // several commands then go out in one).
+  void on_output(std::function<void(LinkId)> f) { on_output_ = std::move(f); }
 
   struct LinkView {
     std::string name;
@@ -122,6 +126,7 @@ class RemoteVenue final : public app::Venue {
     Message message;             // to send again
   };
   struct Link {
+    LinkId id = 0;
     std::string name;
     bool connected = false;  // a connection is open (HELLO sent)
     bool up = false;         // WELCOME received
@@ -161,6 +166,7 @@ class RemoteVenue final : public app::Venue {
   std::vector<Slot> slots_;
   OrderShadow shadow_;
   std::uint64_t queued_ = 0, queued_peak_ = 0;
+  std::function<void(LinkId)> on_output_;
 };
 
 }  // namespace tradeshard::link

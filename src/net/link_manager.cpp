@@ -1,0 +1,328 @@
+// The gateway's links to its worker processes (link_manager.hpp).
+#include "link_manager.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include "wall_clock.hpp"
+
+namespace tradeshard::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+
+// One TCP connection to a worker; handlers of an older one find it closed and do nothing.
+struct LinkManager::Conn {
+  explicit Conn(asio::io_context& io) : socket(io), timer(io) {}
+  tcp::socket socket;
+  asio::steady_timer timer;  // connect timeout
+  std::array<char, 64 * 1024> buf{};
+  std::string writing;
+  bool open = true;
+  bool connected = false;
+};
+
+struct LinkManager::Peer {
+  Peer(asio::io_context& io, app::ClusterPeer p) : config(std::move(p)), retry(io) {}
+  app::ClusterPeer config;
+  link::RemoteVenue::LinkId link = 0;
+  std::size_t health = 0;
+  asio::steady_timer retry;
+  std::shared_ptr<Conn> conn;
+  std::chrono::milliseconds backoff{100};
+  bool flush_scheduled = false;
+};
+
+LinkManager::LinkManager(asio::io_context& io, const app::ClusterConfig& config, link::RemoteVenue& venue,
+                         std::function<void()> after_results)
+    : io_(io),
+      config_(config),
+      venue_(venue),
+      after_results_(std::move(after_results)),
+      health_(link::HealthOptions{config.heartbeat_ms, config.peer_timeout_ms}),
+      heartbeat_(io) {
+  for (const auto& w : config.workers) {
+    auto p = std::make_unique<Peer>(io, w);
+    p->health = health_.add_peer(w.id);
+    peers_.push_back(std::move(p));
+  }
+  venue_.on_output([this](link::RemoteVenue::LinkId l) {
+    for (std::size_t i = 0; i < peers_.size(); ++i) {
+      if (peers_[i]->link != l || peers_[i]->flush_scheduled) continue;
+      peers_[i]->flush_scheduled = true;
+      asio::post(io_, [this, i] {
+        peers_[i]->flush_scheduled = false;
+        flush(i);
+      });
+    }
+  });
+}
+
+LinkManager::~LinkManager() { stop(); }
+
+std::int64_t LinkManager::now_ms() const { return net::now().mono_ns / 1'000'000; }
+
+void LinkManager::start() {
+  // The links were added to the venue by the composition root in cluster.workers order.
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    peers_[i]->link = static_cast<link::RemoteVenue::LinkId>(i);
+    connect(i);
+  }
+  heartbeat();
+}
+
+void LinkManager::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  heartbeat_.cancel();
+  for (auto& p : peers_) {
+    p->retry.cancel();
+    if (p->conn) {
+      p->conn->open = false;
+      boost::system::error_code ignored;
+      p->conn->timer.cancel();
+      p->conn->socket.close(ignored);
+    }
+  }
+}
+
+void LinkManager::connect(std::size_t i) {
+  if (stopped_) return;
+  Peer& p = *peers_[i];
+  if (!health_.may_connect(p.health, now_ms())) {  // flapping: wait out the backoff
+    reconnect_later(i);
+    return;
+  }
+  auto c = std::make_shared<Conn>(io_);
+  p.conn = c;
+  boost::system::error_code ec;
+  const tcp::endpoint ep(asio::ip::make_address(p.config.addr.host, ec), p.config.addr.port);
+  if (ec) {
+    closed(i, c, "bad address " + p.config.addr.host + ": " + ec.message());
+    return;
+  }
+  c->timer.expires_after(std::chrono::milliseconds(std::max<std::uint32_t>(config_.peer_timeout_ms, 200)));
+  c->timer.async_wait([c](const boost::system::error_code& e) {
+    if (e || !c->open || c->connected) return;
+    boost::system::error_code ignored;
+    c->socket.close(ignored);  // the connect fails with operation_aborted
+  });
+  c->socket.async_connect(ep, [this, i, c](const boost::system::error_code& e) {
+    if (!c->open || stopped_) return;
+    if (e) {
+      closed(i, c, "connect: " + (e == asio::error::operation_aborted ? std::string("timed out") : e.message()));
+      return;
+    }
+    c->connected = true;
+    c->timer.cancel();
+    boost::system::error_code ignored;
+    c->socket.set_option(tcp::no_delay(true), ignored);
+    Peer& p = *peers_[i];
+    const bool reset = venue_.link(p.link).needs_reset;
+    c->writing = venue_.hello(p.link, reset);
+    asio::async_write(c->socket, asio::buffer(c->writing), [this, i, c](const boost::system::error_code& e, std::size_t) {
+      if (!c->open || stopped_) return;
+      c->writing.clear();
+      if (e) return closed(i, c, "write: " + e.message());
+      flush(i);
+    });
+    read(c);
+    (void)i;
+  });
+}
+
+void LinkManager::reconnect_later(std::size_t i) {
+  if (stopped_) return;
+  Peer& p = *peers_[i];
+  p.retry.expires_after(p.backoff);
+  p.backoff = std::min(p.backoff * 2, std::chrono::milliseconds(2000));
+  p.retry.async_wait([this, i](const boost::system::error_code& e) {
+    if (!e) connect(i);
+  });
+}
+
+void LinkManager::read(const std::shared_ptr<Conn>& c) {
+  c->socket.async_read_some(asio::buffer(c->buf), [this, c](const boost::system::error_code& e, std::size_t n) {
+    if (!c->open || stopped_) return;
+    std::size_t i = 0;
+    while (i < peers_.size() && peers_[i]->conn != c) ++i;
+    if (i == peers_.size()) return;
+    if (e) return closed(i, c, e == asio::error::eof ? "worker closed the link" : e.message());
+    Peer& p = *peers_[i];
+    const auto before = venue_.link(p.link);
+    const auto now = net::now();
+    const bool ok = venue_.on_bytes(p.link, std::string_view(c->buf.data(), n), now);
+    const auto after = venue_.link(p.link);
+    const std::int64_t ms = now.mono_ns / 1'000'000;
+    if (!before.up && after.up) {
+      p.backoff = std::chrono::milliseconds(100);
+      spdlog::get("main")->info("link {}: up (epoch {}, {} commands re-sent)", p.config.id, config_.epoch,
+                                after.counters.resent - before.counters.resent);
+      apply(health_.on_connected(p.health, ms));
+    } else if (after.counters.pongs != before.counters.pongs) {
+      apply(health_.on_heartbeat(p.health, ms));
+    } else {
+      health_.on_heard(p.health, ms);
+    }
+    if (after.counters.results != before.counters.results) after_results_();
+    if (!ok) return closed(i, c, after.error);
+    flush(i);
+    read(c);
+  });
+}
+
+void LinkManager::flush(std::size_t i) {
+  Peer& p = *peers_[i];
+  const auto& c = p.conn;
+  if (!c || !c->open || !c->connected || !c->writing.empty()) return;  // a write in flight flushes after
+  c->writing = venue_.take_output(p.link);
+  if (c->writing.empty()) return;
+  asio::async_write(c->socket, asio::buffer(c->writing), [this, i, c](const boost::system::error_code& e, std::size_t) {
+    if (!c->open || stopped_) return;
+    c->writing.clear();
+    if (e) return closed(i, c, "write: " + e.message());
+    flush(i);
+  });
+}
+
+void LinkManager::closed(std::size_t i, const std::shared_ptr<Conn>& c, const std::string& why) {
+  Peer& p = *peers_[i];
+  if (!c->open) return;
+  c->open = false;
+  boost::system::error_code ignored;
+  c->timer.cancel();
+  c->socket.close(ignored);
+  if (p.conn == c) p.conn.reset();
+  venue_.on_link_down(p.link);
+  const auto state = health_.peer(p.health).state;
+  if (state != link::PeerState::dead) spdlog::get("main")->warn("link {}: {}", p.config.id, why);
+  apply(health_.on_closed(p.health, now_ms(), why));
+  reconnect_later(i);
+}
+
+void LinkManager::heartbeat() {
+  heartbeat_.expires_after(std::chrono::milliseconds(config_.heartbeat_ms));
+  heartbeat_.async_wait([this](const boost::system::error_code& e) {
+    if (e || stopped_) return;
+    const auto now = net::now();
+    for (std::size_t i = 0; i < peers_.size(); ++i) {
+      Peer& p = *peers_[i];
+      if (!p.conn || !p.conn->connected) continue;
+      std::string ping = venue_.ping(p.link, static_cast<std::uint64_t>(now.mono_ns));
+      if (ping.empty()) continue;
+      if (p.conn->writing.empty()) {
+        p.conn->writing = std::move(ping);
+        const auto c = p.conn;
+        asio::async_write(c->socket, asio::buffer(c->writing), [this, i, c](const boost::system::error_code& e, std::size_t) {
+          if (!c->open || stopped_) return;
+          c->writing.clear();
+          if (e) return closed(i, c, "write: " + e.message());
+          flush(i);
+        });
+      }
+      // (a write in flight: this heartbeat is skipped; the link is busy, which says it is alive)
+    }
+    apply(health_.tick(now.mono_ns / 1'000'000));
+    heartbeat();
+  });
+}
+
+void LinkManager::apply(const link::HealthDecision& d) {
+  auto log = spdlog::get("main");
+  if (d.degraded && !was_degraded_) {
+    log->error("cluster: most workers went silent at once; the gateway is the likely culprit: degraded, no failover");
+  }
+  was_degraded_ = health_.degraded();
+  for (const auto i : d.admitted) log->info("worker {}: up", health_.peer(i).id);
+  for (const auto i : d.failed) fail_over(i);
+}
+
+void LinkManager::fail_over(std::size_t dead) {
+  auto log = spdlog::get("main");
+  Peer& p = *peers_[dead];
+  const auto detect_ms = now_ms();
+  if (p.conn) {  // a silent (paused) worker: stop reading it; it is fenced from now on
+    p.conn->open = false;
+    boost::system::error_code ignored;
+    p.conn->socket.close(ignored);
+    p.conn.reset();
+    venue_.on_link_down(p.link);
+    reconnect_later(dead);
+  }
+  const auto slots = venue_.link(p.link).slots;
+  if (slots.empty()) {
+    log->warn("worker {} dead ({}); it hosted no slot", p.config.id, health_.peer(p.health).reason);
+    return;
+  }
+  // The live worker hosting the fewest slots takes them all.
+  std::optional<std::size_t> target;
+  std::size_t fewest = SIZE_MAX;
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    if (i == dead || health_.peer(peers_[i]->health).state != link::PeerState::up) continue;
+    const auto n = venue_.link(peers_[i]->link).slots.size();
+    if (n < fewest) {
+      fewest = n;
+      target = i;
+    }
+  }
+  if (!target) {
+    log->error("worker {} dead ({}); no live worker to take slots {}: their orders wait", p.config.id,
+               health_.peer(p.health).reason, fmt::join(slots, ","));
+    return;
+  }
+  venue_.rehome(p.link, peers_[*target]->link);
+  ++failovers_;
+  last_detect_ms_ = now_ms() - detect_ms;
+  last_failover_ = p.config.id + " -> " + peers_[*target]->config.id;
+  log->warn("failover: worker {} dead ({}); slots {} -> {} (books rebuilt from the shadow, unanswered commands re-sent)",
+            p.config.id, health_.peer(p.health).reason, fmt::join(slots, ","), peers_[*target]->config.id);
+  flush(*target);
+  after_results_();
+}
+
+nlohmann::json LinkManager::cluster_json() const {
+  json members = json::array();
+  const auto now = now_ms();
+  for (const auto& p : peers_) {
+    const auto v = venue_.link(p->link);
+    const auto& h = health_.peer(p->health);
+    json m{{"id", p->config.id},
+           {"role", "worker"},
+           {"addr", p->config.addr.host + ":" + std::to_string(p->config.addr.port)},
+           {"state", link::to_string(h.state)},
+           {"rtt_us", v.rtt_ns / 1000},
+           {"last_seen_ms", h.last_heard_ms == 0 ? json(nullptr) : json(now - h.last_heard_ms)},
+           {"epoch", config_.epoch},
+           {"slots", v.slots},
+           {"in_flight", v.outstanding},
+           {"deaths", h.deaths},
+           {"commands", v.counters.commands},
+           {"resent", v.counters.resent}};
+    if (!h.reason.empty()) m["reason"] = h.reason;
+    members.push_back(std::move(m));
+  }
+  return json{{"members", std::move(members)},
+              {"failovers", failovers_},
+              {"stale_epoch_frames", 0},
+              {"degraded", health_.degraded()},
+              {"last_failover", last_failover_.empty() ? json(nullptr) : json(last_failover_)}};
+}
+
+std::string LinkManager::health_problem() const {
+  if (health_.degraded()) return "cluster: most workers silent at once (the gateway is the likely culprit)";
+  for (const auto& p : peers_) {
+    const auto v = venue_.link(p->link);
+    if (!v.slots.empty() && health_.peer(p->health).state == link::PeerState::dead) {
+      return "cluster: slots of dead worker " + p->config.id + " have no live home";
+    }
+  }
+  return {};
+}
+
+}  // namespace tradeshard::net

@@ -1,0 +1,65 @@
+#pragma once
+// The gateway's links to its worker processes (cluster mode, docs/cluster.md): one TCP
+// connection per worker, dialed and redialed here; the bytes go to link::RemoteVenue, the peer
+// states to link::ClusterHealth, and a dead worker's slots are rehomed on the live worker with
+// the fewest. Heartbeats every cluster.heartbeat_ms. Everything runs on the loop thread.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "tradeshard/app/config.hpp"
+#include "tradeshard/link/health.hpp"
+#include "tradeshard/link/remote_venue.hpp"
+
+namespace tradeshard::net {
+
+class LinkManager {
+ public:
+  // after_results runs after results reached the Gateway (the daemon releases replies there).
+  LinkManager(boost::asio::io_context& io, const app::ClusterConfig& config, link::RemoteVenue& venue,
+              std::function<void()> after_results);
+  ~LinkManager();
+  LinkManager(const LinkManager&) = delete;
+  LinkManager& operator=(const LinkManager&) = delete;
+
+  void start();
+  void stop();
+  // GET /cluster and /stats "cluster".
+  [[nodiscard]] nlohmann::json cluster_json() const;
+  // "" when healthy, else why /health is degraded.
+  [[nodiscard]] std::string health_problem() const;
+  [[nodiscard]] std::uint64_t failovers() const noexcept { return failovers_; }
+
+  struct Conn;
+  struct Peer;
+
+ private:
+  void connect(std::size_t p);
+  void reconnect_later(std::size_t p);
+  void read(const std::shared_ptr<Conn>& c);
+  void flush(std::size_t p);
+  void closed(std::size_t p, const std::shared_ptr<Conn>& c, const std::string& why);
+  void heartbeat();
+  void apply(const link::HealthDecision& d);
+  void fail_over(std::size_t dead);
+  std::int64_t now_ms() const;
+
+  boost::asio::io_context& io_;
+  const app::ClusterConfig& config_;
+  link::RemoteVenue& venue_;
+  std::function<void()> after_results_;
+  link::ClusterHealth health_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+  boost::asio::steady_timer heartbeat_;
+  bool stopped_ = false;
+  bool was_degraded_ = false;
+  std::uint64_t failovers_ = 0;
+  std::int64_t last_detect_ms_ = -1;  // detection -> rehome of the last failover
+  std::string last_failover_;
+};
+
+}  // namespace tradeshard::net

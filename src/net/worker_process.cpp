@@ -1,0 +1,191 @@
+// `tradeshardd --role worker` (include/tradeshard/net/worker_process.hpp): a link listener in
+// front of link::WorkerHost. One gateway link at a time: a newer connection replaces the current
+// one (the gateway reconnected; the WorkerHost's epochs decide whether it may serve). Reads go to
+// the host, its answers are written back in order (one write in flight, the rest appended), and
+// queued orders are matched in batches on the loop between reads.
+#include "tradeshard/net/worker_process.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/write.hpp>
+#include <array>
+#include <csignal>
+#include <fstream>
+
+#include "tradeshard/core/instrument.hpp"
+#include "tradeshard/link/worker_host.hpp"
+#include "wall_clock.hpp"
+
+namespace tradeshard::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+// A gateway that stops reading: past this much unwritten, the link is closed (it re-sends).
+constexpr std::size_t kMaxUnwritten = 64u << 20;
+}  // namespace
+
+struct WorkerProcess::Impl {
+  struct Link : std::enable_shared_from_this<Link> {
+    Link(Impl& w, tcp::socket s) : owner(w), socket(std::move(s)) {}
+    Impl& owner;
+    tcp::socket socket;
+    std::array<char, 64 * 1024> buf{};
+    std::string pending;  // answers not yet handed to a write
+    std::string writing;  // the write in flight
+    bool open = true;
+    bool close_after_write = false;
+
+    void start() { read(); }
+    void read() {
+      socket.async_read_some(asio::buffer(buf), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                            std::size_t n) {
+        if (!self->open) return;
+        if (ec) return self->owner.link_closed(self, ec == asio::error::eof ? "gateway closed the link" : ec.message());
+        std::string out;
+        const bool keep = self->owner.host.on_bytes(std::string_view(self->buf.data(), n), out);
+        self->send(std::move(out));
+        if (!keep) {
+          self->owner.log->warn("link refused: {}", self->owner.host.error());
+          self->close_after_write = true;
+          if (self->writing.empty()) self->owner.link_closed(self, "refused");
+          return;
+        }
+        self->owner.schedule_pump();
+        self->read();
+      });
+    }
+    void send(std::string bytes) {
+      if (bytes.empty() || !open) return;
+      pending += bytes;
+      if (pending.size() > kMaxUnwritten) {
+        owner.link_closed(shared_from_this(), "gateway not reading: over 64 MiB unwritten");
+        return;
+      }
+      if (writing.empty()) write();
+    }
+    void write() {
+      writing.swap(pending);
+      asio::async_write(socket, asio::buffer(writing), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                                  std::size_t) {
+        if (!self->open) return;
+        self->writing.clear();
+        if (ec) return self->owner.link_closed(self, ec.message());
+        if (self->close_after_write && self->pending.empty()) return self->owner.link_closed(self, "refused");
+        if (!self->pending.empty()) self->write();
+      });
+    }
+    void close() {
+      open = false;
+      boost::system::error_code ignored;
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      socket.close(ignored);
+    }
+  };
+
+  explicit Impl(const app::Config& c)
+      : config(c),
+        instruments(c.instruments),
+        host(instruments, book::EngineOptions{c.matching.self_trade_prevention, c.matching.market_protection_bps, 0},
+             link::WorkerHostOptions{c.cluster.id, instruments.digest(), 1'000'000, 0, c.balancer.batch_size,
+                                     8192, 64, link::default_max_payload}),
+        acceptor(io),
+        signals(io),
+        log(spdlog::get("main")) {}
+
+  void accept() {
+    acceptor.async_accept([this](const boost::system::error_code& ec, tcp::socket s) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted) accept();
+        return;
+      }
+      boost::system::error_code ignored;
+      s.set_option(tcp::no_delay(true), ignored);
+      const auto peer = s.remote_endpoint(ignored);
+      if (current) {
+        log->info("link: a new connection from {}:{} replaces the current one", peer.address().to_string(), peer.port());
+        link_closed(current, "replaced by a new connection");
+      }
+      log->info("link: gateway connected from {}:{}", peer.address().to_string(), peer.port());
+      current = std::make_shared<Link>(*this, std::move(s));
+      current->start();
+      accept();
+    });
+  }
+
+  void link_closed(const std::shared_ptr<Link>& l, const std::string& why) {
+    if (!l->open) return;
+    l->close();
+    if (l == current) {
+      current.reset();
+      host.on_link_closed();
+      log->info("link closed: {}", why);
+    }
+  }
+
+  // Matches queued orders in batches, yielding to reads between batches.
+  void schedule_pump() {
+    if (pump_scheduled) return;
+    pump_scheduled = true;
+    asio::post(io, [this] {
+      pump_scheduled = false;
+      std::string out;
+      const bool more = host.pump(net::now(), out);
+      if (current) current->send(std::move(out));
+      if (more) schedule_pump();
+    });
+  }
+
+
+  const app::Config& config;
+  asio::io_context io{1};
+  core::InstrumentTable instruments;
+  link::WorkerHost host;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<Link> current;
+  bool pump_scheduled = false;
+};
+
+WorkerProcess::WorkerProcess(const app::Config& config) : impl_(std::make_unique<Impl>(config)) {}
+WorkerProcess::~WorkerProcess() = default;
+
+int WorkerProcess::run(const std::string& ports_file) {
+  auto& w = *impl_;
+  std::signal(SIGPIPE, SIG_IGN);
+  const auto& at = w.config.cluster.link;
+  const tcp::endpoint ep(asio::ip::make_address(at.host), at.port);
+  w.acceptor.open(ep.protocol());
+  w.acceptor.set_option(tcp::acceptor::reuse_address(true));
+  w.acceptor.bind(ep);
+  w.acceptor.listen();
+  const auto port = w.acceptor.local_endpoint().port();
+  if (!ports_file.empty()) {
+    const std::string tmp = ports_file + ".tmp";
+    std::ofstream(tmp) << "{\"link\":" << port << "}\n";
+    std::rename(tmp.c_str(), ports_file.c_str());
+  }
+  w.signals.add(SIGINT);
+  w.signals.add(SIGTERM);
+  w.signals.async_wait([&w](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    w.log->info("signal: stopping");
+    boost::system::error_code ignored;
+    w.acceptor.close(ignored);
+    if (w.current) w.link_closed(w.current, "stopping");
+    w.io.stop();
+  });
+  w.accept();
+  w.log->info("tradeshardd {} worker {} ready: link on {}:{}, {} instruments", TRADESHARD_VERSION, w.config.cluster.id,
+              at.host, port, w.instruments.size());
+  w.io.run();
+  w.log->info("stopped");
+  return 0;
+}
+
+}  // namespace tradeshard::net
