@@ -66,6 +66,7 @@ struct Daemon::Impl {
       });
       api.add_stats_section("cluster", [this] { return links->cluster_json(); });
       api.add_health_check([this] { return links->health_problem(); });
+      links->register_metrics(api.metrics());
     }
     gateway.set_stats_source([this](bool full) { return dashboard.render(full); });
     if (c.ledger.durable) storage = std::make_unique<LedgerStorage>(io, c.ledger, gateway.ledger());

@@ -325,4 +325,22 @@ std::string LinkManager::health_problem() const {
   return {};
 }
 
+void LinkManager::register_metrics(app::MetricsRegistry& m) const {
+  const auto per_worker = [this](auto value) {
+    return [this, value](const app::MetricsRegistry::Emit& emit) {
+      for (const auto& p : peers_) emit(p->config.id, value(*p));
+    };
+  };
+  m.gauge("tradeshard_cluster_link_up", "1 while the gateway's link to the worker process is up.", "worker",
+          per_worker([this](const Peer& p) {
+            return venue_.link(p.link).up && health_.peer(p.health).state == link::PeerState::up ? 1.0 : 0.0;
+          }));
+  m.gauge("tradeshard_cluster_link_rtt_seconds", "The last heartbeat's round trip on the link.", "worker",
+          per_worker([this](const Peer& p) { return static_cast<double>(venue_.link(p.link).rtt_ns) / 1e9; }));
+  m.counter("tradeshard_cluster_commands_resent_total", "Commands sent again after a reconnect or a failover.",
+            "worker", per_worker([this](const Peer& p) { return static_cast<double>(venue_.link(p.link).counters.resent); }));
+  m.counter("tradeshard_cluster_failovers_total", "Worker processes declared dead whose slots moved.",
+            [this] { return static_cast<double>(failovers_); });
+}
+
 }  // namespace tradeshard::net

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tradeshard/app/config.hpp"
+#include "tradeshard/app/metrics.hpp"
 #include "tradeshard/link/health.hpp"
 #include "tradeshard/link/remote_venue.hpp"
 
@@ -33,6 +34,8 @@ class LinkManager {
   // "" when healthy, else why /health is degraded.
   [[nodiscard]] std::string health_problem() const;
   [[nodiscard]] std::uint64_t failovers() const noexcept { return failovers_; }
+  // Link up, link RTT, failovers, re-sent commands on /metrics.
+  void register_metrics(app::MetricsRegistry& m) const;
 
   struct Conn;
   struct Peer;

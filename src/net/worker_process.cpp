@@ -17,6 +17,7 @@
 
 #include "tradeshard/core/instrument.hpp"
 #include "tradeshard/link/worker_host.hpp"
+#include "tradeshard/net/notifier.hpp"
 #include "wall_clock.hpp"
 
 namespace tradeshard::net {
@@ -95,6 +96,7 @@ struct WorkerProcess::Impl {
                                      8192, 64, link::default_max_payload}),
         acceptor(io),
         signals(io),
+        notifier(io),
         log(spdlog::get("main")) {}
 
   void accept() {
@@ -147,6 +149,7 @@ struct WorkerProcess::Impl {
   link::WorkerHost host;
   tcp::acceptor acceptor;
   asio::signal_set signals;
+  Notifier notifier;  // sd_notify: READY, STOPPING, the watchdog
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<Link> current;
   bool pump_scheduled = false;
@@ -175,12 +178,16 @@ int WorkerProcess::run(const std::string& ports_file) {
   w.signals.async_wait([&w](const boost::system::error_code& ec, int) {
     if (ec) return;
     w.log->info("signal: stopping");
+    w.notifier.notify("STOPPING=1\nSTATUS=stopping");
+    w.notifier.stop_watchdog();
     boost::system::error_code ignored;
     w.acceptor.close(ignored);
     if (w.current) w.link_closed(w.current, "stopping");
     w.io.stop();
   });
   w.accept();
+  w.notifier.notify("READY=1\nSTATUS=worker " + w.config.cluster.id + ": link on port " + std::to_string(port));
+  w.notifier.start_watchdog();
   w.log->info("tradeshardd {} worker {} ready: link on {}:{}, {} instruments", TRADESHARD_VERSION, w.config.cluster.id,
               at.host, port, w.instruments.size());
   w.io.run();

@@ -165,6 +165,10 @@ TEST_CASE("Cluster: orders match in worker processes; /cluster shows them; views
     std::this_thread::sleep_for(20ms);
   }
   CHECK(c.cluster()["members"][0]["rtt_us"].get<std::int64_t>() > 0);
+  const std::string metrics = http_request(c.gateway->http_port(), "GET", "/metrics").body;
+  CHECK(metrics.find("tradeshard_cluster_link_up{worker=\"worker-2\"} 1") != std::string::npos);
+  CHECK(metrics.find("tradeshard_cluster_failovers_total 0") != std::string::npos);
+  CHECK(metrics.find("tradeshard_cluster_link_rtt_seconds{worker=\"worker-1\"}") != std::string::npos);
 }
 
 TEST_CASE("Cluster: kill -9 of a worker keeps every resting order, in priority; detected at once") {

@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Ensure the unit passes `systemd-analyze verify` and scores <= 2.0 on `systemd-analyze security`.
+# Ensure the units pass `systemd-analyze verify` and score <= 2.0 on `systemd-analyze security`.
 # $1 = built tradeshardd, $2 = source dir.
 set -euo pipefail
 bin="$1"; src="$2"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-# verify needs ExecStart's binary to exist: point the unit at the built one.
-sed -e "s|/usr/local/bin/tradeshardd|$bin|g" -e "s|/usr/local/etc/tradeshard/tradeshard.json|$src/config/tradeshard.json|g" \
-  "$src/systemd/tradeshard.service" > "$tmp/tradeshard.service"
-out=$(systemd-analyze verify "$tmp/tradeshard.service" 2>&1) || { echo "verify failed:"; echo "$out"; exit 1; }
-# Ignore the lines that concern the host's other units; anything about ours is a failure.
-ours=$(echo "$out" | grep -i "tradeshard.service" || true)
-if [ -n "$ours" ]; then echo "verify warnings:"; echo "$ours"; exit 1; fi
-sec=$(systemd-analyze security --offline=true "$tmp/tradeshard.service" 2>&1) || true
-score=$(echo "$sec" | grep -oE "Overall exposure level for tradeshard.service: [0-9.]+" | grep -oE "[0-9.]+$")
-echo "exposure: $score"
-[ -n "$score" ] || { echo "no exposure score:"; echo "$sec"; exit 1; }
-awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || { echo "$sec" | grep -E "✗" | head -30; echo "exposure $score > 2.0"; exit 1; }
-echo "systemd unit ok"
+# verify needs ExecStart's binary to exist: point the units at the built one. The worker template
+# is checked as an instance (tradeshard-worker@1.service).
+check_unit() {
+  local unit="$1" name="$2"
+  sed -e "s|/usr/local/bin/tradeshardd|$bin|g" \
+      -e "s|/usr/local/etc/tradeshard/tradeshard.json|$src/config/tradeshard.json|g" \
+      -e "s|/usr/local/etc/tradeshard/worker-%i.json|$src/config/tradeshard.json|g" \
+    "$src/systemd/$unit" > "$tmp/$name"
+  out=$(systemd-analyze verify "$tmp/$name" 2>&1) || { echo "$name: verify failed:"; echo "$out"; exit 1; }
+  # Ignore the lines that concern the host's other units; anything about ours is a failure.
+  ours=$(echo "$out" | grep -iF "$name" || true)
+  if [ -n "$ours" ]; then echo "$name: verify warnings:"; echo "$ours"; exit 1; fi
+  sec=$(systemd-analyze security --offline=true "$tmp/$name" 2>&1) || true
+  score=$(echo "$sec" | grep -oE "Overall exposure level for $name: [0-9.]+" | grep -oE "[0-9.]+$")
+  echo "$name exposure: $score"
+  [ -n "$score" ] || { echo "$name: no exposure score:"; echo "$sec"; exit 1; }
+  awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || { echo "$sec" | grep -E "✗" | head -30; echo "$name: exposure $score > 2.0"; exit 1; }
+}
+check_unit tradeshard.service tradeshard.service
+check_unit tradeshard-worker@.service tradeshard-worker@1.service
+echo "systemd units ok"

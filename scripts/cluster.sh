@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# A local tradeshard cluster on loopback (docs/cluster.md): a gateway and worker processes, each on
+# its own 127.0.0.x address, from config/tradeshard.json.
+#
+#   scripts/cluster.sh start DIR [WORKERS]   start (default 3 workers); returns once the gateway
+#                                            serves orders and every worker link is up
+#   scripts/cluster.sh stop DIR              SIGTERM everything started in DIR
+#
+# DIR/cluster.json then says where everything is:
+#   {"gateway":{"pid","tcp","http"},"workers":[{"id","pid","addr"}]}
+# Each process logs to DIR/<id>.log; configs are DIR/<id>.json. TRADESHARDD overrides the binary
+# (default build/tradeshardd). Not yet here: etcd, processing nodes, standby gateways.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+bin="${TRADESHARDD:-$root/build/tradeshardd}"
+
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 2 ] || usage
+cmd="$1"
+dir="$2"
+
+stop() {
+  [ -f "$dir/pids" ] || { echo "cluster.sh: nothing started in $dir"; return 0; }
+  while read -r pid; do kill -TERM "$pid" 2>/dev/null || true; done <"$dir/pids"
+  for _ in $(seq 1 50); do
+    alive=0
+    while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$dir/pids"
+    [ "$alive" -eq 0 ] && break
+    sleep 0.1
+  done
+  while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done <"$dir/pids"
+  rm -f "$dir/pids"
+  echo "cluster.sh: stopped"
+}
+
+case "$cmd" in
+  stop) stop; exit 0 ;;
+  start) ;;
+  *) usage ;;
+esac
+
+workers="${3:-3}"
+[ -x "$bin" ] || { echo "cluster.sh: $bin not found (make build first, or set TRADESHARDD)"; exit 1; }
+mkdir -p "$dir"
+dir="$(cd "$dir" && pwd)"
+[ ! -f "$dir/pids" ] || { echo "cluster.sh: a cluster is already running in $dir (stop it first)"; exit 1; }
+
+# Configs: free ports picked now, one 127.0.0.x per process (the gateway on .2, workers from .3).
+python3 - "$root/config/tradeshard.json" "$dir" "$workers" <<'EOF'
+import json, socket, sys
+base, out, n = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+
+def free_port(ip):
+    s = socket.socket()
+    s.bind((ip, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+peers = []
+for i in range(n):
+    ip = f"127.0.0.{3 + i}"
+    wid = f"worker-{i + 1}"
+    peers.append({"id": wid, "addr": f"{ip}:{free_port(ip)}"})
+    cfg = dict(base)
+    cfg["cluster"] = {"role": "worker", "id": wid, "link": peers[-1]["addr"]}
+    cfg["history"] = {"enabled": False}
+    json.dump(cfg, open(f"{out}/{wid}.json", "w"), indent=2)
+gw = dict(base)
+gw["listen"] = {"tcp": f"127.0.0.2:{free_port('127.0.0.2')}", "http": f"127.0.0.2:{free_port('127.0.0.2')}"}
+gw["cluster"] = {"role": "gateway", "id": "gw-1", "workers": peers}
+gw["ledger"] = dict(base.get("ledger", {}), data_dir=f"{out}/gateway/ledger")
+gw["history"] = dict(base.get("history", {}), dir=f"{out}/gateway/history", archive_dir=f"{out}/gateway/history-archive")
+json.dump(gw, open(f"{out}/gateway.json", "w"), indent=2)
+json.dump({"workers": peers, "gateway": gw["listen"]}, open(f"{out}/plan.json", "w"))
+EOF
+
+: >"$dir/pids"
+start_process() {  # id, role
+  "$bin" --role "$2" --config "$dir/$1.json" --ports-file "$dir/$1.ports" >/dev/null 2>"$dir/$1.log" &
+  echo $! >>"$dir/pids"
+  echo $!
+}
+wait_ports() {  # id
+  for _ in $(seq 1 200); do
+    [ -s "$dir/$1.ports" ] && return 0
+    sleep 0.05
+  done
+  echo "cluster.sh: $1 did not start; its log:"; cat "$dir/$1.log"; stop; exit 1
+}
+
+worker_pids=()
+for i in $(seq 1 "$workers"); do
+  worker_pids+=("$(start_process "worker-$i" worker)")
+done
+for i in $(seq 1 "$workers"); do wait_ports "worker-$i"; done
+gw_pid="$(start_process gateway gateway)"
+wait_ports gateway
+
+http="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["http"])' "$dir/plan.json")"
+for _ in $(seq 1 200); do
+  if curl -sf "http://$http/cluster" 2>/dev/null | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+sys.exit(0 if c["members"] and all(m["state"] == "up" for m in c["members"]) else 1)'; then
+    break
+  fi
+  sleep 0.05
+done
+
+python3 - "$dir" "$gw_pid" "${worker_pids[@]}" <<'EOF'
+import json, sys
+out, gw_pid, pids = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
+plan = json.load(open(f"{out}/plan.json"))
+cluster = {
+    "gateway": {"pid": gw_pid, "tcp": plan["gateway"]["tcp"], "http": plan["gateway"]["http"]},
+    "workers": [{"id": w["id"], "pid": pid, "addr": w["addr"]} for w, pid in zip(plan["workers"], pids)],
+}
+json.dump(cluster, open(f"{out}/cluster.json", "w"), indent=2)
+print(json.dumps(cluster))
+EOF
+curl -sf "http://$http/cluster" >/dev/null || { echo "cluster.sh: the gateway does not answer; see $dir/gateway.log"; stop; exit 1; }
+echo "cluster.sh: gateway on $http (HTTP), $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$dir/plan.json") (TCP); $workers workers"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# scripts/cluster.sh: start writes cluster.json as docs/cluster.md says, /cluster's member ids are
+# cluster.json's, an order crosses through the workers, kill -9 of a worker fails over, stop stops
+# every process. $1 = built tradeshardd, $2 = source dir.
+set -euo pipefail
+bin="$1"; src="$2"
+dir=$(mktemp -d); trap 'TRADESHARDD="$bin" bash "$src/scripts/cluster.sh" stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+TRADESHARDD="$bin" bash "$src/scripts/cluster.sh" start "$dir" 2 >/dev/null
+python3 - "$dir" <<'PY'
+import json, socket, sys, time, urllib.request, os, signal
+d = sys.argv[1]
+c = json.load(open(f"{d}/cluster.json"))
+assert set(c["gateway"]) == {"pid", "tcp", "http"}, c
+assert [w["id"] for w in c["workers"]] == ["worker-1", "worker-2"], c
+assert all(w["addr"].startswith(f"127.0.0.{3 + i}:") for i, w in enumerate(c["workers"])), c
+http = c["gateway"]["http"]
+get = lambda p: json.load(urllib.request.urlopen(f"http://{http}{p}", timeout=5))
+members = get("/cluster")["members"]
+assert [m["id"] for m in members] == ["worker-1", "worker-2"], members
+assert all(m["state"] == "up" for m in members), members
+host, port = c["gateway"]["tcp"].split(":")
+s = socket.create_connection((host, int(port)), timeout=5)
+f = s.makefile("rw")
+def send(o): f.write(json.dumps(o) + "\n"); f.flush()
+def until(t, i):
+    while True:
+        m = json.loads(f.readline())
+        if m.get("type") == t and m.get("id") == i: return m
+send({"type": "order", "id": "s-1", "account": "a", "symbol": "BTCUSDT", "side": "sell", "price": "100", "qty": "1"})
+until("ack", "s-1")
+send({"type": "order", "id": "b-1", "account": "b", "symbol": "BTCUSDT", "side": "buy", "price": "100", "qty": "0.5"})
+assert until("fill", "b-1")["price"] == "100.00"
+os.kill(c["workers"][0]["pid"], signal.SIGKILL)
+deadline = time.time() + 3
+while time.time() < deadline:
+    cl = get("/cluster")
+    if cl["members"][0]["state"] == "dead" and cl["failovers"] == 1: break
+    time.sleep(0.01)
+else:
+    raise SystemExit(f"no failover: {cl}")
+assert get("/book/BTCUSDT")["best_ask"] == "100.00"  # the rest of s-1 survived
+print("cluster.sh ok: failover", cl["last_failover"])
+PY
+pids=$(cat "$dir/pids")
+TRADESHARDD="$bin" bash "$src/scripts/cluster.sh" stop "$dir" >/dev/null
+for p in $pids; do
+  if kill -0 "$p" 2>/dev/null; then echo "process $p still running after stop"; exit 1; fi
+done
+echo "cluster script ok"
