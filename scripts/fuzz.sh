@@ -8,7 +8,7 @@
 #   FUZZ_SECONDS  seconds per target (default 60); with FUZZ_RUNS, the cap
 #   FUZZ_RUNS     stop a target after this many executions (default: none, time only)
 #   FUZZ_PARALLEL targets run at once (default 1); each is one libFuzzer process on one core
-#   FUZZ_TARGETS  which targets (default: all: decoder websocket http config wal history)
+#   FUZZ_TARGETS  which targets (default: all: decoder websocket http config wal history etcd link)
 #   FUZZ_BUILD    build directory (default build-fuzz)
 #   JOBS          parallel compile jobs (default nproc)
 #   FUZZ_ARGS     extra libFuzzer flags for every target (e.g. -jobs=2, -dict=...)
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
 build="${FUZZ_BUILD:-build-fuzz}"
 jobs="${JOBS:-$(nproc)}"
-targets=(${FUZZ_TARGETS:-decoder websocket http config wal history})
+targets=(${FUZZ_TARGETS:-decoder websocket http config wal history etcd link})
 
 # -max_len per target: long enough for what the target parses, short enough to stay fast.
 #  decoder:   a lines-mode run over more than one 8 KiB pass
@@ -27,6 +27,8 @@ targets=(${FUZZ_TARGETS:-decoder websocket http config wal history})
 #  config:    a config of a few dozen instruments/workers
 #  wal:       a snapshot and a few dozen change sets
 #  history:   a chunk of a few hundred rows
+#  etcd:      an etcd answer or a few watch messages
+#  link:      a stream of a few dozen link frames (a RESULT of 64 events is 4 KiB)
 max_len() {
   case "$1" in
     decoder) echo 20000 ;;
@@ -34,6 +36,8 @@ max_len() {
     http) echo 20000 ;;
     config) echo 8192 ;;
     wal) echo 8192 ;;
+    etcd) echo 8192 ;;
+    link) echo 16384 ;;
     *) echo 4096 ;;
   esac
 }

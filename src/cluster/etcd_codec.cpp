@@ -543,6 +543,17 @@ std::optional<std::string> base64_decode(std::string_view text) {
       return std::nullopt;
     }
   }
+  // Canonical only: the bits a padded final group does not use must be zero ("Zh==" is "f" too
+  // for a lenient decoder, but encodes back as "Zg=="); the fuzzer's round trip found it.
+  if (pad > 0) {
+    const unsigned char last = static_cast<unsigned char>(text[text.size() - pad - 1]);
+    const int v = last >= 'A' && last <= 'Z'   ? last - 'A'
+                  : last >= 'a' && last <= 'z' ? last - 'a' + 26
+                  : last >= '0' && last <= '9' ? last - '0' + 52
+                  : last == '+'                ? 62
+                                               : 63;
+    if ((v & (pad == 2 ? 0x0f : 0x03)) != 0) return std::nullopt;
+  }
   std::string out(3 * (text.size() / 4), '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));

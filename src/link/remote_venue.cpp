@@ -6,8 +6,7 @@
 
 namespace tradeshard::link {
 
-RemoteVenue::RemoteVenue(const core::InstrumentTable& instruments, RemoteVenueOptions options)
-    : instruments_(instruments), options_(std::move(options)) {}
+RemoteVenue::RemoteVenue(RemoteVenueOptions options) : options_(std::move(options)) {}
 
 RemoteVenue::~RemoteVenue() = default;
 

@@ -28,16 +28,15 @@ namespace tradeshard::net {
 namespace {
 // Cluster mode's gateway: matching in worker processes behind a RemoteVenue, the workers[] slots
 // spread over cluster.workers in turn. Embedded: null (the Gateway builds its InProcessVenue).
-std::unique_ptr<app::Venue> cluster_venue(const app::Config& c, const core::InstrumentTable& instruments,
-                                          link::RemoteVenue*& remote) {
+std::unique_ptr<app::Venue> cluster_venue(const app::Config& c, link::RemoteVenue*& remote) {
   if (c.cluster.role != app::Role::gateway) return nullptr;
   link::RemoteVenueOptions o;
   o.gateway_id = c.cluster.id.empty() ? "gateway" : c.cluster.id;
   o.epoch = c.cluster.epoch;
-  o.instruments_digest = instruments.digest();
+  o.instruments_digest = core::InstrumentTable(c.instruments).digest();  // what the workers compare
   o.heartbeat_ms = c.cluster.heartbeat_ms;
   o.max_in_flight = c.cluster.max_in_flight;
-  auto venue = std::make_unique<link::RemoteVenue>(instruments, o);
+  auto venue = std::make_unique<link::RemoteVenue>(o);
   for (const auto& w : c.cluster.workers) venue->add_link(w.id);
   for (std::uint32_t slot = 0; slot < c.workers.size(); ++slot) {
     venue->assign(slot, slot % static_cast<std::uint32_t>(c.cluster.workers.size()));
@@ -50,8 +49,7 @@ std::unique_ptr<app::Venue> cluster_venue(const app::Config& c, const core::Inst
 struct Daemon::Impl {
   explicit Impl(const app::Config& c)
       : config(c),
-        instruments(c.instruments),
-        gateway(c, cluster_venue(c, instruments, remote)),
+        gateway(c, cluster_venue(c, remote)),
         server(io, c, gateway),
         notifier(io),
         signals(io),
@@ -123,7 +121,6 @@ struct Daemon::Impl {
   }
   const app::Config& config;
   boost::asio::io_context io{1};
-  core::InstrumentTable instruments;        // the remote venue's (the Gateway has its own copy)
   link::RemoteVenue* remote = nullptr;      // cluster gateway: owned by the Gateway
   app::Gateway gateway;
   Server server;

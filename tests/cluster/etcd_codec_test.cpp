@@ -29,6 +29,9 @@ TEST_CASE("etcd codec: base64 round-trips every byte and refuses what the gatewa
   CHECK_FALSE(base64_decode("Zm9v\n").has_value());
   CHECK_FALSE(base64_decode("Zm9-").has_value());    // the URL alphabet
   CHECK_FALSE(base64_decode("====").has_value());
+  CHECK_FALSE(base64_decode("Zh==").has_value());    // unused bits set: not what an encoder writes
+  CHECK_FALSE(base64_decode("Zm9=").has_value());
+  CHECK(*base64_decode("Zg==") == "f");
 }
 
 TEST_CASE("etcd codec: prefix_end is the first key past the prefix") {

@@ -58,7 +58,7 @@ struct Sink final : app::VenueSink {
 // Worker processes in memory, wired to a RemoteVenue.
 struct Cluster {
   explicit Cluster(const core::InstrumentTable& t, std::uint32_t hosts, std::uint32_t max_in_flight = 4096)
-      : table(t), venue(t, RemoteVenueOptions{"gw", 1, t.digest(), 100, max_in_flight}) {
+      : table(t), venue(RemoteVenueOptions{"gw", 1, t.digest(), 100, max_in_flight}) {
     venue.attach(sink);
     for (std::uint32_t i = 0; i < hosts; ++i) {
       WorkerHostOptions o{"worker-" + std::to_string(i + 1), t.digest()};

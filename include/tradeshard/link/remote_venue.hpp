@@ -55,7 +55,7 @@ class RemoteVenue final : public app::Venue {
  public:
   using LinkId = std::uint32_t;
 
-  RemoteVenue(const core::InstrumentTable& instruments, RemoteVenueOptions options);
+  explicit RemoteVenue(RemoteVenueOptions options);
   ~RemoteVenue() override;
 
   // ---- links (called by the edge) ----
@@ -159,7 +159,6 @@ class RemoteVenue final : public app::Venue {
   void on_result(Link& l, std::uint64_t seq, const Result& r, app::Now now);
   void deliver(std::uint32_t slot, std::span<const book::Event> events, app::Now now);
 
-  const core::InstrumentTable& instruments_;
   RemoteVenueOptions options_;
   app::VenueSink* sink_ = nullptr;
   std::deque<Link> links_;

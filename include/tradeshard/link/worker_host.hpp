@@ -115,7 +115,6 @@ class WorkerHost final : private app::VenueSink {
   std::map<std::uint64_t, std::string> cache_;           // seq -> its RESULT frame
   // The command being applied (its events collect here), and where frames go meanwhile.
   std::uint64_t current_seq_ = 0;
-  std::uint32_t current_slot_ = 0;
   Result current_;
   std::string* out_ = nullptr;
   bool silent_ = false;  // events of dropped orders go nowhere
