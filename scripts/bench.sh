@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: every component benchmark (build/tradeshard-bench-*), then the end-to-end suite
 # (tradeshard-bench --suite full), tick ingest with the history on vs off
-# (scripts/bench-history-ingest.sh), then the generated tables of docs/benchmarks.md.
+# (scripts/bench-history-ingest.sh), the order path through worker processes
+# (scripts/bench-cluster.sh), then the generated tables of docs/benchmarks.md.
 # One progress line per step. Budget: 5 minutes in total.
 #   $1                  build dir (default: build)
 #   BENCH_COMPONENT_ARGS  extra args for the component benches (e.g. --quick when short of time)
@@ -17,7 +18,7 @@ benches=("$build"/tradeshard-bench-*)
 [ ${#benches[@]} -gt 0 ] || echo "bench: no component benchmarks built in $build (continuing with end-to-end)"
 results="$build/bench-results"
 mkdir -p "$results"
-total=$(( ${#benches[@]} + 3 ))
+total=$(( ${#benches[@]} + 4 ))
 i=0
 started=$(date +%s)
 for b in "${benches[@]}"; do
@@ -34,6 +35,9 @@ echo "bench [$i/$total] tradeshard-bench --suite $suite (elapsed $(( $(date +%s)
 i=$((i + 1))
 echo "bench [$i/$total] history on vs off, tick ingest over TCP (elapsed $(( $(date +%s) - started )) s)"
 bash "$root/scripts/bench-history-ingest.sh" "$build" | tee "$results/history-ingest.txt"
+i=$((i + 1))
+echo "bench [$i/$total] order path through worker processes vs embedded and echo (elapsed $(( $(date +%s) - started )) s)"
+bash "$root/scripts/bench-cluster.sh" "$build" 5 | tee "$results/cluster.txt"
 i=$((i + 1))
 echo "bench [$i/$total] docs/benchmarks.md tables (elapsed $(( $(date +%s) - started )) s)"
 python3 "$root/scripts/bench_report.py" --json "$build/bench.json" --results "$results" --doc "$root/docs/benchmarks.md"

@@ -94,6 +94,14 @@ struct Cluster {
       }
     }
   }
+  // Slots 0 and 1 (as the embedded reference has them), hosted by the given workers.
+  void two_slots(std::uint32_t host0, std::uint32_t host1) {
+    venue.assign(0, links[host0]);
+    venue.assign(1, links[host1]);
+    venue.add_worker(0, "worker-1", 1'000'000, 0);
+    venue.add_worker(1, "worker-2", 1'000'000, 0);
+    for (std::uint32_t i = 0; i < workers.size(); ++i) connect(i);
+  }
   const core::InstrumentTable& table;
   RemoteVenue venue;
   Sink sink;
@@ -166,12 +174,7 @@ TEST_CASE("Remote venue: the same commands give the same events as the embedded 
   for (std::uint64_t seed = 1; seed <= 5; ++seed) {
     CAPTURE(seed);
     Cluster c(table, 2);
-    c.venue.assign(0, c.links[0]);
-    c.venue.assign(1, c.links[1]);
-    c.venue.add_worker(0, "worker-1", 1'000'000, 0);
-    c.venue.add_worker(1, "worker-2", 1'000'000, 0);
-    c.connect(0);
-    c.connect(1);
+    c.two_slots(0, 1);
     Embedded e(table);
     Traffic ta(seed), tb(seed);
     for (int i = 0; i < 600; ++i) {
@@ -203,11 +206,7 @@ TEST_CASE("Remote venue: a link that drops mid-stream and reconnects loses and r
   for (std::uint64_t seed = 10; seed < 14; ++seed) {
     CAPTURE(seed);
     Cluster c(table, 1);
-    c.venue.assign(0, c.links[0]);
-    c.venue.assign(1, c.links[0]);  // one process hosts both slots
-    c.venue.add_worker(0, "worker-1", 1'000'000, 0);
-    c.venue.add_worker(1, "worker-2", 1'000'000, 0);
-    c.connect(0);
+    c.two_slots(0, 0);  // one process hosts both slots
     Embedded e(table);
     Traffic ta(seed), tb(seed);
     for (int round = 0; round < 6; ++round) {
@@ -242,12 +241,7 @@ TEST_CASE("Remote venue: a dead worker's slots move with their books and unanswe
   for (std::uint64_t seed = 20; seed < 25; ++seed) {
     CAPTURE(seed);
     Cluster c(table, 2);
-    c.venue.assign(0, c.links[0]);
-    c.venue.assign(1, c.links[1]);
-    c.venue.add_worker(0, "worker-1", 1'000'000, 0);
-    c.venue.add_worker(1, "worker-2", 1'000'000, 0);
-    c.connect(0);
-    c.connect(1);
+    c.two_slots(0, 1);
     Embedded e(table);
     Traffic ta(seed), tb(seed);
     for (int i = 0; i < 400; ++i) {
