@@ -21,6 +21,7 @@ struct LeaseKeeper::Impl : std::enable_shared_from_this<LeaseKeeper::Impl> {
   std::int64_t id = 0;
   bool alive = false;
   bool stopped = false;
+  bool revoked = false;       // revoke() was called: a grant still in flight is revoked on arrival
   asio::steady_timer tick;    // the next keepalive
   asio::steady_timer expiry;  // a whole TTL since the last good keepalive: assume it expired
   std::function<void(std::int64_t)> on_granted;
@@ -32,6 +33,10 @@ struct LeaseKeeper::Impl : std::enable_shared_from_this<LeaseKeeper::Impl> {
     client.lease_grant(ttl, [w = weak_from_this()](etcd::Result<etcd::LeaseGrantResponse> r) {
       auto self = w.lock();
       if (!self || self->stopped) return;
+      if (self->revoked) {  // revoke() came first: this lease must not live
+        if (r.ok()) self->client.lease_revoke(r.value->id, [](auto) {});
+        return;
+      }
       if (!r.ok()) {  // etcd unreachable: try again shortly, nothing is registered yet
         self->tick.expires_after(milliseconds(200));
         self->tick.async_wait([w = self->weak_from_this()](const boost::system::error_code& ec) {
@@ -106,6 +111,7 @@ void LeaseKeeper::start(std::function<void(std::int64_t)> on_granted, std::funct
 }
 
 void LeaseKeeper::revoke(std::function<void()> done) {
+  impl_->revoked = true;
   impl_->tick.cancel();
   impl_->expiry.cancel();
   const bool had = impl_->alive;

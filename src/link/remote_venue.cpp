@@ -14,6 +14,10 @@ RemoteVenue::LinkId RemoteVenue::add_link(std::string name) {
   Link& l = links_.emplace_back();
   l.id = static_cast<LinkId>(links_.size() - 1);
   l.name = std::move(name);
+  // A gateway that starts knows nothing of what a worker holds from an earlier run of it (same
+  // static epoch): the first HELLO resets the worker, as a restart of the embedded daemon loses
+  // its books. (With epochs from etcd, a new leader's epoch does this on its own.)
+  l.needs_reset = true;
   l.reader = FrameReader(options_.max_payload);
   return static_cast<LinkId>(links_.size() - 1);
 }
@@ -96,6 +100,17 @@ bool RemoteVenue::on_bytes(LinkId id, std::string_view bytes, app::Now now) {
           return fail(l, "worker welcomed epoch " + std::to_string(w.epoch) + ", not " + std::to_string(options_.epoch));
         }
         l.up = true;
+        const std::uint64_t first_unanswered = l.outstanding.empty() ? l.next_seq : l.outstanding.begin()->first;
+        if (w.applied_seq >= l.next_seq) {
+          return fail(l, "worker says it received command " + std::to_string(w.applied_seq) + ", only " +
+                             std::to_string(l.next_seq - 1) + " were sent");
+        }
+        if (w.applied_seq + 1 < first_unanswered) {
+          // The worker lost what it held (a restart we could not fail over from): it starts a
+          // new sequence. Its books come back from the shadow, then what it never answered.
+          rebuild(l, w.applied_seq);
+          break;
+        }
         // Every command without a RESULT goes again, in order: the worker applies each once.
         for (const auto& [seq, o] : l.outstanding) {
           append(l.output, seq, o.message);
@@ -161,6 +176,24 @@ void RemoteVenue::on_result(Link& l, std::uint64_t seq, const Result& r, app::No
       --s.queued;
       --queued_;
       ++s.orders;
+      if (r.outcome == Outcome::refused) {
+        // The worker refused the order itself (a key it already holds): it ends rejected.
+        book::Event rejected;
+        rejected.type = book::EventType::rejected;
+        rejected.reject_reason = r.reason <= static_cast<std::uint8_t>(book::RejectReason::no_liquidity)
+                                     ? static_cast<book::RejectReason>(r.reason)
+                                     : book::RejectReason::duplicate_key;
+        rejected.side = o.order.side;
+        rejected.account = o.order.account;
+        rejected.instrument = o.order.instrument;
+        rejected.key = o.order.key;
+        rejected.price = o.order.price;
+        rejected.qty = o.order.qty;
+        rejected.remaining = o.order.qty;
+        const book::Event one[] = {rejected};
+        deliver(o.slot, one, now);
+        return;
+      }
       if (r.outcome == Outcome::queue_full) {
         // The worker's lane was full although ours had room (its capacity is smaller than the
         // gateway's): the order ends unmatched, as an expired one does.
@@ -283,6 +316,18 @@ void RemoteVenue::cancel_all(std::span<const app::OrderRef> orders) {
   }
 }
 
+bool RemoteVenue::busy(std::uint32_t slot) const {
+  for (const auto& l : links_) {
+    for (const auto& [seq, o] : l.outstanding) {
+      if (o.slot == slot) return true;
+    }
+    for (const auto& o : l.backlog) {
+      if (o.slot == slot) return true;
+    }
+  }
+  return false;
+}
+
 std::string RemoteVenue::move_book(core::InstrumentId instrument, std::uint32_t from, std::uint32_t to,
                                    std::vector<book::OrderKey>& moved) {
   moved.clear();
@@ -290,8 +335,9 @@ std::string RemoteVenue::move_book(core::InstrumentId instrument, std::uint32_t 
   Slot& a = slots_[from];
   Slot& b = slots_[to];
   if (a.retired || b.retired) return "worker_retired";
-  // Orders still queued on `from` would land after the book left: refuse until they are matched.
-  if (a.queued != 0) return "orders_in_flight";
+  // Any command still unanswered on either slot (an order queued on `from`, a cancel of an order
+  // of this book) would act on the book as it was: refuse until they are answered.
+  if (a.queued != 0 || busy(from) || busy(to)) return "orders_in_flight";
   if (shadow_.export_book(to, instrument).orders.size() != 0) return "book_not_empty";
   const book::BookImage image = shadow_.export_book(from, instrument);
   // LOAD_BOOK on the new home first, then DROP_BOOK on the old: each link keeps its order, so
@@ -307,6 +353,32 @@ std::string RemoteVenue::move_book(core::InstrumentId instrument, std::uint32_t 
   shadow_.move_book(from, to, instrument);
   for (const auto& o : image.orders) moved.push_back(o.key);
   return {};
+}
+
+void RemoteVenue::rebuild(Link& l, std::uint64_t applied_seq) {
+  ++l.counters.rebuilds;
+  std::vector<Outstanding> unanswered;
+  for (auto& [seq, o] : l.outstanding) unanswered.push_back(std::move(o));
+  for (auto& o : l.backlog) unanswered.push_back(std::move(o));
+  l.outstanding.clear();
+  l.backlog.clear();
+  l.next_seq = applied_seq + 1;
+  for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    if (!slots_[slot].assigned || slots_[slot].link != l.id) continue;
+    for (const core::InstrumentId ins : shadow_.instruments_on(slot)) {
+      Outstanding load;
+      load.kind = Kind::load_book;
+      load.message = LoadBookCommand{slot, shadow_.export_book(slot, ins)};
+      (void)send(slot, std::move(load), false);
+    }
+  }
+  for (auto& o : unanswered) {
+    if (o.kind == Kind::load_book || o.kind == Kind::drop_book) continue;
+    ++l.counters.resent;
+    --l.counters.commands;
+    const std::uint32_t slot = o.slot;
+    (void)send(slot, std::move(o), false);
+  }
 }
 
 void RemoteVenue::rehome(LinkId dead_id, LinkId to_id) {

@@ -82,6 +82,7 @@ bool WorkerHost::hello(const Hello& h, std::string& out) {
   if (h.reset || h.epoch > epoch_) {
     drop_queued();  // orders of the old gateway never matched: nobody is waiting for them
     cache_.clear();
+    cache_order_.clear();
     received_ = 0;
     epoch_ = h.epoch;
   }
@@ -252,7 +253,12 @@ void WorkerHost::emit(std::uint64_t seq, Result r, std::string& out) {
   pending_seqs_.erase(seq);
   if (linked_) out += frame;
   cache_[seq] = std::move(frame);
-  while (cache_.size() > options_.result_cache) cache_.erase(cache_.begin());
+  cache_order_.push_back(seq);
+  // The oldest made goes first (not the lowest seq: an order matched late has a low seq).
+  while (cache_.size() > options_.result_cache && !cache_order_.empty()) {
+    cache_.erase(cache_order_.front());
+    cache_order_.pop_front();
+  }
 }
 
 bool WorkerHost::pump(app::Now now, std::string& out) {

@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
@@ -161,6 +162,29 @@ TEST_CASE("etcd client: a kept lease holds its key past the TTL; revoke removes 
   REQUIRE(run_until(io, [&] { return !lost.empty(); }, 3000ms));
   CHECK(lost.find("gone") != std::string::npos);
   CHECK_FALSE(second.alive());
+}
+
+TEST_CASE("etcd client: a lease revoked before its grant was answered does not live on") {
+  EtcdCluster etcd(1, 52);
+  boost::asio::io_context io;
+  EtcdClient c(io, options(etcd));
+  LeaseKeeper keeper(io, c, 2);
+  std::int64_t granted = 0;
+  keeper.start([&](std::int64_t id) { granted = id; }, [](const std::string&) {});
+  bool revoked = false;
+  keeper.revoke([&] { revoked = true; });  // the grant is still in flight
+  run_until(io, [] { return false; }, 1000ms);
+  CHECK(revoked);
+  CHECK(granted == 0);  // never reported as granted
+  CHECK_FALSE(keeper.alive());
+  // etcd holds no lease from it: the one granted meanwhile was revoked on arrival.
+  FILE* ctl = ::popen(("ETCDCTL_API=3 etcdctl --endpoints=" + etcd.endpoint(0) + " lease list 2>&1").c_str(), "r");
+  REQUIRE(ctl != nullptr);
+  std::string listed;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, ctl) != nullptr) listed += buf;
+  ::pclose(ctl);
+  CHECK_MESSAGE(listed.find("found 0 leases") != std::string::npos, listed);
 }
 
 TEST_CASE("etcd client: a watch sees every change in order; a compacted start revision cancels it") {

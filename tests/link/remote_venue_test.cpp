@@ -310,3 +310,92 @@ TEST_CASE("Remote venue: past max_in_flight an order is refused; cancels wait in
   CHECK(seen[4].key == 1);
   CHECK(seen[5].key == 2);
 }
+
+TEST_CASE("Remote venue: a worker that restarts with nowhere to fail over gets its books back from the shadow") {
+  const auto table = book_test::make_table();
+  for (std::uint64_t seed = 30; seed < 34; ++seed) {
+    CAPTURE(seed);
+    Cluster c(table, 1);
+    c.two_slots(0, 0);
+    Embedded e(table);
+    Traffic ta(seed), tb(seed);
+    for (int i = 0; i < 300; ++i) {
+      ta.step(c.venue);
+      tb.step(e.venue);
+      if (i % 9 == 8) {
+        c.settle();
+        e.settle();
+      }
+    }
+    c.settle();
+    e.settle();
+    for (int i = 0; i < 40; ++i) {  // unanswered when the worker goes
+      ta.step(c.venue);
+      tb.step(e.venue);
+    }
+    REQUIRE(c.venue.shadow().resting_on(0) + c.venue.shadow().resting_on(1) > 0);
+    // The process restarts (state gone); the gateway reconnects without a reset (same epoch).
+    c.venue.on_link_down(c.links[0]);
+    c.workers[0] = std::make_unique<WorkerHost>(table, book::EngineOptions{}, WorkerHostOptions{"worker-1", table.digest()});
+    c.connect(0, false);
+    CHECK(c.venue.link(c.links[0]).counters.rebuilds == 1);
+    for (int i = 0; i < 150; ++i) {
+      ta.step(c.venue);
+      tb.step(e.venue);
+      if (i % 9 == 8) {
+        c.settle();
+        e.settle();
+      }
+    }
+    c.settle();
+    e.settle();
+    same_events(c.sink, e.sink);
+  }
+}
+
+TEST_CASE("Remote venue: a restarted gateway resets its workers instead of reading their old results") {
+  const auto table = book_test::make_table();
+  Cluster first(table, 1);
+  first.two_slots(0, 0);
+  for (book::OrderKey k = 1; k <= 5; ++k) REQUIRE(first.venue.submit(0, limit(k, 1, book::Side::buy, 90, 1), core::Priority::normal));
+  first.settle();
+  // A new gateway (same static epoch) on the same worker process: its first HELLO resets it.
+  RemoteVenue second(RemoteVenueOptions{"gw", 1, table.digest(), 100, 4096});
+  Sink sink;
+  second.attach(sink);
+  const auto link = second.add_link("worker-1");
+  second.assign(0, link);
+  second.add_worker(0, "worker-1", 1'000'000, 0);
+  CHECK(second.link(link).needs_reset);
+  WorkerHost& worker = *first.workers[0];
+  worker.on_link_closed();
+  std::string out;
+  REQUIRE(worker.on_bytes(second.hello(link, second.link(link).needs_reset), out));
+  REQUIRE(second.on_bytes(link, out, app::Now{1, 1}));
+  CHECK(worker.received_seq() == 0);
+  CHECK(worker.venue().books().at(0).resting_orders == 0);  // the old run's books are gone
+  REQUIRE(second.submit(0, limit(1, 2, book::Side::sell, 95, 1), core::Priority::normal));
+  std::string back;
+  REQUIRE(worker.on_bytes(second.take_output(link), back));
+  while (worker.pump(app::Now{1, 1}, back)) {
+  }
+  REQUIRE(second.on_bytes(link, back, app::Now{1, 1}));
+  REQUIRE(sink.seen.size() == 1);  // the new order's own answer, not the old run's cached one
+  CHECK(sink.seen[0].type == book::EventType::accepted);
+  CHECK(sink.seen[0].price == 95);
+}
+
+TEST_CASE("Remote venue: an order the worker refuses ends rejected, not silently") {
+  const auto table = book_test::make_table();
+  Cluster c(table, 1);
+  c.two_slots(0, 0);
+  REQUIRE(c.venue.submit(0, limit(7, 1, book::Side::buy, 90, 1), core::Priority::normal));
+  REQUIRE(c.venue.submit(0, limit(7, 1, book::Side::buy, 91, 1), core::Priority::normal));  // same key, still queued
+  c.settle();
+  const auto seen = c.sink.of(0);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].type == book::EventType::rejected);  // answered first: refused at once
+  CHECK(seen[0].price == 91);
+  CHECK(seen[0].reason == static_cast<int>(book::RejectReason::duplicate_key));
+  CHECK(seen[1].type == book::EventType::accepted);
+}

@@ -276,3 +276,31 @@ TEST_CASE("Worker host: garbage on the link is refused with the reader's reason"
   CHECK(host.error().find("bad magic") != std::string::npos);
   CHECK(std::get<Refuse>(r.at(0).message).code == RefuseCode::bad_frame);
 }
+
+TEST_CASE("Worker host: the result cache drops the oldest made, so a late-matched order's result survives") {
+  const auto table = book_test::make_table();
+  WorkerHostOptions o{"w", table.digest()};
+  o.result_cache = 2;
+  WorkerHost host(table, {}, o);
+  std::string sent_normal;
+  {
+    Gateway g(host);
+    g.hello(1, table.digest());
+    append(sent_normal, ++g.seq, order(limit(1, 1, book::Side::buy, 90, 1)));  // seq 1, normal lane
+    CHECK(g.send_raw(sent_normal).empty());
+    CHECK(g.send(OrderCommand{0, core::Priority::emergency, limit(2, 1, book::Side::buy, 91, 1)}).empty());  // seq 2
+    CHECK(g.send(OrderCommand{0, core::Priority::emergency, limit(3, 1, book::Side::buy, 92, 1)}).empty());  // seq 3
+    host.on_link_closed();  // the results are made while no link is up
+  }
+  std::string offline;
+  while (host.pump(app::Now{1, 1}, offline)) {
+  }
+  // Made in the order 2, 3, 1: with two places, 2 goes, 1 (the lowest seq, made last) stays.
+  Gateway again(host);
+  again.hello(1, table.digest());
+  const auto r = again.send_raw(sent_normal);
+  REQUIRE_MESSAGE(again.open, host.error());
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].seq == 1);
+  CHECK(result(r[0]).events.at(0).type == book::EventType::accepted);
+}

@@ -47,6 +47,7 @@ struct LinkCounters {
   std::uint64_t unexpected = 0;     // RESULTs for no outstanding command (dropped)
   std::uint64_t import_failed = 0;  // LOAD_BOOKs the worker refused
   std::uint64_t remote_full = 0;    // orders the worker answered queue_full (ended as expired)
+  std::uint64_t rebuilds = 0;       // the worker came back without its state: books rebuilt
   std::uint64_t pings = 0;
   std::uint64_t pongs = 0;
 };
@@ -155,6 +156,10 @@ class RemoteVenue final : public app::Venue {
   bool send(std::uint32_t slot, Outstanding o, bool capped);
   void write(Link& l, std::uint64_t seq, const Message& m);
   void flush(Link& l);
+  // The worker behind `l` lost its state: books from the shadow, then the unanswered commands,
+  // renumbered from applied_seq + 1.
+  void rebuild(Link& l, std::uint64_t applied_seq);
+  [[nodiscard]] bool busy(std::uint32_t slot) const;  // a command for the slot is unanswered
   bool fail(Link& l, std::string why);
   void on_result(Link& l, std::uint64_t seq, const Result& r, app::Now now);
   void deliver(std::uint32_t slot, std::span<const book::Event> events, app::Now now);

@@ -18,6 +18,7 @@
 //    `result_cache` results), or later when its order is matched. RESULTs made while no link is
 //    up wait in the cache for that re-send.
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -113,6 +114,7 @@ class WorkerHost final : private app::VenueSink {
   std::unordered_map<book::OrderKey, Pending> pending_;  // orders queued, not matched yet
   std::unordered_set<std::uint64_t> pending_seqs_;       // their commands' seqs
   std::map<std::uint64_t, std::string> cache_;           // seq -> its RESULT frame
+  std::deque<std::uint64_t> cache_order_;                 // seqs as their RESULTs were made (eviction)
   // The command being applied (its events collect here), and where frames go meanwhile.
   std::uint64_t current_seq_ = 0;
   Result current_;
