@@ -62,17 +62,22 @@ void WorkerHost::drop_queued() {
   pending_seqs_.clear();
 }
 
-bool WorkerHost::hello(const Hello& h, std::string& out) {
-  if (linked_) return refuse(out, RefuseCode::bad_frame, "HELLO twice on one link");
+std::optional<Refuse> WorkerHost::check_hello(const Hello& h) const {
   if (h.instruments_digest != options_.instruments_digest) {
-    return refuse(out, RefuseCode::config_mismatch,
+    return Refuse{RefuseCode::config_mismatch, epoch_,
                   "instrument table digest " + std::to_string(h.instruments_digest) + " differs from this worker's " +
-                      std::to_string(options_.instruments_digest) + " (run both with the same instruments)");
+                      std::to_string(options_.instruments_digest) + " (run both with the same instruments)"};
   }
   if (h.epoch < epoch_) {
-    return refuse(out, RefuseCode::stale_epoch,
-                  "gateway epoch " + std::to_string(h.epoch) + " is older than " + std::to_string(epoch_));
+    return Refuse{RefuseCode::stale_epoch, epoch_,
+                  "gateway epoch " + std::to_string(h.epoch) + " is older than " + std::to_string(epoch_)};
   }
+  return std::nullopt;
+}
+
+bool WorkerHost::hello(const Hello& h, std::string& out) {
+  if (linked_) return refuse(out, RefuseCode::bad_frame, "HELLO twice on one link");
+  if (auto r = check_hello(h)) return refuse(out, r->code, std::move(r->reason));
   if (h.reset) {
     drop_queued();
     for (std::uint32_t local = 0; local < slots_.size(); ++local) {

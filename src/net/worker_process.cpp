@@ -40,6 +40,11 @@ struct WorkerProcess::Impl {
     std::string writing;  // the write in flight
     bool open = true;
     bool close_after_write = false;
+    // A connection that came while another serves: its bytes wait here until its HELLO is known
+    // to be acceptable; only then does it replace the serving link.
+    bool candidate = false;
+    std::string early;
+    link::FrameReader probe;
 
     void start() { read(); }
     void read() {
@@ -47,6 +52,10 @@ struct WorkerProcess::Impl {
                                                                             std::size_t n) {
         if (!self->open) return;
         if (ec) return self->owner.link_closed(self, ec == asio::error::eof ? "gateway closed the link" : ec.message());
+        if (self->candidate) {
+          self->owner.probe(self, std::string_view(self->buf.data(), n));
+          return;
+        }
         std::string out;
         const bool keep = self->owner.host.on_bytes(std::string_view(self->buf.data(), n), out);
         self->send(std::move(out));
@@ -108,20 +117,71 @@ struct WorkerProcess::Impl {
       boost::system::error_code ignored;
       s.set_option(tcp::no_delay(true), ignored);
       const auto peer = s.remote_endpoint(ignored);
+      auto l = std::make_shared<Link>(*this, std::move(s));
       if (current) {
-        log->info("link: a new connection from {}:{} replaces the current one", peer.address().to_string(), peer.port());
-        link_closed(current, "replaced by a new connection");
+        // Another gateway connection (a reconnect, or a stray one): it replaces the serving
+        // link only once its HELLO would be accepted. One candidate at a time.
+        log->info("link: a second connection from {}:{}; checking its HELLO", peer.address().to_string(), peer.port());
+        if (candidate) candidate->close();
+        l->candidate = true;
+        candidate = l;
+      } else {
+        log->info("link: gateway connected from {}:{}", peer.address().to_string(), peer.port());
+        current = l;
       }
-      log->info("link: gateway connected from {}:{}", peer.address().to_string(), peer.port());
-      current = std::make_shared<Link>(*this, std::move(s));
-      current->start();
+      l->start();
       accept();
     });
+  }
+
+  // A candidate's bytes: once a whole first frame is there, it is a HELLO the host would accept
+  // (then the candidate replaces the serving link and gets all its bytes), or it is refused.
+  void probe(const std::shared_ptr<Link>& l, std::string_view bytes) {
+    l->early.append(bytes.data(), bytes.size());
+    l->probe.feed(bytes);
+    const auto f = l->probe.next();
+    if (!f) {
+      if (!l->probe.error().empty()) return refuse_candidate(l, link::RefuseCode::bad_frame, l->probe.error());
+      if (l->early.size() > 4096) return refuse_candidate(l, link::RefuseCode::bad_frame, "no HELLO in 4 KiB");
+      l->read();
+      return;
+    }
+    std::string why;
+    const auto m = link::decode(*f, why);
+    if (!m || !std::holds_alternative<link::Hello>(*m)) {
+      return refuse_candidate(l, link::RefuseCode::bad_frame, m ? std::string("expected HELLO") : why);
+    }
+    if (auto r = host.check_hello(std::get<link::Hello>(*m))) return refuse_candidate(l, r->code, r->reason);
+    log->info("link: the second connection's HELLO is acceptable; it replaces the current link");
+    if (current) link_closed(current, "replaced by a newer gateway connection");
+    candidate.reset();
+    l->candidate = false;
+    current = l;
+    std::string out;
+    const bool keep = host.on_bytes(l->early, out);
+    l->early.clear();
+    l->send(std::move(out));
+    if (!keep) {
+      l->close_after_write = true;
+      return;
+    }
+    schedule_pump();
+    l->read();
+  }
+
+  void refuse_candidate(const std::shared_ptr<Link>& l, link::RefuseCode code, const std::string& why) {
+    log->warn("link: second connection refused, the current link stays: {}", why);
+    std::string out;
+    link::append(out, 0, link::Refuse{code, host.epoch(), why});
+    l->close_after_write = true;
+    l->send(std::move(out));
+    if (candidate == l) candidate.reset();
   }
 
   void link_closed(const std::shared_ptr<Link>& l, const std::string& why) {
     if (!l->open) return;
     l->close();
+    if (l == candidate) candidate.reset();
     if (l == current) {
       current.reset();
       host.on_link_closed();
@@ -152,6 +212,7 @@ struct WorkerProcess::Impl {
   Notifier notifier;  // sd_notify: READY, STOPPING, the watchdog
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<Link> current;
+  std::shared_ptr<Link> candidate;  // a second connection whose HELLO is not known yet
   bool pump_scheduled = false;
 };
 

@@ -225,3 +225,33 @@ TEST_CASE("Cluster: a worker stopped with SIGSTOP times out, fails over, and com
   CHECK(c.cluster()["members"][victim]["slots"].empty());
   for (const auto& sym : {"BTCUSDT", "SOLUSDT", "BNBUSDT"}) sweep_in_priority(makers, taker, sym, ids.at(sym));
 }
+
+TEST_CASE("Cluster: a stray connection to a worker's link address is refused; the gateway's link stays") {
+  Cluster c;
+  const std::string addr = c.peers[0]["addr"];
+  const auto colon = addr.rfind(':');
+  for (const std::string& junk : {std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), std::string(64, '\x00')}) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(std::stoi(addr.substr(colon + 1))));
+    ::inet_pton(AF_INET, addr.substr(0, colon).c_str(), &a.sin_addr);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(junk.size()));
+    char buf[512];
+    timeval tv{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string got;
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    CHECK(got.substr(0, 2) == "TS");  // a REFUSE frame, then the worker closed it
+  }
+  std::this_thread::sleep_for(300ms);
+  const json cl = c.cluster();
+  CHECK(cl["failovers"] == 0);
+  CHECK(cl["members"][0]["state"] == "up");
+  CHECK(cl["members"][0]["deaths"] == 0);
+  LineClient alice(c.gateway->tcp_port());
+  alice.send(order("after", "alice", "buy", "99.00", "1", "BTCUSDT"));
+  expect(alice, "ack", "after");
+}

@@ -65,6 +65,9 @@ class WorkerHost final : private app::VenueSink {
   [[nodiscard]] bool on_bytes(std::string_view bytes, std::string& out);
   // The link is gone; the next one starts with HELLO. Books, queued orders and results stay.
   void on_link_closed();
+  // Whether this HELLO would be accepted (nothing changes): the edge checks a second connection's
+  // HELLO before it lets it replace the link that serves.
+  [[nodiscard]] std::optional<Refuse> check_hello(const Hello& h) const;
   // Matches queued orders; their RESULTs go to `out` (to the cache only when no link is up).
   // True while orders remain queued.
   bool pump(app::Now now, std::string& out);
