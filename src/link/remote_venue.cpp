@@ -161,6 +161,23 @@ void RemoteVenue::deliver(std::uint32_t slot, std::span<const book::Event> event
   sink_->on_events(slot, events, now);
 }
 
+namespace {
+// The one event that ends an order no engine took: a done (the caller may make it a rejected)
+// with the order's own fields and nothing filled.
+book::Event unmatched_end(const book::NewOrder& o) {
+  book::Event e;
+  e.type = book::EventType::done;
+  e.side = o.side;
+  e.account = o.account;
+  e.instrument = o.instrument;
+  e.key = o.key;
+  e.price = o.price;
+  e.qty = o.qty;
+  e.remaining = o.qty;
+  return e;
+}
+}  // namespace
+
 void RemoteVenue::on_result(Link& l, std::uint64_t seq, const Result& r, app::Now now) {
   const auto it = l.outstanding.find(seq);
   if (it == l.outstanding.end()) {
@@ -176,39 +193,21 @@ void RemoteVenue::on_result(Link& l, std::uint64_t seq, const Result& r, app::No
       --s.queued;
       --queued_;
       ++s.orders;
-      if (r.outcome == Outcome::refused) {
-        // The worker refused the order itself (a key it already holds): it ends rejected.
-        book::Event rejected;
-        rejected.type = book::EventType::rejected;
-        rejected.reject_reason = r.reason <= static_cast<std::uint8_t>(book::RejectReason::no_liquidity)
-                                     ? static_cast<book::RejectReason>(r.reason)
-                                     : book::RejectReason::duplicate_key;
-        rejected.side = o.order.side;
-        rejected.account = o.order.account;
-        rejected.instrument = o.order.instrument;
-        rejected.key = o.order.key;
-        rejected.price = o.order.price;
-        rejected.qty = o.order.qty;
-        rejected.remaining = o.order.qty;
-        const book::Event one[] = {rejected};
-        deliver(o.slot, one, now);
-        return;
-      }
-      if (r.outcome == Outcome::queue_full) {
-        // The worker's lane was full although ours had room (its capacity is smaller than the
-        // gateway's): the order ends unmatched, as an expired one does.
-        ++l.counters.remote_full;
-        book::Event done;
-        done.type = book::EventType::done;
-        done.done_reason = book::DoneReason::expired;
-        done.side = o.order.side;
-        done.account = o.order.account;
-        done.instrument = o.order.instrument;
-        done.key = o.order.key;
-        done.price = o.order.price;
-        done.qty = o.order.qty;
-        done.remaining = o.order.qty;
-        const book::Event one[] = {done};
+      if (r.outcome == Outcome::refused || r.outcome == Outcome::queue_full) {
+        // Refused by the worker itself (a key it already holds): it ends rejected. Its lane was
+        // full although ours had room (its capacity is smaller than the gateway's): it ends
+        // unmatched, as an expired one does. Either way, one event that ends it.
+        book::Event end = unmatched_end(o.order);
+        if (r.outcome == Outcome::refused) {
+          end.type = book::EventType::rejected;
+          end.reject_reason = r.reason <= static_cast<std::uint8_t>(book::RejectReason::no_liquidity)
+                                  ? static_cast<book::RejectReason>(r.reason)
+                                  : book::RejectReason::duplicate_key;
+        } else {
+          ++l.counters.remote_full;
+          end.done_reason = book::DoneReason::expired;
+        }
+        const book::Event one[] = {end};
         deliver(o.slot, one, now);
         return;
       }

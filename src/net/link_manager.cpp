@@ -132,8 +132,7 @@ void LinkManager::connect(std::size_t i) {
       if (e) return closed(i, c, "write: " + e.message());
       flush(i);
     });
-    read(c);
-    (void)i;
+    read(i, c);
   });
 }
 
@@ -147,12 +146,9 @@ void LinkManager::reconnect_later(std::size_t i) {
   });
 }
 
-void LinkManager::read(const std::shared_ptr<Conn>& c) {
-  c->socket.async_read_some(asio::buffer(c->buf), [this, c](const boost::system::error_code& e, std::size_t n) {
-    if (!c->open || stopped_) return;
-    std::size_t i = 0;
-    while (i < peers_.size() && peers_[i]->conn != c) ++i;
-    if (i == peers_.size()) return;
+void LinkManager::read(std::size_t i, const std::shared_ptr<Conn>& c) {
+  c->socket.async_read_some(asio::buffer(c->buf), [this, i, c](const boost::system::error_code& e, std::size_t n) {
+    if (!c->open || stopped_ || peers_[i]->conn != c) return;
     if (e) return closed(i, c, e == asio::error::eof ? "worker closed the link" : e.message());
     Peer& p = *peers_[i];
     const auto before = venue_.link(p.link);
@@ -173,7 +169,7 @@ void LinkManager::read(const std::shared_ptr<Conn>& c) {
     if (after.counters.results != before.counters.results) after_results_();
     if (!ok) return closed(i, c, after.error);
     flush(i);
-    read(c);
+    read(i, c);
   });
 }
 

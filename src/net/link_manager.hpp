@@ -43,7 +43,7 @@ class LinkManager {
  private:
   void connect(std::size_t p);
   void reconnect_later(std::size_t p);
-  void read(const std::shared_ptr<Conn>& c);
+  void read(std::size_t p, const std::shared_ptr<Conn>& c);
   void flush(std::size_t p);
   void closed(std::size_t p, const std::shared_ptr<Conn>& c, const std::string& why);
   void heartbeat();
