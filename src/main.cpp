@@ -107,8 +107,10 @@ int main(int argc, char** argv) {
       std::cerr << "tradeshardd: --role must be embedded, gateway or worker (got \"" << role << "\")\n";
       return 1;
     }
-    if (config.cluster.role == tradeshard::app::Role::gateway && config.cluster.workers.empty()) {
-      std::cerr << "tradeshardd: " << config_path << ": cluster.workers: a gateway needs at least one worker process\n";
+    if (config.cluster.role == tradeshard::app::Role::gateway && config.cluster.workers.empty() &&
+        config.cluster.etcd.empty()) {
+      std::cerr << "tradeshardd: " << config_path
+                << ": cluster.workers: a gateway needs at least one worker process (or cluster.etcd to find them)\n";
       return 1;
     }
     if (config.cluster.role == tradeshard::app::Role::worker && config.cluster.id.empty()) {

@@ -1,6 +1,7 @@
 // LeaseKeeper and PrefixMirror (include/tradeshard/cluster/etcd_client.hpp): the two patterns
 // membership is built from, on top of EtcdClient. The client must outlive both.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <algorithm>
 
@@ -110,6 +111,15 @@ void LeaseKeeper::start(std::function<void(std::int64_t)> on_granted, std::funct
   impl_->grant();
 }
 
+void LeaseKeeper::adopt(std::int64_t id, std::int64_t ttl_seconds, std::function<void(const std::string&)> on_lost) {
+  impl_->on_lost = std::move(on_lost);
+  impl_->id = id;
+  impl_->ttl = ttl_seconds;
+  impl_->alive = true;
+  impl_->arm_expiry();
+  impl_->keepalive();
+}
+
 void LeaseKeeper::revoke(std::function<void()> done) {
   impl_->revoked = true;
   impl_->tick.cancel();
@@ -135,6 +145,91 @@ void LeaseKeeper::stop() {
 std::int64_t LeaseKeeper::id() const noexcept { return impl_->id; }
 bool LeaseKeeper::alive() const noexcept { return impl_->alive; }
 std::int64_t LeaseKeeper::ttl_seconds() const noexcept { return impl_->ttl; }
+
+// ---------------------------------------------------------------------------------------------
+
+struct Registration::Impl : std::enable_shared_from_this<Registration::Impl> {
+  Impl(asio::io_context& io, EtcdClient& client, std::int64_t ttl, std::string key, std::string value)
+      : io(io), client(client), ttl(ttl), key(std::move(key)), value(std::move(value)), retry(io) {}
+  asio::io_context& io;
+  EtcdClient& client;
+  std::int64_t ttl;
+  std::string key, value;
+  asio::steady_timer retry;
+  std::unique_ptr<LeaseKeeper> lease;
+  bool stopped = false;
+  bool registered = false;
+  std::uint64_t registrations = 0;
+  std::function<void(std::int64_t)> on_registered;
+  std::function<void(const std::string&)> on_lost;
+
+  void begin() {
+    registered = false;
+    lease = std::make_unique<LeaseKeeper>(io, client, ttl);
+    lease->start(
+        [w = weak_from_this()](std::int64_t id) {
+          if (auto s = w.lock(); s && !s->stopped) s->put(id);
+        },
+        [w = weak_from_this()](const std::string& why) {
+          auto s = w.lock();
+          if (!s || s->stopped) return;
+          s->registered = false;
+          if (s->on_lost) s->on_lost(why);
+          // Not from inside the keeper's own callback: its owner replaces it.
+          asio::post(s->io, [w] {
+            if (auto s2 = w.lock(); s2 && !s2->stopped) s2->begin();
+          });
+        });
+  }
+
+  void put(std::int64_t id) {
+    client.put(etcd::PutRequest{key, value, id, false}, [w = weak_from_this(), id](etcd::Result<etcd::PutResponse> r) {
+      auto s = w.lock();
+      if (!s || s->stopped || !s->lease || s->lease->id() != id || !s->lease->alive()) return;
+      if (!r.ok()) {  // put again shortly, on the same lease (the keeper says when it is lost)
+        s->retry.expires_after(milliseconds(200));
+        s->retry.async_wait([w, id](const boost::system::error_code& ec) {
+          if (auto s2 = w.lock(); s2 && !ec && !s2->stopped) s2->put(id);
+        });
+        return;
+      }
+      s->registered = true;
+      ++s->registrations;
+      if (s->on_registered) s->on_registered(id);
+    });
+  }
+};
+
+Registration::Registration(asio::io_context& io, EtcdClient& client, std::int64_t ttl_seconds, std::string key,
+                           std::string value)
+    : impl_(std::make_shared<Impl>(io, client, ttl_seconds, std::move(key), std::move(value))) {}
+Registration::~Registration() { stop(); }
+
+void Registration::start(std::function<void(std::int64_t)> on_registered,
+                         std::function<void(const std::string&)> on_lost) {
+  impl_->on_registered = std::move(on_registered);
+  impl_->on_lost = std::move(on_lost);
+  impl_->begin();
+}
+
+void Registration::revoke(std::function<void()> done) {
+  impl_->retry.cancel();
+  impl_->registered = false;
+  if (!impl_->lease) {
+    if (done) done();
+    return;
+  }
+  impl_->lease->revoke(std::move(done));
+}
+
+void Registration::stop() {
+  impl_->stopped = true;
+  impl_->retry.cancel();
+  if (impl_->lease) impl_->lease->stop();
+}
+
+bool Registration::registered() const noexcept { return impl_->registered; }
+std::uint64_t Registration::registrations() const noexcept { return impl_->registrations; }
 
 // ---------------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@
 #include "tradeshard/net/notifier.hpp"
 #include "dashboard.hpp"
 #include "feed_client.hpp"
+#include "cluster_coordinator.hpp"
 #include "link_manager.hpp"
 #include "ledger_storage.hpp"
 #include "http_api.hpp"
@@ -44,20 +45,31 @@ std::unique_ptr<app::Venue> cluster_venue(const app::Config& c, link::RemoteVenu
   remote = venue.get();
   return venue;
 }
+// Cluster gateway with cluster.etcd: lead and learn the workers before anything is built.
+std::optional<ClusterSeed> lead_if_etcd(app::Config& c) {
+  if (c.cluster.role != app::Role::gateway || c.cluster.etcd.empty()) return std::nullopt;
+  return lead_cluster(c);
+}
 }  // namespace
 
 struct Daemon::Impl {
-  explicit Impl(const app::Config& c)
-      : config(c),
-        gateway(c, cluster_venue(c, remote)),
-        server(io, c, gateway),
+  explicit Impl(app::Config given)
+      : config(std::move(given)),
+        seed(lead_if_etcd(config)),
+        gateway(config, cluster_venue(config, remote)),
+        server(io, config, gateway),
         notifier(io),
         signals(io),
         sampler(io),
         stats_timer(io),
         dashboard(gateway, server.http_api()) {
+    const auto& c = config;
     if (remote != nullptr) {
       links = std::make_unique<LinkManager>(io, c.cluster, *remote, [this] { server.schedule_pump(); });
+      if (seed) {
+        coordinator = std::make_unique<ClusterCoordinator>(io, c.cluster, *seed);
+        links->attach(*coordinator, [this](const std::string& why) { fatal(why); });
+      }
       auto& api = server.http_api();
       api.route("GET", "/cluster", false, [this](const HttpRequest&, const HttpApi::Params&) {
         return HttpApi::reply(200, links->cluster_json());
@@ -119,7 +131,27 @@ struct Daemon::Impl {
       publish_stats();
     });
   }
-  const app::Config& config;
+  // Stops serving after a fatal cluster error (leadership lost): exit code 1, systemd restarts.
+  void fatal(const std::string& why) {
+    if (exit_code != 0) return;
+    exit_code = 1;
+    spdlog::get("main")->critical("stopping: {}", why);
+    shutdown();
+  }
+  void shutdown() {
+    notifier.notify("STOPPING=1\nSTATUS=stopping");
+    notifier.stop_watchdog();
+    sampler.cancel();
+    for (auto& f : feeds) f->stop();
+    if (links) links->stop();
+    server.stop([this] {
+      if (!coordinator || exit_code != 0) return io.stop();
+      coordinator->release([this] { io.stop(); });  // the leader key goes now, not a TTL later
+    });
+  }
+  app::Config config;
+  std::optional<ClusterSeed> seed;  // cluster gateway with etcd: what it won at start
+  int exit_code = 0;
   boost::asio::io_context io{1};
   link::RemoteVenue* remote = nullptr;      // cluster gateway: owned by the Gateway
   app::Gateway gateway;
@@ -131,6 +163,7 @@ struct Daemon::Impl {
   boost::asio::steady_timer history_timer{io};
   DashboardFeed dashboard;
   std::vector<std::shared_ptr<FeedClient>> feeds;
+  std::unique_ptr<ClusterCoordinator> coordinator;  // cluster gateway with etcd
   std::unique_ptr<LinkManager> links;  // cluster gateway only
   // After io: its threads are joined (stop) before the loop they post to is destroyed.
   std::unique_ptr<history::HistoryService> history;
@@ -155,12 +188,7 @@ int Daemon::run(const std::string& ports_file) {
   d.signals.async_wait([&d, log](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log->info("signal {}: stopping (flushing queued replies)", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    d.notifier.notify("STOPPING=1\nSTATUS=stopping");
-    d.notifier.stop_watchdog();
-    d.sampler.cancel();
-    for (auto& f : d.feeds) f->stop();
-    if (d.links) d.links->stop();
-    d.server.stop([&d] { d.io.stop(); });
+    d.shutdown();
   });
   d.notifier.notify("READY=1\nSTATUS=serving tcp " + std::to_string(d.server.tcp_port()) + ", http " +
                     std::to_string(d.server.http_port()));
@@ -179,7 +207,7 @@ int Daemon::run(const std::string& ports_file) {
     d.history->stop(1'500);  // hands over, drains the queue: within 2 s of the signal
   }
   log->info("stopped");
-  return 0;
+  return d.exit_code;
 }
 
 }  // namespace tradeshard::net

@@ -3,12 +3,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cluster_coordinator.hpp"
 #include "wall_clock.hpp"
 
 namespace tradeshard::net {
@@ -30,6 +32,7 @@ struct LinkManager::Conn {
 
 struct LinkManager::Peer {
   Peer(asio::io_context& io, app::ClusterPeer p) : config(std::move(p)), retry(io) {}
+  bool registered = true;  // with cluster.etcd: its member key is in etcd now
   app::ClusterPeer config;
   link::RemoteVenue::LinkId link = 0;
   std::size_t health = 0;
@@ -68,6 +71,11 @@ LinkManager::~LinkManager() { stop(); }
 
 std::int64_t LinkManager::now_ms() const { return net::now().mono_ns / 1'000'000; }
 
+void LinkManager::attach(ClusterCoordinator& coordinator, std::function<void(const std::string&)> on_fatal) {
+  coordinator_ = &coordinator;
+  on_fatal_ = std::move(on_fatal);
+}
+
 void LinkManager::start() {
   // The links were added to the venue by the composition root in cluster.workers order.
   for (std::size_t i = 0; i < peers_.size(); ++i) {
@@ -75,6 +83,61 @@ void LinkManager::start() {
     connect(i);
   }
   heartbeat();
+  if (coordinator_ != nullptr) {
+    coordinator_->start([this](const auto& members) { on_members(members); },
+                        [this](const std::string& why) {
+                          if (on_fatal_) on_fatal_(why);
+                        });
+  }
+}
+
+std::size_t LinkManager::add_peer(const app::ClusterPeer& w) {
+  auto p = std::make_unique<Peer>(io_, w);
+  p->health = health_.add_peer(w.id);
+  p->link = venue_.add_link(w.id);
+  peers_.push_back(std::move(p));
+  return peers_.size() - 1;
+}
+
+// The registered workers changed (etcd): a new one joins as a spare, a moved one is dialed at its
+// new address. One whose key vanished is only marked: its link says whether it is alive.
+void LinkManager::on_members(const std::vector<cluster::MemberInfo>& members) {
+  if (stopped_) return;
+  auto log = spdlog::get("main");
+  for (auto& p : peers_) p->registered = false;
+  for (const auto& m : members) {
+    const auto colon = m.addr.rfind(':');
+    app::ClusterPeer w{m.id, app::Endpoint{m.addr.substr(0, colon),
+                                           static_cast<std::uint16_t>(std::stoul(m.addr.substr(colon + 1)))}};
+    auto it = std::find_if(peers_.begin(), peers_.end(), [&](const auto& p) { return p->config.id == m.id; });
+    if (it == peers_.end()) {
+      const auto i = add_peer(w);
+      peers_[i]->registered = true;
+      log->info("worker {} registered at {}: joins as a spare", m.id, m.addr);
+      connect(i);
+      continue;
+    }
+    (*it)->registered = true;
+    if ((*it)->config.addr.host != w.addr.host || (*it)->config.addr.port != w.addr.port) {
+      log->info("worker {} registered again at {} (was {}:{})", m.id, m.addr, (*it)->config.addr.host,
+                (*it)->config.addr.port);
+      (*it)->config.addr = w.addr;
+      if ((*it)->conn && !venue_.link((*it)->link).up) {  // a dial to the old address: start over
+        const auto i = static_cast<std::size_t>(it - peers_.begin());
+        closed(i, (*it)->conn, "address changed");
+      }
+    }
+  }
+}
+
+std::vector<std::string> LinkManager::placement() const {
+  std::vector<std::string> hosts;
+  for (std::uint32_t slot = 0;; ++slot) {
+    const auto l = venue_.host_of(slot);
+    if (!l) break;
+    hosts.push_back(venue_.link(*l).name);
+  }
+  return hosts;
 }
 
 void LinkManager::stop() {
@@ -280,6 +343,7 @@ void LinkManager::fail_over(std::size_t dead) {
             p.config.id, health_.peer(p.health).reason, fmt::join(slots, ","), peers_[*target]->config.id);
   flush(*target);
   after_results_();
+  if (coordinator_ != nullptr) coordinator_->assign(placement());
 }
 
 nlohmann::json LinkManager::cluster_json() const {
@@ -295,6 +359,7 @@ nlohmann::json LinkManager::cluster_json() const {
            {"rtt_us", v.rtt_ns / 1000},
            {"last_seen_ms", h.last_heard_ms == 0 ? json(nullptr) : json(now - h.last_heard_ms)},
            {"epoch", config_.epoch},
+           {"registered", coordinator_ == nullptr ? json(nullptr) : json(p->registered)},
            {"slots", v.slots},
            {"in_flight", v.outstanding},
            {"deaths", h.deaths},
@@ -304,6 +369,7 @@ nlohmann::json LinkManager::cluster_json() const {
     members.push_back(std::move(m));
   }
   return json{{"members", std::move(members)},
+              {"etcd", coordinator_ == nullptr ? json(nullptr) : coordinator_->to_json()},
               {"failovers", failovers_},
               {"stale_epoch_frames", 0},
               {"degraded", health_.degraded()},
@@ -311,6 +377,9 @@ nlohmann::json LinkManager::cluster_json() const {
 }
 
 std::string LinkManager::health_problem() const {
+  if (coordinator_ != nullptr) {
+    if (auto p = coordinator_->health_problem(); !p.empty()) return p;
+  }
   if (health_.degraded()) return "cluster: most workers silent at once (the gateway is the likely culprit)";
   for (const auto& p : peers_) {
     const auto v = venue_.link(p->link);

@@ -13,10 +13,13 @@
 
 #include "tradeshard/app/config.hpp"
 #include "tradeshard/app/metrics.hpp"
+#include "tradeshard/cluster/membership.hpp"
 #include "tradeshard/link/health.hpp"
 #include "tradeshard/link/remote_venue.hpp"
 
 namespace tradeshard::net {
+
+class ClusterCoordinator;
 
 class LinkManager {
  public:
@@ -27,6 +30,10 @@ class LinkManager {
   LinkManager(const LinkManager&) = delete;
   LinkManager& operator=(const LinkManager&) = delete;
 
+  // With cluster.etcd (before start): workers that register later join as spares (they take
+  // slots at the next failover), changed addresses are dialed next, and every failover's placement
+  // is written to etcd. on_fatal: the coordinator says this gateway must stop serving.
+  void attach(ClusterCoordinator& coordinator, std::function<void(const std::string&)> on_fatal);
   void start();
   void stop();
   // GET /cluster and /stats "cluster".
@@ -50,12 +57,17 @@ class LinkManager {
   void apply(const link::HealthDecision& d);
   void fail_over(std::size_t dead);
   std::int64_t now_ms() const;
+  std::size_t add_peer(const app::ClusterPeer& w);
+  void on_members(const std::vector<cluster::MemberInfo>& members);
+  [[nodiscard]] std::vector<std::string> placement() const;  // hosts[slot] = worker id
 
   boost::asio::io_context& io_;
   const app::ClusterConfig& config_;
   link::RemoteVenue& venue_;
   std::function<void()> after_results_;
   link::ClusterHealth health_;
+  ClusterCoordinator* coordinator_ = nullptr;
+  std::function<void(const std::string&)> on_fatal_;
   std::vector<std::unique_ptr<Peer>> peers_;
   boost::asio::steady_timer heartbeat_;
   bool stopped_ = false;

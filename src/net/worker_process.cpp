@@ -10,11 +10,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <array>
 #include <csignal>
 #include <fstream>
+#include <utility>
 
+#include <unistd.h>
+
+#include "tradeshard/cluster/etcd_client.hpp"
+#include "tradeshard/cluster/membership.hpp"
 #include "tradeshard/core/instrument.hpp"
 #include "tradeshard/link/worker_host.hpp"
 #include "tradeshard/net/notifier.hpp"
@@ -214,6 +220,9 @@ struct WorkerProcess::Impl {
   std::shared_ptr<Link> current;
   std::shared_ptr<Link> candidate;  // a second connection whose HELLO is not known yet
   bool pump_scheduled = false;
+  // With cluster.etcd: the member key <prefix>/members/worker/<id>, bound to this process's lease.
+  std::unique_ptr<cluster::EtcdClient> etcd;
+  std::unique_ptr<cluster::Registration> registration;
 };
 
 WorkerProcess::WorkerProcess(const app::Config& config) : impl_(std::make_unique<Impl>(config)) {}
@@ -229,11 +238,19 @@ int WorkerProcess::run(const std::string& ports_file) {
   w.acceptor.bind(ep);
   w.acceptor.listen();
   const auto port = w.acceptor.local_endpoint().port();
-  if (!ports_file.empty()) {
-    const std::string tmp = ports_file + ".tmp";
-    std::ofstream(tmp) << "{\"link\":" << port << "}\n";
-    std::rename(tmp.c_str(), ports_file.c_str());
-  }
+  // Ready (ports file, READY=1) once the gateway can find this worker: at once with static
+  // membership, after the member key is in etcd with cluster.etcd.
+  const auto ready = [&w, ports_file, port, at] {
+    if (!ports_file.empty()) {
+      const std::string tmp = ports_file + ".tmp";
+      std::ofstream(tmp) << "{\"link\":" << port << "}\n";
+      std::rename(tmp.c_str(), ports_file.c_str());
+    }
+    w.notifier.notify("READY=1\nSTATUS=worker " + w.config.cluster.id + ": link on port " + std::to_string(port));
+    w.notifier.start_watchdog();
+    w.log->info("tradeshardd {} worker {} ready: link on {}:{}, {} instruments", TRADESHARD_VERSION,
+                w.config.cluster.id, at.host, port, w.instruments.size());
+  };
   w.signals.add(SIGINT);
   w.signals.add(SIGTERM);
   w.signals.async_wait([&w](const boost::system::error_code& ec, int) {
@@ -244,13 +261,31 @@ int WorkerProcess::run(const std::string& ports_file) {
     boost::system::error_code ignored;
     w.acceptor.close(ignored);
     if (w.current) w.link_closed(w.current, "stopping");
-    w.io.stop();
+    if (!w.registration) return w.io.stop();
+    // A clean stop takes the member key away now (the lease is revoked), not a TTL later.
+    auto deadline = std::make_shared<asio::steady_timer>(w.io, std::chrono::milliseconds(500));
+    deadline->async_wait([&w, deadline](const boost::system::error_code&) { w.io.stop(); });
+    w.registration->revoke([&w] { w.io.stop(); });
   });
   w.accept();
-  w.notifier.notify("READY=1\nSTATUS=worker " + w.config.cluster.id + ": link on port " + std::to_string(port));
-  w.notifier.start_watchdog();
-  w.log->info("tradeshardd {} worker {} ready: link on {}:{}, {} instruments", TRADESHARD_VERSION, w.config.cluster.id,
-              at.host, port, w.instruments.size());
+  const auto& cc = w.config.cluster;
+  if (cc.etcd.empty()) {
+    ready();
+  } else {
+    cluster::EtcdOptions o;
+    o.endpoints = cc.etcd;
+    w.etcd = std::make_unique<cluster::EtcdClient>(w.io, o);
+    const cluster::Keys keys{cc.prefix};
+    cluster::MemberInfo me{cc.id, "worker", at.host + ":" + std::to_string(port), static_cast<std::int64_t>(::getpid())};
+    w.registration = std::make_unique<cluster::Registration>(w.io, *w.etcd, cc.lease_ttl_s, keys.member("worker", cc.id),
+                                                             cluster::encode(me));
+    w.registration->start(
+        [&w, ready, first = true, key = keys.member("worker", cc.id)](std::int64_t lease) mutable {
+          w.log->info("etcd: registered {} (lease {:x})", key, lease);
+          if (std::exchange(first, false)) ready();
+        },
+        [&w](const std::string& why) { w.log->warn("etcd: member key lost ({}); registering again", why); });
+  }
   w.io.run();
   w.log->info("stopped");
   return 0;

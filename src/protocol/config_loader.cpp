@@ -418,8 +418,30 @@ app::Config parse_config(const std::string& text) {
         cc.workers.push_back(std::move(p));
       }
     }
-    if (cc.role == app::Role::gateway && cc.workers.empty()) {
-      fail("cluster.workers", "a gateway needs at least one worker process");
+    if (k.has("etcd")) {
+      const json& arr = k.array("etcd");
+      for (std::size_t i = 0; i < arr.size(); ++i) {
+        if (!arr[i].is_string() || arr[i].get_ref<const std::string&>().empty()) {
+          fail(idx("cluster.etcd", i), "an etcd endpoint, e.g. \"http://127.0.0.1:2379\"");
+        }
+        std::string e = arr[i].get<std::string>();
+        if (e.rfind("https://", 0) == 0) fail(idx("cluster.etcd", i), "https is not supported yet: use http:// on a trusted network");
+        const std::string hostport = e.rfind("http://", 0) == 0 ? e.substr(7) : e;
+        (void)parse_endpoint(hostport, idx("cluster.etcd", i));
+        cc.etcd.push_back(std::move(e));
+      }
+    }
+    cc.prefix = k.str("prefix", cc.prefix);
+    if (cc.prefix.empty() || cc.prefix.front() != '/' || cc.prefix.back() == '/') {
+      fail("cluster.prefix", "a key prefix starting with '/' and not ending with one, e.g. \"/tradeshard\"");
+    }
+    cc.lease_ttl_s = static_cast<std::uint32_t>(k.uint("lease_ttl_s", cc.lease_ttl_s, 2, 600));
+    cc.startup_timeout_ms = static_cast<std::uint32_t>(k.uint("startup_timeout_ms", cc.startup_timeout_ms, 100, 600'000));
+    if (!cc.etcd.empty() && !cc.workers.empty()) {
+      fail("cluster.workers", "with cluster.etcd the workers are the ones registered in etcd: leave it out");
+    }
+    if (cc.role == app::Role::gateway && cc.workers.empty() && cc.etcd.empty()) {
+      fail("cluster.workers", "a gateway needs at least one worker process (or cluster.etcd to find them)");
     }
     if (cc.role == app::Role::worker && cc.id.empty()) fail("cluster.id", "a worker needs an id");
     k.finish();

@@ -1,6 +1,6 @@
 // libFuzzer target: what etcd's JSON gateway sends back (cluster mode, docs/cluster.md): every
-// answer decoder of include/tradeshard/cluster/etcd_codec.hpp, and a stream body split into
-// messages wherever its bytes arrive.
+// answer decoder of include/tradeshard/cluster/etcd_codec.hpp, a stream body split into messages
+// wherever its bytes arrive, and the member and assignment values of membership.hpp.
 //
 // Input: byte 0 picks the decoder, byte 1 where the stream is cut; the rest is the body.
 // Oracles: nothing crashes or trips a sanitizer; a decoded key or value re-encodes to base64
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tradeshard/cluster/etcd_codec.hpp"
+#include "tradeshard/cluster/membership.hpp"
 
 using namespace tradeshard::cluster::etcd;
 
@@ -40,7 +41,7 @@ std::vector<std::string> split(std::string_view body, std::size_t cut) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  const int mode = data[0] % 14;
+  const int mode = data[0] % 16;
   const std::size_t cut = 1 + data[1] % 64;
   const std::string_view body(reinterpret_cast<const char*>(data + 2), size - 2);
   switch (mode) {
@@ -81,6 +82,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 10: (void)decode_member_list(body); break;
     case 11: (void)decode_status(body); break;
     case 12: (void)decode_alarms(body); break;
+    case 14:
+      // A member key's value (membership.hpp): what decodes re-encodes to a value that decodes the same.
+      if (auto m = tradeshard::cluster::decode_member(body)) {
+        const auto again = tradeshard::cluster::decode_member(tradeshard::cluster::encode(*m));
+        check(again && again->id == m->id && again->addr == m->addr && again->pid == m->pid);
+      }
+      break;
+    case 15:
+      if (auto a = tradeshard::cluster::decode_assignments(body)) {
+        const auto again = tradeshard::cluster::decode_assignments(tradeshard::cluster::encode(*a));
+        check(again && again->hosts == a->hosts && again->version == a->version && again->epoch == a->epoch);
+      }
+      break;
     default: {
       const auto decoded = base64_decode(body);
       if (decoded) check(base64_encode(*decoded) == body);

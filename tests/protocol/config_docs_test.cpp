@@ -72,6 +72,12 @@ std::map<std::string, Case> cases() {
   m["cluster.workers"] = {[](json& j) { j["cluster"]["workers"] = {{{"id", "worker-1"}, {"addr", "127.0.0.3:7101"}}}; },
                           [](C c) { return c.cluster.workers.size() == 1 && c.cluster.workers[0].addr.port == 7101; }};
   m["cluster.epoch"] = {[](json& j) { j["cluster"]["epoch"] = 5; }, [](C c) { return c.cluster.epoch == 5; }};
+  m["cluster.etcd"] = {[](json& j) { j["cluster"]["etcd"] = {"http://127.0.0.40:2379"}; },
+                       [](C c) { return c.cluster.etcd.size() == 1 && c.cluster.etcd[0] == "http://127.0.0.40:2379"; }};
+  m["cluster.prefix"] = {[](json& j) { j["cluster"]["prefix"] = "/prod"; }, [](C c) { return c.cluster.prefix == "/prod"; }};
+  m["cluster.lease_ttl_s"] = {[](json& j) { j["cluster"]["lease_ttl_s"] = 9; }, [](C c) { return c.cluster.lease_ttl_s == 9; }};
+  m["cluster.startup_timeout_ms"] = {[](json& j) { j["cluster"]["startup_timeout_ms"] = 2500; },
+                                     [](C c) { return c.cluster.startup_timeout_ms == 2500; }};
   m["cluster.heartbeat_ms"] = {[](json& j) { j["cluster"]["heartbeat_ms"] = 50; }, [](C c) { return c.cluster.heartbeat_ms == 50; }};
   m["cluster.peer_timeout_ms"] = {[](json& j) { j["cluster"]["peer_timeout_ms"] = 2000; },
                                   [](C c) { return c.cluster.peer_timeout_ms == 2000; }};

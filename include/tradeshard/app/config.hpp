@@ -171,6 +171,11 @@ struct ClusterConfig {
   std::uint32_t heartbeat_ms = 100;
   std::uint32_t peer_timeout_ms = 1000;
   std::uint32_t max_in_flight = 4096;  // commands per link without a RESULT
+  // etcd (docs/cluster.md "In etcd"): empty = static membership from `workers` and `epoch`.
+  std::vector<std::string> etcd;       // endpoints, "http://host:port"
+  std::string prefix = "/tradeshard";  // every key under it
+  std::uint32_t lease_ttl_s = 5;       // member and leader keys vanish this long after their process
+  std::uint32_t startup_timeout_ms = 10'000;  // gateway: wait this long for etcd and a first worker
 };
 
 struct Config {

@@ -122,12 +122,40 @@ class LeaseKeeper {
 
   // on_granted(id) once the lease exists (retried until it does); on_lost as above.
   void start(std::function<void(std::int64_t)> on_granted, std::function<void(const std::string&)> on_lost);
+  // Keeps alive a lease granted elsewhere (by a bootstrap on another loop): a keepalive now,
+  // then as after start(). on_lost as above.
+  void adopt(std::int64_t id, std::int64_t ttl_seconds, std::function<void(const std::string&)> on_lost);
   // Revokes the lease (its keys vanish now, not at TTL); done when etcd answered or gave up.
   void revoke(std::function<void()> done);
   void stop();
   [[nodiscard]] std::int64_t id() const noexcept;
   [[nodiscard]] bool alive() const noexcept;
   [[nodiscard]] std::int64_t ttl_seconds() const noexcept;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// One key bound to a lease of this process (a member key): granted, put, kept alive; when the
+// lease is lost (etcd said so, or a TTL passed without a keepalive) a new lease is granted and the
+// key put again, so the key is there whenever etcd can be reached. on_registered runs after each
+// successful put, with the lease; on_lost with the reason each time a lease was lost.
+class Registration {
+ public:
+  Registration(boost::asio::io_context& io, EtcdClient& client, std::int64_t ttl_seconds, std::string key,
+               std::string value);
+  ~Registration();
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+
+  void start(std::function<void(std::int64_t)> on_registered, std::function<void(const std::string&)> on_lost);
+  // Revokes the lease: the key vanishes now (a clean stop), not a TTL later.
+  void revoke(std::function<void()> done);
+  void stop();
+  [[nodiscard]] bool registered() const noexcept;
+  [[nodiscard]] std::uint64_t registrations() const noexcept;  // puts that succeeded
 
   struct Impl;
 

@@ -16,24 +16,18 @@
 #include <memory>
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
+#include <optional>
+
+#include "cluster/etcd_process.hpp"
 #include "fixture.hpp"
+#include "tradeshard/cluster/etcd_client.hpp"
+#include "tradeshard/cluster/membership.hpp"
 
 using namespace tradeshard::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-int free_port(const std::string& ip) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 json order(const std::string& id, const std::string& account, const std::string& side, const std::string& price,
            const std::string& qty, const std::string& symbol) {
@@ -254,4 +248,194 @@ TEST_CASE("Cluster: a stray connection to a worker's link address is refused; th
   LineClient alice(c.gateway->tcp_port());
   alice.send(order("after", "alice", "buy", "99.00", "1", "BTCUSDT"));
   expect(alice, "ack", "after");
+}
+
+// ---- membership on etcd (cluster.etcd) ----
+
+namespace {
+
+namespace etcd = tradeshard::cluster::etcd;
+
+// Reads etcd from the test, on a loop of its own.
+struct EtcdView {
+  explicit EtcdView(const std::vector<std::string>& endpoints) {
+    tradeshard::cluster::EtcdOptions o;
+    o.endpoints = endpoints;
+    client = std::make_unique<tradeshard::cluster::EtcdClient>(io, o);
+  }
+  ~EtcdView() { client->stop(); }
+  template <class T, class Call>
+  etcd::Result<T> run(Call call) {
+    std::optional<etcd::Result<T>> out;
+    call([&out](etcd::Result<T> r) { out = std::move(r); });
+    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         !out && std::chrono::steady_clock::now() < end;) {
+      io.restart();  // a loop that ran out of work for a moment is stopped until restarted
+      io.run_for(std::chrono::milliseconds(5));
+    }
+    REQUIRE(out);
+    REQUIRE_MESSAGE(out->ok(), etcd::describe(out->error));
+    return std::move(*out);
+  }
+  std::vector<etcd::KeyValue> under(const std::string& prefix) {
+    return run<etcd::RangeResponse>([&](auto done) {
+             client->range(etcd::RangeRequest{prefix, etcd::prefix_end(prefix), 0, 0, false, false}, std::move(done));
+           })
+        .value->kvs;
+  }
+  tradeshard::cluster::Assignments assignments() {
+    const auto kvs = under("/ts/assignments");
+    REQUIRE(kvs.size() == 1);
+    auto a = tradeshard::cluster::decode_assignments(kvs[0].value);
+    REQUIRE(a);
+    return *a;
+  }
+  void del(const std::string& key) {
+    run<etcd::DeleteResponse>([&](auto done) { client->del(etcd::DeleteRequest{key, {}, false}, std::move(done)); });
+  }
+  boost::asio::io_context io;
+  std::unique_ptr<tradeshard::cluster::EtcdClient> client;
+};
+
+// etcd, workers that register themselves, and a gateway that finds them there.
+struct EtcdBackedCluster {
+  explicit EtcdBackedCluster(int workers_at_start) {
+    for (int i = 0; i < workers_at_start; ++i) add_worker();
+    gateway = std::make_unique<DaemonProcess>(test_config(
+        {{"cluster", {{"role", "gateway"}, {"id", "gw-1"}, {"etcd", etcd.endpoints()}, {"prefix", "/ts"}}},
+         {"history", {{"enabled", false}}}}));
+    REQUIRE(wait_up(static_cast<std::size_t>(workers_at_start), 10s));
+  }
+  void add_worker() {
+    const int n = static_cast<int>(workers.size());
+    const std::string ip = "127.0.0." + std::to_string(3 + n);
+    const std::string link = ip + ":" + std::to_string(free_port(ip));
+    workers.push_back(std::make_unique<DaemonProcess>(test_config(
+        {{"cluster",
+          {{"role", "worker"}, {"id", "worker-" + std::to_string(n + 1)}, {"link", link}, {"etcd", etcd.endpoints()},
+           {"prefix", "/ts"}, {"lease_ttl_s", 2}}}})));
+    links.push_back(link);
+  }
+  json cluster() { return get(gateway->http_port(), "/cluster"); }
+  // `n` members, every one up.
+  bool wait_up(std::size_t n, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const json c = cluster();
+      bool all = c["members"].size() == n;
+      for (const auto& m : c["members"]) all = all && m["state"] == "up";
+      if (all) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    MESSAGE("cluster: " << cluster().dump());
+    return false;
+  }
+  // hosts[slot] as /cluster shows it.
+  std::vector<std::string> placement() {
+    const json c = cluster();
+    std::vector<std::string> hosts;
+    for (const auto& m : c["members"]) {
+      for (const auto& s : m["slots"]) {
+        const auto slot = s.get<std::size_t>();
+        if (hosts.size() <= slot) hosts.resize(slot + 1);
+        hosts[slot] = m["id"];
+      }
+    }
+    return hosts;
+  }
+  EtcdCluster etcd{1, 54};
+  EtcdView view{etcd.endpoints()};
+  std::vector<std::unique_ptr<DaemonProcess>> workers;
+  std::vector<std::string> links;
+  std::unique_ptr<DaemonProcess> gateway;
+};
+
+}  // namespace
+
+TEST_CASE("Cluster on etcd: members on leases, the leader key's revision is the epoch, each failover's placement written fenced") {
+  EtcdBackedCluster c(3);
+  // Every worker registered, bound to a lease, at the address it listens on.
+  const auto members = c.view.under("/ts/members/worker/");
+  REQUIRE(members.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto m = tradeshard::cluster::decode_member(members[i].value);
+    REQUIRE(m);
+    CHECK(m->id == "worker-" + std::to_string(i + 1));
+    CHECK(m->addr == c.links[i]);
+    CHECK(m->pid == c.workers[i]->pid());
+    CHECK(members[i].lease != 0);
+  }
+  // One leader key; its creation revision is the epoch every link carries.
+  const auto leaders = c.view.under("/ts/gateway/");
+  REQUIRE(leaders.size() == 1);
+  const auto epoch = leaders[0].create_revision;
+  json cl = c.cluster();
+  CHECK(cl["etcd"]["epoch"] == epoch);
+  CHECK(cl["etcd"]["registered_workers"] == 3);
+  for (const auto& m : cl["members"]) {
+    CHECK(m["epoch"] == epoch);
+    CHECK(m["registered"] == true);
+  }
+  // The placement in etcd is what the gateway runs.
+  auto a = c.view.assignments();
+  CHECK(a.epoch == static_cast<std::uint64_t>(epoch));
+  CHECK(a.version == 1);
+  CHECK(a.gateway == "gw-1");
+  CHECK(a.hosts == c.placement());
+
+  LineClient makers(c.gateway->tcp_port()), taker(c.gateway->tcp_port());
+  const auto ids = rest_orders(makers);
+  // kill -9 worker-1: its slots move; the new placement is in etcd; its member key expires.
+  REQUIRE(::kill(c.workers[0]->pid(), SIGKILL) == 0);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline && c.view.assignments().version < 2) std::this_thread::sleep_for(10ms);
+  a = c.view.assignments();
+  CHECK(a.version == 2);
+  CHECK(a.hosts == c.placement());
+  for (const auto& h : a.hosts) CHECK(h != "worker-1");
+  for (const auto& sym : kSymbols) sweep_in_priority(makers, taker, sym, ids.at(sym));
+  const auto gone = std::chrono::steady_clock::now() + 8s;
+  while (std::chrono::steady_clock::now() < gone && c.view.under("/ts/members/worker/").size() != 2) {
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(c.view.under("/ts/members/worker/").size() == 2);
+  cl = c.cluster();
+  CHECK(cl["members"][0]["registered"] == false);
+  CHECK(cl["etcd"]["assignments_version"] == 2);
+
+  // A worker that registers later joins as a spare: up, no slots.
+  c.add_worker();
+  const auto joined = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < joined && c.cluster()["members"].size() != 4) std::this_thread::sleep_for(10ms);
+  cl = c.cluster();
+  REQUIRE(cl["members"].size() == 4);
+  CHECK(cl["members"][3]["id"] == "worker-4");
+  CHECK(cl["members"][3]["registered"] == true);
+  CHECK(cl["members"][3]["slots"].empty());
+}
+
+TEST_CASE("Cluster on etcd: a gateway stopped cleanly gives up its leader key; the next one leads with a higher epoch") {
+  EtcdBackedCluster c(2);
+  const std::int64_t first = c.cluster()["etcd"]["epoch"];
+  REQUIRE(c.gateway->stop(SIGTERM) == 0);
+  CHECK(c.view.under("/ts/gateway/").empty());  // revoked at stop, not a TTL later
+  c.gateway->restart();
+  REQUIRE(c.wait_up(2, 10s));
+  const std::int64_t second = c.cluster()["etcd"]["epoch"];
+  CHECK(second > first);
+  CHECK(c.view.assignments().epoch == static_cast<std::uint64_t>(second));
+  LineClient alice(c.gateway->tcp_port()), bob(c.gateway->tcp_port());
+  alice.send(order("s-1", "alice", "sell", "100.00", "1", "BTCUSDT"));
+  expect(alice, "ack", "s-1");
+  bob.send(order("b-1", "bob", "buy", "100.00", "1", "BTCUSDT"));
+  expect(bob, "fill", "b-1");
+}
+
+TEST_CASE("Cluster on etcd: a gateway whose leader key is gone steps down at once") {
+  EtcdBackedCluster c(1);
+  const auto leaders = c.view.under("/ts/gateway/");
+  REQUIRE(leaders.size() == 1);
+  c.view.del(leaders[0].key);  // what another gateway's takeover looks like from here
+  CHECK(c.gateway->stop(0, 3000ms) == 1);  // signal 0: only wait for it to exit
+  CHECK(c.gateway->log().find("stepping down: the leader key") != std::string::npos);
 }

@@ -1,0 +1,347 @@
+// The gateway's side of etcd (cluster_coordinator.hpp).
+#include "cluster_coordinator.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+
+namespace tradeshard::net {
+
+namespace asio = boost::asio;
+namespace etcd = cluster::etcd;
+using nlohmann::json;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+cluster::EtcdOptions etcd_options(const app::ClusterConfig& c) {
+  cluster::EtcdOptions o;
+  o.endpoints = c.etcd;
+  return o;
+}
+
+std::optional<app::Endpoint> split_addr(const std::string& addr) {
+  const auto colon = addr.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  unsigned port = 0;
+  const char* first = addr.data() + colon + 1;
+  const char* last = addr.data() + addr.size();
+  const auto r = std::from_chars(first, last, port);
+  if (r.ec != std::errc{} || r.ptr != last || port == 0 || port > 65535) return std::nullopt;
+  return app::Endpoint{addr.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
+// The registered workers, by id; a value that does not decode is logged and left out.
+std::vector<cluster::MemberInfo> decode_members(const std::vector<etcd::KeyValue>& kvs) {
+  std::vector<cluster::MemberInfo> out;
+  for (const auto& kv : kvs) {
+    std::string error;
+    auto m = cluster::decode_member(kv.value, &error);
+    if (!m || m->role != "worker" || !split_addr(m->addr)) {
+      spdlog::get("main")->warn("etcd: member key {} ignored: {}", kv.key, m ? "bad addr or role" : error);
+      continue;
+    }
+    out.push_back(std::move(*m));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+// Runs `io` until `call`'s handler has run; the private loop of the bootstrap only.
+template <class T, class Call>
+etcd::Result<T> await(asio::io_context& io, Call call) {
+  std::optional<etcd::Result<T>> out;
+  call([&out](etcd::Result<T> r) { out = std::move(r); });
+  while (!out) {
+    io.restart();  // a loop that ran out of work for a moment is stopped until restarted
+    io.run_for(milliseconds(5));
+  }
+  return std::move(*out);
+}
+
+void sleep_on(asio::io_context& io, milliseconds d) {
+  asio::steady_timer t(io, d);
+  bool done = false;
+  t.async_wait([&done](const boost::system::error_code&) { done = true; });
+  while (!done) {
+    io.restart();
+    io.run_for(milliseconds(5));
+  }
+}
+
+}  // namespace
+
+ClusterSeed lead_cluster(app::Config& config) {
+  auto& cc = config.cluster;
+  auto log = spdlog::get("main");
+  asio::io_context io{1};
+  cluster::EtcdClient client(io, etcd_options(cc));
+  const cluster::Keys keys{cc.prefix};
+  const auto deadline = Clock::now() + milliseconds(cc.startup_timeout_ms);
+  const std::string me = cc.id.empty() ? "gateway" : cc.id;
+
+  // 1. A lease, kept alive while this loop runs (the campaign may wait for a long time).
+  cluster::LeaseKeeper lease(io, client, cc.lease_ttl_s);
+  std::int64_t lease_id = 0;
+  std::string lost;
+  lease.start([&lease_id](std::int64_t id) { lease_id = id; }, [&lost](const std::string& why) { lost = why; });
+  while (lease_id == 0) {
+    if (Clock::now() > deadline) {
+      throw std::runtime_error("etcd: no lease from " + fmt::format("{}", fmt::join(cc.etcd, ",")) + " within " +
+                               std::to_string(cc.startup_timeout_ms) + " ms (cluster.startup_timeout_ms)");
+    }
+    sleep_on(io, milliseconds(20));
+  }
+
+  // 2. Lead: the campaign answers once this lease's key leads the election.
+  const std::string value = json{{"id", me},
+                                 {"tcp", config.tcp.host + ":" + std::to_string(config.tcp.port)},
+                                 {"http", config.http.host + ":" + std::to_string(config.http.port)}}
+                                .dump();
+  log->info("etcd: campaigning for {} (lease {:x})", keys.election(), lease_id);
+  std::unique_ptr<cluster::EtcdClient::Stream> campaign;
+  const auto won = await<etcd::CampaignResponse>(io, [&](auto done) {
+    campaign = client.campaign(keys.election(), lease_id, value, std::move(done));
+  });
+  if (!won.ok()) throw std::runtime_error("etcd: campaign for " + keys.election() + ": " + etcd::describe(won.error));
+  if (!lost.empty()) throw std::runtime_error("etcd: lease lost while campaigning: " + lost);
+  ClusterSeed seed;
+  seed.leader = won.value->leader;
+  seed.lease_ttl = lease.ttl_seconds();
+  cc.epoch = static_cast<std::uint64_t>(seed.leader.rev);
+  log->info("etcd: leading as {} with epoch {} (leader key {})", me, cc.epoch, seed.leader.key);
+
+  // 3. The registered workers (at least one, waiting up to the deadline).
+  std::vector<cluster::MemberInfo> workers;
+  for (;;) {
+    const auto r = await<etcd::RangeResponse>(io, [&](auto done) {
+      client.range(etcd::RangeRequest{keys.members("worker"), etcd::prefix_end(keys.members("worker")), 0, 0, false, false},
+                   std::move(done));
+    });
+    if (r.ok()) workers = decode_members(r.value->kvs);
+    if (!workers.empty()) break;
+    if (Clock::now() > deadline) {
+      throw std::runtime_error("etcd: no worker registered under " + keys.members("worker") + " within " +
+                               std::to_string(cc.startup_timeout_ms) + " ms (cluster.startup_timeout_ms)");
+    }
+    sleep_on(io, milliseconds(100));
+  }
+  cc.workers.clear();
+  for (const auto& w : workers) cc.workers.push_back(app::ClusterPeer{w.id, *split_addr(w.addr)});
+
+  // 4. The placement, fenced on the leader key and on the key's last write.
+  const auto current = await<etcd::RangeResponse>(io, [&](auto done) {
+    client.range(etcd::RangeRequest{keys.assignments(), {}, 0, 0, false, false}, std::move(done));
+  });
+  if (!current.ok()) throw std::runtime_error("etcd: reading " + keys.assignments() + ": " + etcd::describe(current.error));
+  std::int64_t mod = 0;
+  std::uint64_t version = 0;
+  if (!current.value->kvs.empty()) {
+    mod = current.value->kvs.front().mod_revision;
+    if (auto a = cluster::decode_assignments(current.value->kvs.front().value)) version = a->version;
+  }
+  cluster::Assignments a;
+  a.epoch = cc.epoch;
+  a.version = version + 1;
+  a.gateway = me;
+  for (std::size_t slot = 0; slot < config.workers.size(); ++slot) a.hosts.push_back(workers[slot % workers.size()].id);
+  const auto put = await<etcd::TxnResponse>(io, [&](auto done) {
+    client.txn(cluster::fenced_put(seed.leader, keys.assignments(), cluster::encode(a), mod), std::move(done));
+  });
+  if (!put.ok()) throw std::runtime_error("etcd: writing " + keys.assignments() + ": " + etcd::describe(put.error));
+  if (!put.value->succeeded) {
+    throw std::runtime_error(cluster::lost_leadership(seed.leader, *put.value)
+                                 ? "etcd: lost the leadership before the first write"
+                                 : "etcd: " + keys.assignments() + " changed under the new leader");
+  }
+  seed.assignments = a;
+  seed.assignments_mod = put.value->header.revision;
+  log->info("etcd: {} version {}: {} slots on {} workers", keys.assignments(), a.version, a.hosts.size(), workers.size());
+  // The lease stays: the coordinator keeps it alive on the daemon's loop (stop(), not revoke()).
+  lease.stop();
+  campaign.reset();
+  client.stop();
+  return seed;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+ClusterCoordinator::ClusterCoordinator(asio::io_context& io, const app::ClusterConfig& config, ClusterSeed seed)
+    : io_(io),
+      config_(config),
+      seed_(std::move(seed)),
+      keys_{config.prefix},
+      client_(io, etcd_options(config)),
+      lease_(io, client_, static_cast<std::int64_t>(config.lease_ttl_s)),
+      members_(io, client_, keys_.members("worker")),
+      leader_watch_(io, client_, seed_.leader.key),
+      retry_(io) {}
+
+ClusterCoordinator::~ClusterCoordinator() { stop(); }
+
+std::uint64_t ClusterCoordinator::epoch() const noexcept { return static_cast<std::uint64_t>(seed_.leader.rev); }
+
+void ClusterCoordinator::start(std::function<void(const Members&)> on_members,
+                               std::function<void(const std::string&)> on_fatal) {
+  on_fatal_ = std::move(on_fatal);
+  lease_.adopt(seed_.leader.lease, seed_.lease_ttl, [this](const std::string& why) {
+    fatal("lease " + fmt::format("{:x}", seed_.leader.lease) + " lost (" + why + "): the leader key is gone");
+  });
+  // Deleted by hand, revoked, or expired while etcd could not tell us: another gateway may lead.
+  leader_watch_.start([this](const cluster::PrefixMirror::State& state) {
+    const auto it = state.find(seed_.leader.key);
+    if (it == state.end() || it->second.create_revision != seed_.leader.rev) {
+      fatal("the leader key " + seed_.leader.key + " is gone from etcd");
+    }
+  });
+  members_.start([this, on_members = std::move(on_members)](const cluster::PrefixMirror::State& state) {
+    std::vector<etcd::KeyValue> kvs;
+    for (const auto& [key, kv] : state) kvs.push_back(kv);
+    const auto m = decode_members(kvs);
+    registered_ = m.size();
+    on_members(m);
+  });
+}
+
+void ClusterCoordinator::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  retry_.cancel();
+  members_.stop();
+  leader_watch_.stop();
+  lease_.stop();
+  client_.stop();
+}
+
+void ClusterCoordinator::release(std::function<void()> done) {
+  if (stopped_) return done();
+  members_.stop();
+  leader_watch_.stop();
+  auto once = std::make_shared<std::function<void()>>(std::move(done));
+  const auto finish = [this, once] {
+    if (!*once) return;
+    auto f = std::move(*once);
+    *once = nullptr;
+    stop();
+    f();
+  };
+  retry_.expires_after(milliseconds(500));
+  retry_.async_wait([finish](const boost::system::error_code& ec) {
+    if (!ec) finish();
+  });
+  lease_.revoke([finish] { finish(); });
+}
+
+void ClusterCoordinator::assign(std::vector<std::string> hosts) {
+  pending_ = std::move(hosts);
+  has_pending_ = true;
+  if (!writing_) write();
+}
+
+void ClusterCoordinator::write() {
+  if (stopped_ || fatal_ || !has_pending_) return;
+  has_pending_ = false;
+  writing_ = true;
+  cluster::Assignments a = seed_.assignments;
+  a.version += 1;
+  a.hosts = pending_;
+  client_.txn(cluster::fenced_put(seed_.leader, keys_.assignments(), cluster::encode(a), seed_.assignments_mod),
+              [this, a](etcd::Result<etcd::TxnResponse> r) {
+                if (stopped_) return;
+                if (r.ok() && r.value->succeeded) {
+                  writing_ = false;
+                  ++writes_;
+                  seed_.assignments = a;
+                  seed_.assignments_mod = r.value->header.revision;
+                  last_error_.clear();
+                  spdlog::get("main")->info("etcd: {} version {} written", keys_.assignments(), a.version);
+                  write();
+                  return;
+                }
+                if (r.ok() && cluster::lost_leadership(seed_.leader, *r.value)) {
+                  writing_ = false;
+                  return fatal("etcd refused a fenced write: this gateway (epoch " + std::to_string(epoch()) +
+                               ") no longer leads");
+                }
+                last_error_ = r.ok() ? "the assignments changed under this leader" : etcd::describe(r.error);
+                spdlog::get("main")->warn("etcd: writing {} version {}: {}; resolving", keys_.assignments(), a.version,
+                                          last_error_);
+                resolve(a);
+              });
+}
+
+// After a failed or unknown write: read the key back. Ours (committed after all): done. Not
+// ours: write again on top of what is there (still fenced on the leader key).
+void ClusterCoordinator::resolve(const cluster::Assignments& attempted) {
+  ++write_retries_;
+  retry_.expires_after(milliseconds(200));
+  retry_.async_wait([this, attempted](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    client_.range(etcd::RangeRequest{keys_.assignments(), {}, 0, 0, false, false},
+                  [this, attempted](etcd::Result<etcd::RangeResponse> r) {
+                    if (stopped_) return;
+                    if (!r.ok()) return resolve(attempted);
+                    std::optional<cluster::Assignments> there;
+                    std::int64_t mod = 0;
+                    if (!r.value->kvs.empty()) {
+                      there = cluster::decode_assignments(r.value->kvs.front().value);
+                      mod = r.value->kvs.front().mod_revision;
+                    }
+                    writing_ = false;
+                    seed_.assignments_mod = mod;
+                    if (there && there->epoch == attempted.epoch && there->version == attempted.version &&
+                        there->hosts == attempted.hosts) {
+                      ++writes_;
+                      seed_.assignments = attempted;  // it was committed
+                      last_error_.clear();
+                    } else {
+                      if (there) seed_.assignments.version = std::max(seed_.assignments.version, there->version);
+                      if (!has_pending_) {
+                        pending_ = attempted.hosts;
+                        has_pending_ = true;
+                      }
+                    }
+                    write();
+                  });
+  });
+}
+
+void ClusterCoordinator::fatal(const std::string& why) {
+  if (fatal_ || stopped_) return;
+  fatal_ = true;
+  spdlog::get("main")->critical("cluster: stepping down: {}", why);
+  // Not from inside an etcd stream's callback: stopping destroys that stream.
+  asio::post(io_, [this, why] {
+    if (on_fatal_) on_fatal_(why);
+  });
+}
+
+json ClusterCoordinator::to_json() const {
+  return json{{"endpoints", config_.etcd},
+              {"prefix", config_.prefix},
+              {"leader_key", seed_.leader.key},
+              {"epoch", epoch()},
+              {"lease", fmt::format("{:x}", seed_.leader.lease)},
+              {"lease_alive", lease_.alive()},
+              {"registered_workers", registered_},
+              {"assignments_version", seed_.assignments.version},
+              {"assignments_writes", writes_},
+              {"assignments_retries", write_retries_},
+              {"assignments_pending", writing_ || has_pending_},
+              {"last_error", last_error_.empty() ? json(nullptr) : json(last_error_)}};
+}
+
+std::string ClusterCoordinator::health_problem() const {
+  if (fatal_) return "cluster: this gateway lost its leadership in etcd";
+  if (!lease_.alive()) return "cluster: the etcd lease is not confirmed alive";
+  if (!last_error_.empty()) return "cluster: assignments not yet written to etcd: " + last_error_;
+  return {};
+}
+
+}  // namespace tradeshard::net

@@ -1,0 +1,89 @@
+#pragma once
+// The gateway's side of etcd (cluster mode with cluster.etcd, docs/cluster.md "In etcd"): it
+// leads through etcd's election (the leader key's creation revision is its epoch, sent in every
+// HELLO), learns its workers from their member keys, and writes where each worker slot lives in
+// transactions fenced on that leader key. Nothing per order or per tick goes to etcd.
+//
+// lead_cluster() runs before the daemon is built, on a loop of its own; the ClusterCoordinator
+// then carries the same lease on the daemon's loop. Losing the lease, or a fenced write that etcd
+// refuses because another gateway leads, is fatal: the gateway stops serving (on_fatal) rather
+// than act on a leadership it no longer holds.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "tradeshard/app/config.hpp"
+#include "tradeshard/cluster/etcd_client.hpp"
+#include "tradeshard/cluster/membership.hpp"
+
+namespace tradeshard::net {
+
+// What the bootstrap won and wrote, handed to the coordinator.
+struct ClusterSeed {
+  cluster::etcd::LeaderKey leader;  // leader.rev is the epoch
+  std::int64_t lease_ttl = 0;
+  cluster::Assignments assignments;
+  std::int64_t assignments_mod = 0;  // the assignments key's mod revision after the write
+};
+
+// Blocking, before the daemon is built: grants a lease, campaigns for <prefix>/gateway (waiting
+// while another gateway leads), lists the registered workers (waiting up to
+// cluster.startup_timeout_ms for a first one), places slot i on the i-th worker by id (round
+// robin) and writes that, fenced. Sets config.cluster.epoch and config.cluster.workers (the
+// registered workers, by id). Throws std::runtime_error with the reason when it cannot.
+ClusterSeed lead_cluster(app::Config& config);
+
+class ClusterCoordinator {
+ public:
+  ClusterCoordinator(boost::asio::io_context& io, const app::ClusterConfig& config, ClusterSeed seed);
+  ~ClusterCoordinator();
+  ClusterCoordinator(const ClusterCoordinator&) = delete;
+  ClusterCoordinator& operator=(const ClusterCoordinator&) = delete;
+
+  using Members = std::vector<cluster::MemberInfo>;
+  // on_members after every change of the registered workers; on_fatal once, when this gateway
+  // must stop serving (its lease is gone, or etcd refused a fenced write: another leads).
+  void start(std::function<void(const Members&)> on_members, std::function<void(const std::string&)> on_fatal);
+  void stop();
+  // A clean stop: revokes the lease, so the leader key goes now (the next gateway need not wait a
+  // TTL); done when etcd answered, or after 500 ms. Then stop().
+  void release(std::function<void()> done);
+  // Persists hosts[slot] = worker id. One write in flight; a call meanwhile replaces what is
+  // written next (only the latest placement matters). A write whose outcome is unknown is
+  // resolved by reading the key back.
+  void assign(std::vector<std::string> hosts);
+
+  [[nodiscard]] std::uint64_t epoch() const noexcept;
+  [[nodiscard]] nlohmann::json to_json() const;  // /cluster "etcd"
+  [[nodiscard]] std::string health_problem() const;
+
+ private:
+  void write();
+  void resolve(const cluster::Assignments& attempted);
+  void fatal(const std::string& why);
+
+  boost::asio::io_context& io_;
+  const app::ClusterConfig& config_;
+  ClusterSeed seed_;
+  cluster::Keys keys_;
+  cluster::EtcdClient client_;
+  cluster::LeaseKeeper lease_;
+  cluster::PrefixMirror members_;
+  cluster::PrefixMirror leader_watch_;  // the leader key itself: gone or replaced = step down
+  boost::asio::steady_timer retry_;
+  std::function<void(const std::string&)> on_fatal_;
+  std::vector<std::string> pending_;
+  bool has_pending_ = false;
+  bool writing_ = false;
+  bool stopped_ = false;
+  bool fatal_ = false;
+  std::size_t registered_ = 0;
+  std::uint64_t writes_ = 0, write_retries_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace tradeshard::net
