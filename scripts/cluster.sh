@@ -1,36 +1,43 @@
 #!/usr/bin/env bash
-# A local tradeshard cluster on loopback (docs/cluster.md): a gateway and worker processes, each on
-# its own 127.0.0.x address, from config/tradeshard.json.
+# A local tradeshard cluster on loopback (docs/cluster.md): etcd, a gateway and worker processes,
+# each on its own 127.0.0.x address, from config/tradeshard.json.
 #
 #   scripts/cluster.sh start DIR [WORKERS]   start (default 3 workers); returns once the gateway
 #                                            serves orders and every worker link is up
-#   scripts/cluster.sh stop DIR              SIGTERM everything started in DIR
+#   scripts/cluster.sh stop DIR              SIGTERM everything started in DIR (etcd last)
 #
 # DIR/cluster.json then says where everything is:
-#   {"gateway":{"pid","tcp","http"},"workers":[{"id","pid","addr"}]}
-# Each process logs to DIR/<id>.log; configs are DIR/<id>.json. TRADESHARDD overrides the binary
-# (default build/tradeshardd). Not yet here: etcd, processing nodes, standby gateways.
+#   {"etcd":"http://…","gateway":{"pid","tcp","http"},"workers":[{"id","pid","addr"}]}
+# Each process logs to DIR/<id>.log; configs are DIR/<id>.json; etcd's data is DIR/etcd.
+# The workers register in etcd and the gateway finds them there (cluster.etcd). TRADESHARDD
+# overrides the binary (default build/tradeshardd), ETCD etcd's (default: etcd on the PATH).
+# Not yet here: processing nodes, standby gateways.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 bin="${TRADESHARDD:-$root/build/tradeshardd}"
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 2 ] || usage
 cmd="$1"
 dir="$2"
 
-stop() {
-  [ -f "$dir/pids" ] || { echo "cluster.sh: nothing started in $dir"; return 0; }
-  while read -r pid; do kill -TERM "$pid" 2>/dev/null || true; done <"$dir/pids"
+stop_pids() {  # file: SIGTERM, up to 5 s, then SIGKILL
+  [ -f "$1" ] || return 0
+  while read -r pid; do kill -TERM "$pid" 2>/dev/null || true; done <"$1"
   for _ in $(seq 1 50); do
     alive=0
-    while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$dir/pids"
+    while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$1"
     [ "$alive" -eq 0 ] && break
     sleep 0.1
   done
-  while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done <"$dir/pids"
-  rm -f "$dir/pids"
+  while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done <"$1"
+  rm -f "$1"
+}
+stop() {
+  [ -f "$dir/pids" ] || [ -f "$dir/etcd.pid" ] || { echo "cluster.sh: nothing started in $dir"; return 0; }
+  stop_pids "$dir/pids"      # the gateway gives up its leader key, workers their member keys
+  stop_pids "$dir/etcd.pid"
   echo "cluster.sh: stopped"
 }
 
@@ -41,12 +48,15 @@ case "$cmd" in
 esac
 
 workers="${3:-3}"
+etcd_bin="${ETCD:-$(command -v etcd || true)}"
 [ -x "$bin" ] || { echo "cluster.sh: $bin not found (make build first, or set TRADESHARDD)"; exit 1; }
+[ -n "$etcd_bin" ] && [ -x "$etcd_bin" ] || { echo "cluster.sh: etcd not found (scripts/install-deps.sh installs it, or set ETCD)"; exit 1; }
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
-[ ! -f "$dir/pids" ] || { echo "cluster.sh: a cluster is already running in $dir (stop it first)"; exit 1; }
+[ ! -f "$dir/pids" ] && [ ! -f "$dir/etcd.pid" ] || { echo "cluster.sh: a cluster is already running in $dir (stop it first)"; exit 1; }
 
-# Configs: free ports picked now, one 127.0.0.x per process (the gateway on .2, workers from .3).
+# Configs: free ports picked now, one 127.0.0.x per process (the gateway on .2, workers from .3,
+# etcd on .10).
 python3 - "$root/config/tradeshard.json" "$dir" "$workers" <<'EOF'
 import json, socket, sys
 base, out, n = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
@@ -58,23 +68,40 @@ def free_port(ip):
     s.close()
     return port
 
+etcd = {"client": f"127.0.0.10:{free_port('127.0.0.10')}", "peer": f"127.0.0.10:{free_port('127.0.0.10')}"}
+endpoints = [f"http://{etcd['client']}"]
 peers = []
 for i in range(n):
     ip = f"127.0.0.{3 + i}"
     wid = f"worker-{i + 1}"
     peers.append({"id": wid, "addr": f"{ip}:{free_port(ip)}"})
     cfg = dict(base)
-    cfg["cluster"] = {"role": "worker", "id": wid, "link": peers[-1]["addr"]}
+    cfg["cluster"] = {"role": "worker", "id": wid, "link": peers[-1]["addr"], "etcd": endpoints}
     cfg["history"] = {"enabled": False}
     json.dump(cfg, open(f"{out}/{wid}.json", "w"), indent=2)
 gw = dict(base)
 gw["listen"] = {"tcp": f"127.0.0.2:{free_port('127.0.0.2')}", "http": f"127.0.0.2:{free_port('127.0.0.2')}"}
-gw["cluster"] = {"role": "gateway", "id": "gw-1", "workers": peers}
+gw["cluster"] = {"role": "gateway", "id": "gw-1", "etcd": endpoints}
 gw["ledger"] = dict(base.get("ledger", {}), data_dir=f"{out}/gateway/ledger")
 gw["history"] = dict(base.get("history", {}), dir=f"{out}/gateway/history", archive_dir=f"{out}/gateway/history-archive")
 json.dump(gw, open(f"{out}/gateway.json", "w"), indent=2)
-json.dump({"workers": peers, "gateway": gw["listen"]}, open(f"{out}/plan.json", "w"))
+json.dump({"etcd": etcd, "workers": peers, "gateway": gw["listen"]}, open(f"{out}/plan.json", "w"))
 EOF
+plan() { python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"p": p}))' "$dir/plan.json" "$1"; }
+
+etcd_client="$(plan 'p["etcd"]["client"]')"
+etcd_peer="$(plan 'p["etcd"]["peer"]')"
+"$etcd_bin" --name e1 --data-dir "$dir/etcd" \
+  --listen-client-urls "http://$etcd_client" --advertise-client-urls "http://$etcd_client" \
+  --listen-peer-urls "http://$etcd_peer" --initial-advertise-peer-urls "http://$etcd_peer" \
+  --initial-cluster "e1=http://$etcd_peer" --initial-cluster-state new \
+  --auto-compaction-mode revision --auto-compaction-retention 1000 >/dev/null 2>"$dir/etcd.log" &
+echo $! >"$dir/etcd.pid"
+for _ in $(seq 1 200); do
+  curl -sf "http://$etcd_client/health" 2>/dev/null | grep -q '"true"' && break
+  sleep 0.05
+done
+curl -sf "http://$etcd_client/health" 2>/dev/null | grep -q '"true"' || { echo "cluster.sh: etcd did not start; its log:"; cat "$dir/etcd.log"; stop; exit 1; }
 
 : >"$dir/pids"
 start_process() {  # id, role
@@ -114,6 +141,7 @@ import json, sys
 out, gw_pid, pids = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
 plan = json.load(open(f"{out}/plan.json"))
 cluster = {
+    "etcd": f"http://{plan['etcd']['client']}",
     "gateway": {"pid": gw_pid, "tcp": plan["gateway"]["tcp"], "http": plan["gateway"]["http"]},
     "workers": [{"id": w["id"], "pid": pid, "addr": w["addr"]} for w, pid in zip(plan["workers"], pids)],
 }

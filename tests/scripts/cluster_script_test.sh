@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# scripts/cluster.sh: start writes cluster.json as docs/cluster.md says, /cluster's member ids are
-# cluster.json's, an order crosses through the workers, kill -9 of a worker fails over, stop stops
-# every process. $1 = built tradeshardd, $2 = source dir.
+# scripts/cluster.sh: start writes cluster.json as docs/cluster.md says (etcd included), /cluster's
+# member ids are cluster.json's and registered in etcd, an order crosses through the workers,
+# kill -9 of a worker fails over and the new placement is in etcd, stop stops every process.
+# $1 = built tradeshardd, $2 = source dir.
 set -euo pipefail
 bin="$1"; src="$2"
 dir=$(mktemp -d); trap 'TRADESHARDD="$bin" bash "$src/scripts/cluster.sh" stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
@@ -10,6 +11,8 @@ python3 - "$dir" <<'PY'
 import json, socket, sys, time, urllib.request, os, signal
 d = sys.argv[1]
 c = json.load(open(f"{d}/cluster.json"))
+assert set(c) == {"etcd", "gateway", "workers"}, c
+assert c["etcd"].startswith("http://127.0.0.10:"), c
 assert set(c["gateway"]) == {"pid", "tcp", "http"}, c
 assert [w["id"] for w in c["workers"]] == ["worker-1", "worker-2"], c
 assert all(w["addr"].startswith(f"127.0.0.{3 + i}:") for i, w in enumerate(c["workers"])), c
@@ -17,7 +20,14 @@ http = c["gateway"]["http"]
 get = lambda p: json.load(urllib.request.urlopen(f"http://{http}{p}", timeout=5))
 members = get("/cluster")["members"]
 assert [m["id"] for m in members] == ["worker-1", "worker-2"], members
-assert all(m["state"] == "up" for m in members), members
+assert all(m["state"] == "up" and m["registered"] for m in members), members
+import base64
+def etcd_get(key):
+    body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
+    r = json.load(urllib.request.urlopen(urllib.request.Request(c["etcd"] + "/v3/kv/range", data=body), timeout=5))
+    return [json.loads(base64.b64decode(kv["value"])) for kv in r.get("kvs", [])]
+placement = etcd_get("/tradeshard/assignments")[0]
+assert placement["version"] == 1 and set(placement["hosts"]) == {"worker-1", "worker-2"}, placement
 host, port = c["gateway"]["tcp"].split(":")
 s = socket.create_connection((host, int(port)), timeout=5)
 f = s.makefile("rw")
@@ -39,9 +49,13 @@ while time.time() < deadline:
 else:
     raise SystemExit(f"no failover: {cl}")
 assert get("/book/BTCUSDT")["best_ask"] == "100.00"  # the rest of s-1 survived
+deadline = time.time() + 3
+while time.time() < deadline and etcd_get("/tradeshard/assignments")[0]["version"] < 2: time.sleep(0.01)
+placement = etcd_get("/tradeshard/assignments")[0]
+assert placement["version"] == 2 and set(placement["hosts"]) == {"worker-2"}, placement
 print("cluster.sh ok: failover", cl["last_failover"])
 PY
-pids=$(cat "$dir/pids")
+pids="$(cat "$dir/pids") $(cat "$dir/etcd.pid")"
 TRADESHARDD="$bin" bash "$src/scripts/cluster.sh" stop "$dir" >/dev/null
 for p in $pids; do
   if kill -0 "$p" 2>/dev/null; then echo "process $p still running after stop"; exit 1; fi
