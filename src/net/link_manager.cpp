@@ -15,6 +15,11 @@
 
 namespace tradeshard::net {
 
+namespace {
+// How long a fenced connection is kept open to drop and count what the worker still sends.
+constexpr std::chrono::seconds kFencedLinger{30};
+}  // namespace
+
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using nlohmann::json;
@@ -28,6 +33,11 @@ struct LinkManager::Conn {
   std::string writing;
   bool open = true;
   bool connected = false;
+  // Fenced: the worker was declared dead while this connection was open (a pause, a partition).
+  // It is kept for a while only to drop and count what the worker still sends on it.
+  bool fenced = false;
+  link::FrameReader stale;
+  std::uint64_t stale_seen = 0;
 };
 
 struct LinkManager::Peer {
@@ -38,6 +48,7 @@ struct LinkManager::Peer {
   std::size_t health = 0;
   asio::steady_timer retry;
   std::shared_ptr<Conn> conn;
+  std::shared_ptr<Conn> fenced;  // the connection open when it was declared dead
   std::chrono::milliseconds backoff{100};
   bool flush_scheduled = false;
 };
@@ -146,11 +157,12 @@ void LinkManager::stop() {
   heartbeat_.cancel();
   for (auto& p : peers_) {
     p->retry.cancel();
-    if (p->conn) {
-      p->conn->open = false;
+    for (auto* c : {&p->conn, &p->fenced}) {
+      if (!*c) continue;
+      (*c)->open = false;
       boost::system::error_code ignored;
-      p->conn->timer.cancel();
-      p->conn->socket.close(ignored);
+      (*c)->timer.cancel();
+      (*c)->socket.close(ignored);
     }
   }
 }
@@ -211,7 +223,9 @@ void LinkManager::reconnect_later(std::size_t i) {
 
 void LinkManager::read(std::size_t i, const std::shared_ptr<Conn>& c) {
   c->socket.async_read_some(asio::buffer(c->buf), [this, i, c](const boost::system::error_code& e, std::size_t n) {
-    if (!c->open || stopped_ || peers_[i]->conn != c) return;
+    if (!c->open || stopped_) return;
+    if (c->fenced) return read_fenced(i, c, e, n);
+    if (peers_[i]->conn != c) return;
     if (e) return closed(i, c, e == asio::error::eof ? "worker closed the link" : e.message());
     Peer& p = *peers_[i];
     const auto before = venue_.link(p.link);
@@ -234,6 +248,32 @@ void LinkManager::read(std::size_t i, const std::shared_ptr<Conn>& c) {
     flush(i);
     read(i, c);
   });
+}
+
+// What a fenced worker still sends (results, pongs it made before it learned it was replaced)
+// is dropped and counted; the connection closes at EOF, an error, or after kFencedLinger.
+void LinkManager::read_fenced(std::size_t i, const std::shared_ptr<Conn>& c, const boost::system::error_code& e,
+                              std::size_t n) {
+  Peer& p = *peers_[i];
+  const auto close = [&] {
+    c->open = false;
+    boost::system::error_code ignored;
+    c->timer.cancel();
+    c->socket.close(ignored);
+    if (p.fenced == c) p.fenced.reset();
+  };
+  if (e) return close();
+  c->stale.feed(std::string_view(c->buf.data(), n));
+  std::uint64_t frames = 0;
+  while (c->stale.next()) ++frames;
+  if (frames > 0 && c->stale_seen == 0) {  // once per fenced connection
+    spdlog::get("main")->warn("worker {}: frames on its fenced link dropped (sent before it learned it was replaced)",
+                              p.config.id);
+  }
+  c->stale_seen += frames;
+  stale_frames_ += frames;
+  if (!c->stale.error().empty()) return close();
+  read(i, c);
 }
 
 void LinkManager::flush(std::size_t i) {
@@ -306,11 +346,21 @@ void LinkManager::fail_over(std::size_t dead) {
   auto log = spdlog::get("main");
   Peer& p = *peers_[dead];
   const auto detect_ms = now_ms();
-  if (p.conn) {  // a silent (paused) worker: stop reading it; it is fenced from now on
-    p.conn->open = false;
-    boost::system::error_code ignored;
-    p.conn->socket.close(ignored);
-    p.conn.reset();
+  if (p.conn) {  // a silent (paused, cut off) worker: fenced from now on; what it still sends is dropped
+    if (p.fenced) {
+      boost::system::error_code ignored;
+      p.fenced->open = false;
+      p.fenced->socket.close(ignored);
+    }
+    p.fenced = std::move(p.conn);
+    p.fenced->fenced = true;
+    p.fenced->writing.clear();
+    p.fenced->timer.expires_after(kFencedLinger);
+    p.fenced->timer.async_wait([c = p.fenced](const boost::system::error_code& e) {
+      if (e || !c->open) return;
+      boost::system::error_code ignored;
+      c->socket.close(ignored);  // the pending read ends with an error and closes it
+    });
     venue_.on_link_down(p.link);
     reconnect_later(dead);
   }
@@ -371,7 +421,7 @@ nlohmann::json LinkManager::cluster_json() const {
   return json{{"members", std::move(members)},
               {"etcd", coordinator_ == nullptr ? json(nullptr) : coordinator_->to_json()},
               {"failovers", failovers_},
-              {"stale_epoch_frames", 0},
+              {"stale_epoch_frames", stale_frames_},
               {"degraded", health_.degraded()},
               {"last_failover", last_failover_.empty() ? json(nullptr) : json(last_failover_)}};
 }
@@ -404,6 +454,9 @@ void LinkManager::register_metrics(app::MetricsRegistry& m) const {
           per_worker([this](const Peer& p) { return static_cast<double>(venue_.link(p.link).rtt_ns) / 1e9; }));
   m.counter("tradeshard_cluster_commands_resent_total", "Commands sent again after a reconnect or a failover.",
             "worker", per_worker([this](const Peer& p) { return static_cast<double>(venue_.link(p.link).counters.resent); }));
+  m.counter("tradeshard_cluster_stale_frames_total",
+            "Frames a worker sent on a link fenced by its failover (dropped).",
+            [this] { return static_cast<double>(stale_frames_); });
   m.counter("tradeshard_cluster_failovers_total", "Worker processes declared dead whose slots moved.",
             [this] { return static_cast<double>(failovers_); });
 }

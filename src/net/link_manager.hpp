@@ -51,6 +51,7 @@ class LinkManager {
   void connect(std::size_t p);
   void reconnect_later(std::size_t p);
   void read(std::size_t p, const std::shared_ptr<Conn>& c);
+  void read_fenced(std::size_t p, const std::shared_ptr<Conn>& c, const boost::system::error_code& e, std::size_t n);
   void flush(std::size_t p);
   void closed(std::size_t p, const std::shared_ptr<Conn>& c, const std::string& why);
   void heartbeat();
@@ -73,6 +74,7 @@ class LinkManager {
   bool stopped_ = false;
   bool was_degraded_ = false;
   std::uint64_t failovers_ = 0;
+  std::uint64_t stale_frames_ = 0;  // dropped from fenced links
   std::int64_t last_detect_ms_ = -1;  // detection -> rehome of the last failover
   std::string last_failover_;
 };

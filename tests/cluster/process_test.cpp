@@ -201,6 +201,8 @@ TEST_CASE("Cluster: a worker stopped with SIGSTOP times out, fails over, and com
   const std::size_t victim = c.host_of("ETHUSDT");
   ::kill(c.workers[victim]->pid(), SIGSTOP);
   const auto t0 = std::chrono::steady_clock::now();
+  // Sent to the paused worker before anyone knows: answered once, by its new home.
+  makers.send(order("pause-1", "maker-0", "buy", "50.00", "1", "ETHUSDT"));
   std::vector<std::string> want = {"up", "up"};
   want[victim] = "suspect";
   CHECK(c.wait_states(want, 2s));  // missed heartbeats first
@@ -217,7 +219,12 @@ TEST_CASE("Cluster: a worker stopped with SIGSTOP times out, fails over, and com
   want[victim] = "up";
   REQUIRE(c.wait_states(want, 5s));
   CHECK(c.cluster()["members"][victim]["slots"].empty());
+  // What it answered on its old link after waking (pause-1's result, pongs) was dropped and counted.
+  CHECK(c.cluster()["stale_epoch_frames"].get<int>() > 0);
+  CHECK(expect(makers, "ack", "pause-1")["id"] == "pause-1");
+  CHECK_FALSE(makers.read_until("ack", "pause-1", 300ms));  // exactly once
   for (const auto& sym : {"BTCUSDT", "SOLUSDT", "BNBUSDT"}) sweep_in_priority(makers, taker, sym, ids.at(sym));
+  CHECK(get(c.gateway->http_port(), "/book/ETHUSDT")["best_bid"] == "50.00");
 }
 
 TEST_CASE("Cluster: a stray connection to a worker's link address is refused; the gateway's link stays") {
