@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
+#include <set>
 #include <memory>
 #include <thread>
 
@@ -20,6 +22,7 @@
 #include <optional>
 
 #include "cluster/etcd_process.hpp"
+#include "cluster/fault_proxy.hpp"
 #include "fixture.hpp"
 #include "tradeshard/cluster/etcd_client.hpp"
 #include "tradeshard/cluster/membership.hpp"
@@ -48,15 +51,21 @@ json get(unsigned short port, const std::string& path) {
 }
 
 // Two workers and a gateway; the workers' link ports are fixed so a restarted worker keeps its.
+// Proxied: the gateway reaches each worker through a FaultProxy on 127.0.0.20+i.
 struct Cluster {
-  Cluster() {
+  explicit Cluster(bool proxied = false) {
     for (int i = 0; i < 2; ++i) {
       const std::string ip = "127.0.0." + std::to_string(3 + i);
       const int port = free_port(ip);
       const std::string id = "worker-" + std::to_string(i + 1);
       workers.push_back(std::make_unique<DaemonProcess>(
           test_config({{"cluster", {{"role", "worker"}, {"id", id}, {"link", ip + ":" + std::to_string(port)}}}})));
-      peers.push_back({{"id", id}, {"addr", ip + ":" + std::to_string(port)}});
+      std::string addr = ip + ":" + std::to_string(port);
+      if (proxied) {
+        proxies.push_back(std::make_unique<FaultProxy>("127.0.0." + std::to_string(20 + i), ip, port));
+        addr = proxies.back()->addr();
+      }
+      peers.push_back({{"id", id}, {"addr", addr}});
     }
     // History off: the gateway's ticks are not the subject here.
     gateway = std::make_unique<DaemonProcess>(test_config(
@@ -95,6 +104,7 @@ struct Cluster {
     return 0;
   }
   std::vector<std::unique_ptr<DaemonProcess>> workers;
+  std::vector<std::unique_ptr<FaultProxy>> proxies;  // before the gateway: destroyed after it
   json peers = json::array();
   std::unique_ptr<DaemonProcess> gateway;
 };
@@ -255,6 +265,88 @@ TEST_CASE("Cluster: a stray connection to a worker's link address is refused; th
   LineClient alice(c.gateway->tcp_port());
   alice.send(order("after", "alice", "buy", "99.00", "1", "BTCUSDT"));
   expect(alice, "ack", "after");
+}
+
+// ---- network faults through the proxy ----
+
+TEST_CASE("Cluster via a fault proxy: a partitioned link times out, fails over with every order kept, heals fenced") {
+  Cluster c(true);
+  LineClient makers(c.gateway->tcp_port()), taker(c.gateway->tcp_port());
+  const auto ids = rest_orders(makers);
+  const std::size_t victim = c.host_of("SOLUSDT");
+  c.proxies[victim]->partition(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> want = {"up", "up"};
+  want[victim] = "suspect";
+  CHECK(c.wait_states(want, 2s));
+  want[victim] = "dead";
+  REQUIRE(c.wait_states(want, 3s));
+  const auto detected = std::chrono::steady_clock::now() - t0;
+  MESSAGE("partition -> dead: " << std::chrono::duration_cast<std::chrono::milliseconds>(detected).count() << " ms");
+  CHECK(detected >= 900ms);
+  CHECK(detected < 2500ms);
+  sweep_in_priority(makers, taker, "SOLUSDT", ids.at("SOLUSDT"));
+  c.proxies[victim]->partition(false);
+  want[victim] = "up";
+  REQUIRE(c.wait_states(want, 8s));
+  const json cl = c.cluster();
+  CHECK(cl["members"][victim]["slots"].empty());
+  CHECK(cl["failovers"] == 1);
+  CHECK(cl["stale_epoch_frames"].get<int>() > 0);  // the pings it answered late, on the fenced link
+  for (const auto& sym : {"BTCUSDT", "ETHUSDT", "BNBUSDT"}) sweep_in_priority(makers, taker, sym, ids.at(sym));
+}
+
+TEST_CASE("Cluster via a fault proxy: a link reset (the worker alive) fails over at once and the worker rejoins") {
+  Cluster c(true);
+  LineClient makers(c.gateway->tcp_port()), taker(c.gateway->tcp_port());
+  const auto ids = rest_orders(makers);
+  const std::size_t victim = c.host_of("BNBUSDT");
+  c.proxies[victim]->reset();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> want = {"up", "up"};
+  want[victim] = "dead";
+  REQUIRE(c.wait_states(want, 2s));
+  const auto detected = std::chrono::steady_clock::now() - t0;
+  MESSAGE("reset -> dead: " << std::chrono::duration_cast<std::chrono::milliseconds>(detected).count() << " ms");
+  CHECK(detected < 50ms);
+  for (const auto& sym : kSymbols) sweep_in_priority(makers, taker, sym, ids.at(sym));
+  want[victim] = "up";
+  REQUIRE(c.wait_states(want, 8s));
+  CHECK(c.cluster()["members"][victim]["slots"].empty());
+}
+
+TEST_CASE("Cluster via a fault proxy: 50 +- 10 ms on every link, no false failover while orders flow") {
+  Cluster c(true);
+  // 30 s in the Release build; a short subset under the sanitizers (docs/testing.md).
+  const auto duration = std::getenv("TRADESHARD_SANITIZED") != nullptr ? 5s : 30s;
+  for (auto& p : c.proxies) p->delay(50ms, 10ms);
+  LineClient alice(c.gateway->tcp_port()), bob(c.gateway->tcp_port());
+  const auto end = std::chrono::steady_clock::now() + duration;
+  int n = 0;
+  std::int64_t max_rtt_us = 0;
+  std::set<std::string> states;
+  while (std::chrono::steady_clock::now() < end) {
+    const std::string sym = kSymbols[static_cast<std::size_t>(n) % kSymbols.size()];
+    const std::string s = "s-" + std::to_string(n), b = "b-" + std::to_string(n);
+    alice.send(order(s, "alice", "sell", "100.00", "1", sym));
+    bob.send(order(b, "bob", "buy", "100.00", "1", sym));
+    expect(alice, "ack", s);
+    CHECK(expect(bob, "fill", b)["price"] == "100.00");
+    ++n;
+    const json cl = c.cluster();
+    for (const auto& m : cl["members"]) {
+      states.insert(m["state"].get<std::string>());
+      max_rtt_us = std::max<std::int64_t>(max_rtt_us, m["rtt_us"].get<std::int64_t>());
+    }
+    REQUIRE(cl["failovers"] == 0);
+  }
+  MESSAGE(n << " crossing pairs through 50 +- 10 ms links; max heartbeat rtt " << max_rtt_us << " us");
+  CHECK(n > 10);
+  CHECK(max_rtt_us >= 80'000);  // the delay was there (both ways)
+  // No false failover: never dead (a heartbeat round trip near the 300 ms suspect bound on a
+  // loaded machine may show suspect for a moment, which moves nothing).
+  CHECK(states.count("dead") == 0);
+  CHECK(states.count("joining") == 0);
 }
 
 // ---- membership on etcd (cluster.etcd) ----
