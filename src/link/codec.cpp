@@ -201,6 +201,7 @@ void append(std::string& out, std::uint64_t seq, const Hello& m) {
     put_u64(out, m.instruments_digest);
     put_u32(out, m.heartbeat_ms);
     put_u8(out, m.reset ? 1 : 0);
+    put_u64(out, m.resend_from);
     put_name(out, m.gateway);
   });
 }
@@ -371,6 +372,7 @@ std::optional<Message> decode(const Frame& frame, std::string& error) {
       m.instruments_digest = r.u64("instruments digest");
       m.heartbeat_ms = r.u32("heartbeat");
       m.reset = r.flag("reset");
+      m.resend_from = r.u64("resend from");
       m.gateway = r.name("gateway id");
       out = std::move(m);
       break;

@@ -46,7 +46,9 @@ std::string RemoteVenue::hello(LinkId id, bool reset) {
     l.next_seq = 1;  // the worker starts a new sequence after a reset
   }
   std::string out;
-  append(out, 0, Hello{options_.epoch, options_.instruments_digest, options_.heartbeat_ms, reset, options_.gateway_id});
+  const std::uint64_t resend_from = reset || l.outstanding.empty() ? 0 : l.outstanding.begin()->first;
+  append(out, 0,
+         Hello{options_.epoch, options_.instruments_digest, options_.heartbeat_ms, reset, resend_from, options_.gateway_id});
   return out;
 }
 

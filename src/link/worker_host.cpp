@@ -84,7 +84,8 @@ bool WorkerHost::hello(const Hello& h, std::string& out) {
       for (core::InstrumentId ins = 0; ins < instruments_.size(); ++ins) venue_.drop_book(local, ins);
     }
   }
-  if (h.reset || h.epoch > epoch_) {
+  const bool fresh = h.reset || h.epoch > epoch_;
+  if (fresh) {
     drop_queued();  // orders of the old gateway never matched: nobody is waiting for them
     cache_.clear();
     cache_order_.clear();
@@ -94,6 +95,15 @@ bool WorkerHost::hello(const Hello& h, std::string& out) {
   linked_ = true;
   ++stats_.links;
   append(out, 0, Welcome{epoch_, received_, options_.id});
+  // The same gateway again: the RESULTs it may lack go first, in the order they were made (one
+  // can depend on another: a vip order that rested before the normal one that traded with it).
+  // Its re-sent commands then find them replayed and are not answered twice.
+  replayed_from_ = fresh || h.resend_from == 0 ? received_ + 1 : h.resend_from;
+  if (!fresh && h.resend_from != 0) {
+    for (const auto seq : cache_order_) {
+      if (seq >= h.resend_from) out += cache_.at(seq);
+    }
+  }
   return true;
 }
 
@@ -125,7 +135,7 @@ bool WorkerHost::on_bytes(std::string_view bytes, std::string& out) {
     if (f->seq <= received_) {  // re-sent after a reconnect: answered from the cache, or later
       ++stats_.duplicates;
       if (const auto it = cache_.find(f->seq); it != cache_.end()) {
-        out += it->second;
+        if (f->seq < replayed_from_) out += it->second;  // not replayed at HELLO: answer it now
       } else if (pending_seqs_.count(f->seq) == 0) {
         return refuse(out, RefuseCode::bad_frame,
                       "command " + std::to_string(f->seq) + "'s result is no longer cached (more than " +

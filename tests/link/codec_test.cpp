@@ -34,7 +34,7 @@ std::vector<std::pair<std::uint64_t, Message>> samples() {
   image.last_trade = 50'000'10;
   image.orders = {{1, 10, core::Side::buy, 100, 5, 1}, {2, 11, core::Side::sell, 101, 7, 0}};
   return {
-      {0, Hello{42, 0x1122334455667788ull, 100, true, "gw-1"}},
+      {0, Hello{42, 0x1122334455667788ull, 100, true, 17, "gw-1"}},
       {0, Welcome{42, 17, "worker-2"}},
       {0, Refuse{RefuseCode::stale_epoch, 43, "epoch 42 is older than 43"}},
       {5, Ping{123456789}},
@@ -160,7 +160,8 @@ TEST_CASE("link: malformed frames are refused with a reason") {
   std::string huge_name;
   huge_name.append("\x01\0\0\0\0\0\0\0", 8);
   huge_name.append(8, '\0');
-  huge_name.append("\0\0\0\0\0", 5);
+  huge_name.append("\0\0\0\0\0", 5);  // heartbeat, reset
+  huge_name.append(8, '\0');            // resend_from
   huge_name.append("\xff\xff", 2);
   CHECK(refused_payload(FrameType::hello, huge_name).find("longer than 256") != std::string::npos);
 }

@@ -236,6 +236,33 @@ TEST_CASE("Remote venue: a link that drops mid-stream and reconnects loses and r
   }
 }
 
+TEST_CASE("Remote venue: results made while the link was down reach the gateway in the order they were made") {
+  // A normal buy and a vip sell reach the worker, the link drops, the worker matches (vip
+  // first: the sell rests, the buy trades with it), then the link comes back. The gateway must
+  // see what the embedded venue shows: the sell accepted before the fill against it. Failed
+  // before the fix (the replay came in seq order: the fill against an order not yet accepted).
+  const auto table = book_test::make_table();
+  Cluster c(table, 1);
+  c.two_slots(0, 0);
+  Embedded e(table);
+  for (app::Venue* v : {static_cast<app::Venue*>(&c.venue), static_cast<app::Venue*>(&e.venue)}) {
+    REQUIRE(v->submit(0, limit(1, 1, book::Side::buy, 100, 2), core::Priority::normal));
+    REQUIRE(v->submit(0, limit(2, 2, book::Side::sell, 100, 2), core::Priority::vip));
+  }
+  std::string lost;
+  REQUIRE(c.workers[0]->on_bytes(c.venue.take_output(c.links[0]), lost));
+  c.workers[0]->on_link_closed();
+  c.venue.on_link_down(c.links[0]);
+  std::string offline;
+  while (c.workers[0]->pump(app::Now{1, 1}, offline)) {
+  }
+  c.connect(0);
+  c.settle();
+  e.settle();
+  same_events(c.sink, e.sink);
+  CHECK(c.venue.link(c.links[0]).counters.unexpected == 0);
+}
+
 TEST_CASE("Remote venue: a dead worker's slots move with their books and unanswered commands") {
   const auto table = book_test::make_table();
   for (std::uint64_t seed = 20; seed < 25; ++seed) {

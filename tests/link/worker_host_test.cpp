@@ -50,9 +50,10 @@ struct Gateway {
     open = host.on_bytes(bytes, out);
     return frames_of(out);
   }
-  std::vector<Received> hello(std::uint64_t epoch, std::uint64_t digest, bool reset = false) {
+  std::vector<Received> hello(std::uint64_t epoch, std::uint64_t digest, bool reset = false,
+                              std::uint64_t resend_from = 0) {
     std::string b;
-    append(b, 0, Hello{epoch, digest, 100, reset, "gw-test"});
+    append(b, 0, Hello{epoch, digest, 100, reset, resend_from, "gw-test"});
     return send_raw(b);
   }
   template <class M>
@@ -204,6 +205,48 @@ TEST_CASE("Worker host: commands re-sent after a reconnect are applied once; res
   CHECK_FALSE(again.open);
   CHECK(host.error().find("seq 9 after 6") != std::string::npos);
   CHECK(std::get<Refuse>(r.at(0).message).code == RefuseCode::bad_frame);
+}
+
+TEST_CASE("Worker host: after a reconnect the RESULTs the gateway lacks come in the order they were made") {
+  // A normal buy (seq 1) and a vip sell (seq 2) queued together: the vip lane goes first, so the
+  // sell rests (RESULT 2 made first) and the buy trades with it (RESULT 1, whose maker fill is the
+  // sell's). Both made while the link was down. Replayed in seq order, the gateway would see the
+  // fill against an order it has not seen accepted yet. Failed before the fix: RESULT 1 came first.
+  const auto table = book_test::make_table();
+  WorkerHost host(table, {}, WorkerHostOptions{"w", table.digest()});
+  std::vector<std::string> sent;
+  {
+    Gateway g(host);
+    g.hello(7, table.digest());
+    for (const auto& c : {OrderCommand{0, core::Priority::normal, limit(1, 1, book::Side::buy, 100, 2)},
+                          OrderCommand{0, core::Priority::vip, limit(2, 2, book::Side::sell, 100, 2)}}) {
+      std::string b;
+      append(b, ++g.seq, c);
+      sent.push_back(b);
+      CHECK(g.send_raw(b).empty());
+    }
+    host.on_link_closed();
+  }
+  std::string offline;
+  while (host.pump(app::Now{1, 1}, offline)) {
+  }
+  REQUIRE(offline.empty());
+
+  Gateway again(host);
+  std::vector<Received> answers = again.hello(7, table.digest(), false, 1);  // nothing answered from seq 1 on
+  for (const auto& b : sent) {
+    auto r = again.send_raw(b);
+    answers.insert(answers.end(), r.begin(), r.end());
+  }
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[0].type == FrameType::welcome);
+  CHECK(answers[1].seq == 2);  // the sell's: accepted, resting
+  CHECK(result(answers[1]).events.at(0).type == book::EventType::accepted);
+  CHECK(answers[2].seq == 1);  // then the buy's, with the trade against it
+  bool traded = false;
+  for (const auto& e : result(answers[2]).events) traded = traded || e.type == book::EventType::fill;
+  CHECK(traded);
+  CHECK(host.stats().duplicates == 2);  // the re-sent commands: recognised, not answered twice
 }
 
 TEST_CASE("Worker host: a new epoch keeps the books and drops the old gateway's queue; reset drops all") {

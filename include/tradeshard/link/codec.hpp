@@ -57,6 +57,9 @@ struct Hello {
   std::uint32_t heartbeat_ms = 0;        // the gateway pings this often
   bool reset = false;                    // drop every book and queued order first (a worker that
                                          // was declared dead comes back empty)
+  std::uint64_t resend_from = 0;         // the lowest command seq the gateway has no RESULT for
+                                         // (0: none): the worker replays the RESULTs it made for
+                                         // seqs from there, in the order it made them
   std::string gateway;                   // its id, for logs
   friend bool operator==(const Hello&, const Hello&) = default;
 };

@@ -14,9 +14,10 @@
 //    when it is matched (pump); one cancelled while still queued gets an empty RESULT, sent
 //    before the cancel's own.
 //  - Reconnecting with the same epoch, the gateway re-sends every command it has no RESULT for.
-//    One received before is not applied again: its RESULT is sent from the cache (the last
-//    `result_cache` results), or later when its order is matched. RESULTs made while no link is
-//    up wait in the cache for that re-send.
+//    One received before is not applied again. The cached RESULTs (the last `result_cache`) of
+//    seqs from the HELLO's resend_from on are replayed right after WELCOME in the order they were
+//    made (a vip order matched before an earlier normal one keeps its place); a re-sent command
+//    whose RESULT was replayed gets no second one, one still queued is answered when matched.
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -114,6 +115,7 @@ class WorkerHost final : private app::VenueSink {
   bool linked_ = false;
   std::uint64_t epoch_ = 0;
   std::uint64_t received_ = 0;  // the last command seq received under epoch_
+  std::uint64_t replayed_from_ = 1;  // cached RESULTs from this seq were replayed at this link's HELLO
   std::unordered_map<book::OrderKey, Pending> pending_;  // orders queued, not matched yet
   std::unordered_set<std::uint64_t> pending_seqs_;       // their commands' seqs
   std::map<std::uint64_t, std::string> cache_;           // seq -> its RESULT frame
