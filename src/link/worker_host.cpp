@@ -129,6 +129,8 @@ bool WorkerHost::on_bytes(std::string_view bytes, std::string& out) {
       case FrameType::welcome:
       case FrameType::refuse:
       case FrameType::result:
+      case FrameType::ticks:
+      case FrameType::node_output:
         return refuse(out, RefuseCode::bad_frame, std::string(to_string(f->type)) + " is not sent to a worker");
       default: break;
     }

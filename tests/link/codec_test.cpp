@@ -48,6 +48,14 @@ std::vector<std::pair<std::uint64_t, Message>> samples() {
       {7, DropBookCommand{2, 3}},
       {8, Result{1, Outcome::applied, 0, {fill, done}}},
       {9, Result{1, Outcome::refused, static_cast<std::uint8_t>(book::RejectReason::unknown_order), {}}},
+      {10, TickBatch{{TickItem{0, 3, market::Quote{5'000'000'000'000, 5'000'100'000'000, 150'000'000, 120'000'000, 1700000000123},
+                               1700000000200},
+                      TickItem{1, 4, market::Quote{-1, 2, 3, 4, 0}, -5}}}},
+      {11, TickBatch{}},
+      {10, NodeOutput{{NodeSignal{0, 3, core::Side::sell, market::StrategyKind::imbalance, 5'000'000'000'000, 100'000'000,
+                                  1700000000123}},
+                      {NodeBar{1, 4, market::Interval::m1, market::Bar{1700000000000, 10, 12, 9, 11, 42}}}}},
+      {12, NodeOutput{}},
   };
 }
 
@@ -157,6 +165,24 @@ TEST_CASE("link: malformed frames are refused with a reason") {
   std::string bad_event = result_payload;
   bad_event[10] = 9;  // event type
   CHECK(refused_payload(FrameType::result, bad_event).find("event type out of range") != std::string::npos);
+  // Node frames: counts that do not fit, enums out of range.
+  std::string ticks_payload;
+  append(ticks_payload, 1, TickBatch{{TickItem{}}});
+  ticks_payload.erase(0, header_bytes);
+  std::string short_ticks = ticks_payload.substr(0, ticks_payload.size() - 1);
+  CHECK(refused_payload(FrameType::ticks, short_ticks).find("does not match") != std::string::npos);
+  std::string out_payload;
+  append(out_payload, 1, NodeOutput{{NodeSignal{}}, {NodeBar{}}});
+  out_payload.erase(0, header_bytes);
+  std::string bad_strategy = out_payload;
+  bad_strategy[13] = 7;  // the signal's strategy
+  CHECK(refused_payload(FrameType::node_output, bad_strategy).find("strategy out of range") != std::string::npos);
+  std::string too_many = out_payload;
+  too_many[0] = 9;  // nine signals claimed
+  CHECK(refused_payload(FrameType::node_output, too_many).find("does not fit") != std::string::npos);
+  std::string bad_interval = out_payload;
+  bad_interval[4 + signal_bytes + 4 + 8] = 2;
+  CHECK(refused_payload(FrameType::node_output, bad_interval).find("interval out of range") != std::string::npos);
   std::string huge_name;
   huge_name.append("\x01\0\0\0\0\0\0\0", 8);
   huge_name.append(8, '\0');

@@ -124,7 +124,7 @@ struct Traffic {
     if (dice < 60 || placed.empty()) {
       const book::AccountId acct = 1 + rng() % 5;
       const book::Side side = rng() % 2 ? book::Side::buy : book::Side::sell;
-      const book::NewOrder o = rng() % 8 == 0 ? market(next, acct, side, 2 + rng() % 6, book::TimeInForce::ioc, ins)
+      const book::NewOrder o = rng() % 8 == 0 ? book_test::market(next, acct, side, 2 + rng() % 6, book::TimeInForce::ioc, ins)
                                               : limit(next, acct, side, 95 + rng() % 11, 2 + rng() % 9,
                                                       book::TimeInForce::gtc, ins);
       REQUIRE(v.submit(slot, o, rng() % 10 == 0 ? core::Priority::vip : core::Priority::normal));

@@ -24,6 +24,9 @@
 #include "tradeshard/book/event.hpp"
 #include "tradeshard/book/matching_engine.hpp"
 #include "tradeshard/core/types.hpp"
+#include "tradeshard/market/bar_series.hpp"
+#include "tradeshard/market/quote.hpp"
+#include "tradeshard/market/strategy.hpp"
 
 namespace tradeshard::link {
 
@@ -48,6 +51,8 @@ enum class FrameType : std::uint8_t {
   load_book = 20,  // rest an exported book (failover, migration)
   drop_book = 21,  // forget one instrument's book without events (it moved away)
   result = 32,    // worker -> gateway: every event of one command, applied whole or not at all
+  ticks = 40,        // gateway -> node: a batch of quotes, each for one node slot
+  node_output = 41,  // node -> gateway: the signals and closed bars of one TICKS batch (same seq)
 };
 [[nodiscard]] const char* to_string(FrameType t) noexcept;
 
@@ -153,8 +158,53 @@ struct Result {
   friend bool operator==(const Result& a, const Result& b);
 };
 
+// ---- processing nodes (a `node` process runs market::ProcessorNode per node slot) ----
+
+inline constexpr std::size_t tick_bytes = 4 + 4 + 6 * 8;
+inline constexpr std::size_t signal_bytes = 4 + 4 + 1 + 1 + 3 * 8;
+inline constexpr std::size_t bar_bytes = 4 + 4 + 1 + 6 * 8;
+
+struct TickItem {
+  std::uint32_t node = 0;    // the gateway's node slot
+  std::uint32_t symbol = 0;  // the gateway's symbol id (opaque to the node)
+  market::Quote quote;
+  std::int64_t arrival_ms = 0;  // the gateway's wall clock when the tick came in
+  friend bool operator==(const TickItem& a, const TickItem& b) {
+    return a.node == b.node && a.symbol == b.symbol && a.quote.bid == b.quote.bid && a.quote.ask == b.quote.ask &&
+           a.quote.bid_size == b.quote.bid_size && a.quote.ask_size == b.quote.ask_size &&
+           a.quote.ts_ms == b.quote.ts_ms && a.arrival_ms == b.arrival_ms;
+  }
+};
+struct TickBatch {
+  std::vector<TickItem> ticks;
+  friend bool operator==(const TickBatch&, const TickBatch&) = default;
+};
+
+struct NodeSignal {
+  std::uint32_t node = 0;
+  std::uint32_t symbol = 0;
+  core::Side side = core::Side::buy;
+  market::StrategyKind strategy = market::StrategyKind::spread;
+  market::Scaled price = 0;
+  market::Scaled size = 0;
+  std::int64_t ts_ms = 0;
+  friend bool operator==(const NodeSignal&, const NodeSignal&) = default;
+};
+struct NodeBar {
+  std::uint32_t node = 0;
+  std::uint32_t symbol = 0;
+  market::Interval interval = market::Interval::s1;
+  market::Bar bar;
+  friend bool operator==(const NodeBar&, const NodeBar&) = default;
+};
+struct NodeOutput {
+  std::vector<NodeSignal> signals;
+  std::vector<NodeBar> bars;
+  friend bool operator==(const NodeOutput&, const NodeOutput&) = default;
+};
+
 using Message = std::variant<Hello, Welcome, Refuse, Ping, OrderCommand, CancelCommand, ReplaceCommand,
-                             CancelAllCommand, LoadBookCommand, DropBookCommand, Result>;
+                             CancelAllCommand, LoadBookCommand, DropBookCommand, Result, TickBatch, NodeOutput>;
 
 // ---- writing ----
 
@@ -171,6 +221,8 @@ void append(std::string& out, std::uint64_t seq, const CancelAllCommand& m);
 void append(std::string& out, std::uint64_t seq, const LoadBookCommand& m);
 void append(std::string& out, std::uint64_t seq, const DropBookCommand& m);
 void append(std::string& out, std::uint64_t seq, const Result& m);
+void append(std::string& out, std::uint64_t seq, const TickBatch& m);
+void append(std::string& out, std::uint64_t seq, const NodeOutput& m);
 // Any message; pings go out as PING.
 void append(std::string& out, std::uint64_t seq, const Message& m);
 
