@@ -30,6 +30,7 @@
 
 #include "tradeshard/app/inprocess_venue.hpp"
 #include "tradeshard/link/codec.hpp"
+#include "tradeshard/link/peer_host.hpp"
 
 namespace tradeshard::link {
 
@@ -53,7 +54,7 @@ struct WorkerHostStats {
   std::uint64_t dropped_queued = 0;  // orders of an older epoch dropped unmatched
 };
 
-class WorkerHost final : private app::VenueSink {
+class WorkerHost final : public PeerHost, private app::VenueSink {
  public:
   // The table must outlive the host.
   WorkerHost(const core::InstrumentTable& instruments, book::EngineOptions engine, WorkerHostOptions options);
@@ -63,20 +64,20 @@ class WorkerHost final : private app::VenueSink {
 
   // Bytes the gateway sent; frames to send back are appended to `out`. False: close the link
   // once `out` is written (a REFUSE or a protocol error; error() says why).
-  [[nodiscard]] bool on_bytes(std::string_view bytes, std::string& out);
+  [[nodiscard]] bool on_bytes(std::string_view bytes, std::string& out) override;
   // The link is gone; the next one starts with HELLO. Books, queued orders and results stay.
-  void on_link_closed();
+  void on_link_closed() override;
   // Whether this HELLO would be accepted (nothing changes): the edge checks a second connection's
   // HELLO before it lets it replace the link that serves.
-  [[nodiscard]] std::optional<Refuse> check_hello(const Hello& h) const;
+  [[nodiscard]] std::optional<Refuse> check_hello(const Hello& h) const override;
   // Matches queued orders; their RESULTs go to `out` (to the cache only when no link is up).
   // True while orders remain queued.
-  bool pump(app::Now now, std::string& out);
+  bool pump(app::Now now, std::string& out) override;
 
   [[nodiscard]] bool linked() const noexcept { return linked_; }
-  [[nodiscard]] std::uint64_t epoch() const noexcept { return epoch_; }
+  [[nodiscard]] std::uint64_t epoch() const noexcept override { return epoch_; }
   [[nodiscard]] std::uint64_t received_seq() const noexcept { return received_; }
-  [[nodiscard]] const std::string& error() const noexcept { return error_; }
+  [[nodiscard]] const std::string& error() const noexcept override { return error_; }
   [[nodiscard]] const WorkerHostStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const app::InProcessVenue& venue() const noexcept { return venue_; }
   // The local venue slot serving the gateway's worker slot, if any.
