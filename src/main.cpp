@@ -54,7 +54,7 @@ void raise_open_files_limit(std::uint32_t max_connections) {
 void usage() {
   std::cout << "usage: tradeshardd [--config FILE] [--role ROLE] [--check-config] [--ports-file FILE] [--version]\n"
                "  --config FILE      JSON config (default config/tradeshard.json)\n"
-               "  --role ROLE        embedded (default), gateway or worker: overrides cluster.role (docs/cluster.md)\n"
+               "  --role ROLE        embedded (default), gateway, worker or node: overrides cluster.role (docs/cluster.md)\n"
                "  --check-config     validate the config and exit 0 (valid) or 1 (invalid)\n"
                "  --ports-file FILE  write the bound ports as JSON once listening (for tests, port 0)\n";
 }
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
       }
     }
     if (!known) {
-      std::cerr << "tradeshardd: --role must be embedded, gateway or worker (got \"" << role << "\")\n";
+      std::cerr << "tradeshardd: --role must be embedded, gateway, worker or node (got \"" << role << "\")\n";
       return 1;
     }
     if (config.cluster.role == tradeshard::app::Role::gateway && config.cluster.workers.empty() &&
@@ -113,8 +113,10 @@ int main(int argc, char** argv) {
                 << ": cluster.workers: a gateway needs at least one worker process (or cluster.etcd to find them)\n";
       return 1;
     }
-    if (config.cluster.role == tradeshard::app::Role::worker && config.cluster.id.empty()) {
-      std::cerr << "tradeshardd: " << config_path << ": cluster.id: a worker needs an id\n";
+    if ((config.cluster.role == tradeshard::app::Role::worker || config.cluster.role == tradeshard::app::Role::node) &&
+        config.cluster.id.empty()) {
+      std::cerr << "tradeshardd: " << config_path << ": cluster.id: a " << tradeshard::app::to_string(config.cluster.role)
+                << " needs an id\n";
       return 1;
     }
   }
@@ -125,7 +127,7 @@ int main(int argc, char** argv) {
   tradeshard::net::setup_logging(config.log_level);
   raise_open_files_limit(config.limits.max_connections);
   try {
-    if (config.cluster.role == tradeshard::app::Role::worker) {
+    if (config.cluster.role == tradeshard::app::Role::worker || config.cluster.role == tradeshard::app::Role::node) {
       tradeshard::net::WorkerProcess worker(config);
       return worker.run(ports_file);
     }

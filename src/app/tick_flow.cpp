@@ -73,6 +73,19 @@ partition::SymbolMap make_map(const Config& c) {
 
 }  // namespace
 
+market::NodeSlotConfigs node_slot_configs(const Config& config) {
+  const auto map = make_map(config);
+  const auto all = node_config(config.partitioning);
+  market::NodeSlotConfigs out;
+  out.fallback = all;
+  const auto& a = map.assignment();
+  for (partition::NodeIndex n = 0; n < a.node_slots(); ++n) {
+    out.ids.emplace_back(a.node_id(n));
+    out.slots.push_back(config_of_node(config.partitioning, all, a.node_id(n)));
+  }
+  return out;
+}
+
 TickFlow::TickFlow(const Config& config, Outbox& outbox)
     : config_(config), outbox_(outbox), node_config_(node_config(config.partitioning)), map_(make_map(config)) {
   const auto& a = map_.assignment();

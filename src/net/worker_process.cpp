@@ -1,8 +1,9 @@
-// `tradeshardd --role worker` (include/tradeshard/net/worker_process.hpp): a link listener in
-// front of link::WorkerHost. One gateway link at a time: a newer connection replaces the current
-// one (the gateway reconnected; the WorkerHost's epochs decide whether it may serve). Reads go to
-// the host, its answers are written back in order (one write in flight, the rest appended), and
-// queued orders are matched in batches on the loop between reads.
+// `tradeshardd --role worker|node` (include/tradeshard/net/worker_process.hpp): a link listener
+// in front of a link::PeerHost (WorkerHost: matching engines; NodeHost: processing nodes). One
+// gateway link at a time: a newer connection replaces the current one (the gateway reconnected;
+// the host's epochs decide whether it may serve). Reads go to the host, its answers are written
+// back in order (one write in flight, the rest appended), and queued orders are matched in
+// batches on the loop between reads.
 #include "tradeshard/net/worker_process.hpp"
 
 #include <spdlog/spdlog.h>
@@ -22,6 +23,8 @@
 #include "tradeshard/cluster/etcd_client.hpp"
 #include "tradeshard/cluster/membership.hpp"
 #include "tradeshard/core/instrument.hpp"
+#include "tradeshard/app/tick_flow.hpp"
+#include "tradeshard/link/node_host.hpp"
 #include "tradeshard/link/worker_host.hpp"
 #include "tradeshard/net/notifier.hpp"
 #include "wall_clock.hpp"
@@ -106,9 +109,8 @@ struct WorkerProcess::Impl {
   explicit Impl(const app::Config& c)
       : config(c),
         instruments(c.instruments),
-        host(instruments, book::EngineOptions{c.matching.self_trade_prevention, c.matching.market_protection_bps, 0},
-             link::WorkerHostOptions{c.cluster.id, instruments.digest(), 1'000'000, 0, c.balancer.batch_size,
-                                     8192, 64, link::default_max_payload}),
+        owned_host(make_host(c, instruments)),
+        host(*owned_host),
         acceptor(io),
         signals(io),
         notifier(io),
@@ -209,10 +211,25 @@ struct WorkerProcess::Impl {
   }
 
 
+  // A worker runs matching engines for the gateway's worker slots; a node, processing nodes for
+  // its node slots. Everything else here (the listener, one link at a time, etcd) is the same.
+  static std::unique_ptr<link::PeerHost> make_host(const app::Config& c, const core::InstrumentTable& instruments) {
+    if (c.cluster.role == app::Role::node) {
+      return std::make_unique<link::NodeHost>(app::node_slot_configs(c), link::NodeHostOptions{c.cluster.id, 256,
+                                                                                             link::default_max_payload});
+    }
+    return std::make_unique<link::WorkerHost>(
+        instruments, book::EngineOptions{c.matching.self_trade_prevention, c.matching.market_protection_bps, 0},
+        link::WorkerHostOptions{c.cluster.id, instruments.digest(), 1'000'000, 0, c.balancer.batch_size, 8192, 64,
+                                link::default_max_payload});
+  }
+  [[nodiscard]] std::string_view role() const { return app::to_string(config.cluster.role); }
+
   const app::Config& config;
   asio::io_context io{1};
   core::InstrumentTable instruments;
-  link::WorkerHost host;
+  std::unique_ptr<link::PeerHost> owned_host;
+  link::PeerHost& host;
   tcp::acceptor acceptor;
   asio::signal_set signals;
   Notifier notifier;  // sd_notify: READY, STOPPING, the watchdog
@@ -246,9 +263,10 @@ int WorkerProcess::run(const std::string& ports_file) {
       std::ofstream(tmp) << "{\"link\":" << port << "}\n";
       std::rename(tmp.c_str(), ports_file.c_str());
     }
-    w.notifier.notify("READY=1\nSTATUS=worker " + w.config.cluster.id + ": link on port " + std::to_string(port));
+    w.notifier.notify("READY=1\nSTATUS=" + std::string(w.role()) + " " + w.config.cluster.id + ": link on port " +
+                      std::to_string(port));
     w.notifier.start_watchdog();
-    w.log->info("tradeshardd {} worker {} ready: link on {}:{}, {} instruments", TRADESHARD_VERSION,
+    w.log->info("tradeshardd {} {} {} ready: link on {}:{}, {} instruments", TRADESHARD_VERSION, w.role(),
                 w.config.cluster.id, at.host, port, w.instruments.size());
   };
   w.signals.add(SIGINT);
@@ -276,11 +294,12 @@ int WorkerProcess::run(const std::string& ports_file) {
     o.endpoints = cc.etcd;
     w.etcd = std::make_unique<cluster::EtcdClient>(w.io, o);
     const cluster::Keys keys{cc.prefix};
-    cluster::MemberInfo me{cc.id, "worker", at.host + ":" + std::to_string(port), static_cast<std::int64_t>(::getpid())};
-    w.registration = std::make_unique<cluster::Registration>(w.io, *w.etcd, cc.lease_ttl_s, keys.member("worker", cc.id),
+    const std::string role(w.role());
+    cluster::MemberInfo me{cc.id, role, at.host + ":" + std::to_string(port), static_cast<std::int64_t>(::getpid())};
+    w.registration = std::make_unique<cluster::Registration>(w.io, *w.etcd, cc.lease_ttl_s, keys.member(role, cc.id),
                                                              cluster::encode(me));
     w.registration->start(
-        [&w, ready, first = true, key = keys.member("worker", cc.id)](std::int64_t lease) mutable {
+        [&w, ready, first = true, key = keys.member(role, cc.id)](std::int64_t lease) mutable {
           w.log->info("etcd: registered {} (lease {:x})", key, lease);
           if (std::exchange(first, false)) ready();
         },

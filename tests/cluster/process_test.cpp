@@ -27,6 +27,7 @@
 #include "fixture.hpp"
 #include "tradeshard/cluster/etcd_client.hpp"
 #include "tradeshard/cluster/membership.hpp"
+#include "tradeshard/link/codec.hpp"
 
 using namespace tradeshard::testing;
 using namespace std::chrono_literals;
@@ -463,6 +464,95 @@ TEST_CASE("Cluster via a fault proxy: 50 +- 10 ms on every link, no false failov
   // loaded machine may show suspect for a moment, which moves nothing).
   CHECK(states.count("dead") == 0);
   CHECK(states.count("joining") == 0);
+}
+
+// ---- a node process, spoken to directly over its link ----
+
+namespace {
+// A blocking link client: frames out, frames in.
+struct RawLink {
+  explicit RawLink(const std::string& ip, int port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~RawLink() { ::close(fd); }
+  void send(const std::string& bytes) { REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size())); }
+  std::pair<std::uint64_t, tradeshard::link::Message> next() {
+    for (;;) {
+      if (auto f = reader.next()) {
+        std::string error;
+        auto m = tradeshard::link::decode(*f, error);
+        REQUIRE_MESSAGE(m.has_value(), error);
+        return {f->seq, std::move(*m)};
+      }
+      char buf[65536];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      REQUIRE_MESSAGE(n > 0, "the node closed the link or said nothing for 5 s");
+      reader.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+    }
+  }
+  int fd = -1;
+  tradeshard::link::FrameReader reader;
+};
+}  // namespace
+
+TEST_CASE("Node process: refuses another node config, then turns TICKS batches into signals and bars") {
+  const std::string ip = "127.0.0.6";
+  const int port = free_port(ip);
+  DaemonProcess node(test_config(
+      {{"cluster", {{"role", "node"}, {"id", "node-1"}, {"link", ip + ":" + std::to_string(port)}}},
+       {"history", {{"enabled", false}}}}));
+  namespace L = tradeshard::link;
+  std::uint64_t digest = 0;
+  {
+    RawLink bad(ip, port);
+    std::string b;
+    L::append(b, 0, L::Hello{3, 12345, 100, false, 0, "gw-test"});
+    bad.send(b);
+    const auto refuse = std::get<L::Refuse>(bad.next().second);
+    CHECK(refuse.code == L::RefuseCode::config_mismatch);
+    const auto at = refuse.reason.find("this node's ");
+    REQUIRE(at != std::string::npos);
+    digest = std::stoull(refuse.reason.substr(at + 12));
+  }
+  RawLink link(ip, port);
+  std::string b;
+  L::append(b, 0, L::Hello{3, digest, 100, false, 0, "gw-test"});
+  link.send(b);
+  CHECK(std::get<L::Welcome>(link.next().second).peer == "node-1");
+  // Two seconds of one symbol's quotes with a tight spread and a heavy bid, in two batches.
+  L::TickBatch first, second;
+  for (int i = 0; i < 20; ++i) {
+    const tradeshard::market::Quote q{100'000'000'000, 100'001'000'000, 900'000'000, 100'000'000, 1'700'000'000'000 + 100 * i};
+    (i < 10 ? first : second).ticks.push_back(L::TickItem{0, 7, q, 0});
+  }
+  b.clear();
+  L::append(b, 1, first);
+  L::append(b, 2, second);
+  link.send(b);
+  const auto [seq1, m1] = link.next();
+  const auto [seq2, m2] = link.next();
+  CHECK(seq1 == 1);
+  CHECK(seq2 == 2);
+  const auto& o1 = std::get<L::NodeOutput>(m1);
+  const auto& o2 = std::get<L::NodeOutput>(m2);
+  REQUIRE_FALSE(o1.signals.empty());  // the first quote fires the strategies (edge trigger)
+  CHECK(o1.signals[0].symbol == 7);
+  CHECK(o1.signals[0].side == tradeshard::core::Side::buy);
+  REQUIRE(o2.bars.size() == 1);  // the first second's bar closed in the second batch
+  CHECK(o2.bars[0].interval == tradeshard::market::Interval::s1);
+  CHECK(o2.bars[0].bar.ticks == 10);
+  // Ping is answered.
+  b.clear();
+  L::append_ping(b, 9, L::Ping{42});
+  link.send(b);
+  CHECK(link.next().first == 9);
 }
 
 // ---- membership on etcd (cluster.etcd) ----

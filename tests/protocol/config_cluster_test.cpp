@@ -40,6 +40,9 @@ TEST_CASE("cluster: a gateway on etcd needs no worker list; its defaults") {
 
 TEST_CASE("cluster: bad etcd settings are refused, naming the key") {
   CHECK(refusal(R"({"role":"gateway"})").find("cluster.workers") != std::string::npos);
+  CHECK(refusal(R"({"role":"node"})").find("cluster.id: a node needs an id") != std::string::npos);
+  CHECK(refusal(R"({"role":"worker"})").find("cluster.id: a worker needs an id") != std::string::npos);
+  CHECK(refusal(R"({"role":"node","id":"node-1"})").empty());
   CHECK(refusal(R"({"etcd":["https://e:2379"]})").find("cluster.etcd[0]") != std::string::npos);
   CHECK(refusal(R"({"etcd":["nohost"]})").find("cluster.etcd[0]") != std::string::npos);
   CHECK(refusal(R"({"etcd":[""]})").find("cluster.etcd[0]") != std::string::npos);

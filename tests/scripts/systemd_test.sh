@@ -4,13 +4,14 @@
 set -euo pipefail
 bin="$1"; src="$2"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-# verify needs ExecStart's binary to exist: point the units at the built one. The worker template
-# is checked as an instance (tradeshard-worker@1.service).
+# verify needs ExecStart's binary to exist: point the units at the built one. The worker and node
+# templates are checked as instances (tradeshard-worker@1.service, tradeshard-node@1.service).
 check_unit() {
   local unit="$1" name="$2"
   sed -e "s|/usr/local/bin/tradeshardd|$bin|g" \
       -e "s|/usr/local/etc/tradeshard/tradeshard.json|$src/config/tradeshard.json|g" \
       -e "s|/usr/local/etc/tradeshard/worker-%i.json|$src/config/tradeshard.json|g" \
+      -e "s|/usr/local/etc/tradeshard/node-%i.json|$src/config/tradeshard.json|g" \
     "$src/systemd/$unit" > "$tmp/$name"
   out=$(systemd-analyze verify "$tmp/$name" 2>&1) || { echo "$name: verify failed:"; echo "$out"; exit 1; }
   # Ignore the lines that concern the host's other units; anything about ours is a failure.
@@ -24,4 +25,5 @@ check_unit() {
 }
 check_unit tradeshard.service tradeshard.service
 check_unit tradeshard-worker@.service tradeshard-worker@1.service
+check_unit tradeshard-node@.service tradeshard-node@1.service
 echo "systemd units ok"

@@ -153,10 +153,10 @@ struct FeedConfig {
 };
 
 // Cluster mode (docs/cluster.md): which process this is. embedded runs everything here.
-enum class Role : std::uint8_t { embedded, gateway, worker };
-inline constexpr Role all_roles[] = {Role::embedded, Role::gateway, Role::worker};
+enum class Role : std::uint8_t { embedded, gateway, worker, node };
+inline constexpr Role all_roles[] = {Role::embedded, Role::gateway, Role::worker, Role::node};
 constexpr std::string_view to_string(Role r) noexcept {
-  return r == Role::gateway ? "gateway" : r == Role::worker ? "worker" : "embedded";
+  return r == Role::gateway ? "gateway" : r == Role::worker ? "worker" : r == Role::node ? "node" : "embedded";
 }
 struct ClusterPeer {
   std::string id;

@@ -36,6 +36,10 @@ struct TickFlowStats {
   std::uint64_t rebalances = 0;
 };
 
+// The processing-node slots a config gives TickFlow, with the strategies of each (a node process
+// runs these for the gateway's slots; docs/cluster.md).
+[[nodiscard]] market::NodeSlotConfigs node_slot_configs(const Config& config);
+
 class TickFlow {
  public:
   TickFlow(const Config& config, Outbox& outbox);

@@ -21,13 +21,7 @@
 
 namespace tradeshard::link {
 
-// The strategies each node slot runs: `slots[i]` for configured slot i, `fallback` for a slot the
-// config does not name (a node added at run time runs every strategy).
-struct NodeSlotConfigs {
-  std::vector<std::string> ids;
-  std::vector<market::NodeConfig> slots;
-  market::NodeConfig fallback;
-};
+using market::NodeSlotConfigs;
 // A stable digest of everything the nodes' output depends on; the gateway sends its own in HELLO.
 [[nodiscard]] std::uint64_t node_config_digest(const NodeSlotConfigs& c);
 

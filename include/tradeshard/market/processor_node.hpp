@@ -25,6 +25,15 @@ struct NodeConfig {
   std::size_t bar_history = 600;  // closed bars kept per interval per symbol
 };
 
+// The strategies each node slot runs (cluster mode: what a node process must run for the
+// gateway's slots): `slots[i]` for configured slot i (id `ids[i]`), `fallback` for a slot the
+// config does not name (a node added at run time runs every strategy).
+struct NodeSlotConfigs {
+  std::vector<std::string> ids;
+  std::vector<NodeConfig> slots;
+  NodeConfig fallback;
+};
+
 enum class NodeConfigError : std::uint8_t { ok, too_many_strategies, bad_strategy, bad_alpha, bad_history };
 [[nodiscard]] std::string_view to_string(NodeConfigError e) noexcept;
 [[nodiscard]] NodeConfigError validate(const NodeConfig& c) noexcept;

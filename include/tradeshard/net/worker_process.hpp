@@ -1,6 +1,7 @@
 #pragma once
-// `tradeshardd --role worker` (docs/cluster.md): matching engines for a gateway, behind one link
-// listener. One io_context; the link's state is link::WorkerHost's.
+// `tradeshardd --role worker|node` (docs/cluster.md): matching engines (worker) or processing
+// nodes (node) for a gateway, behind one link listener. One io_context; the link's state is the
+// link::PeerHost's (WorkerHost or NodeHost).
 #include <memory>
 #include <string>
 
