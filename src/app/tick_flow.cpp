@@ -144,14 +144,24 @@ void TickFlow::on_tick(std::uint64_t conn, const TickCmd& t, Now now) {
     last = t.update_id;
   }
   const market::Quote q{t.bid, t.ask, t.bid_size, t.ask_size, t.ts_ms};
-  auto& node = nodes_[route.node];
-  // One tick in 64 is timed: two clock reads per tick would cost a fifth of the tick budget.
-  const bool timed = (stats_.ticks_in & 63) == 0;
-  const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  const auto err = node.process(route.symbol, q, now.wall_ms, out_);
-  if (timed) {
-    node_stats_[route.node].process_ns.record(static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count()));
+  market::QuoteError err = market::QuoteError::ok;
+  if (remote_ != nullptr && remote_->hosts(route.node)) {
+    // Processed in a node process: refused here with the node's own reasons, sent otherwise.
+    err = market::ProcessorNode::admit(q, now.wall_ms);
+    if (err == market::QuoteError::ok) {
+      remote_->send(route.node, route.symbol, q, now.wall_ms);
+      ++node_stats_[route.node].remote_ticks;
+    }
+  } else {
+    auto& node = nodes_[route.node];
+    // One tick in 64 is timed: two clock reads per tick would cost a fifth of the tick budget.
+    const bool timed = (stats_.ticks_in & 63) == 0;
+    const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    err = node.process(route.symbol, q, now.wall_ms, out_);
+    if (timed) {
+      node_stats_[route.node].process_ns.record(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count()));
+    }
   }
   if (err != market::QuoteError::ok) {
     ++stats_.rejected;
@@ -209,7 +219,7 @@ void TickFlow::sample(std::int64_t elapsed_ms) {
   if (elapsed_ms <= 0) return;
   map_.sample_load(elapsed_ms);
   for (std::size_t n = 0; n < nodes_.size(); ++n) {
-    const auto total = nodes_[n].ticks_processed();
+    const auto total = nodes_[n].ticks_processed() + node_stats_[n].remote_ticks;
     node_stats_[n].ticks_per_s =
         static_cast<double>(total - node_stats_[n].ticks_at_sample) * 1000.0 / static_cast<double>(elapsed_ms);
     node_stats_[n].ticks_at_sample = total;
@@ -220,6 +230,8 @@ void TickFlow::sample(std::int64_t elapsed_ms) {
 // their symbols' state, so none is lost or processed out of order.
 TickFlow::PlanOutcome TickFlow::apply(partition::PlanResult planned) {
   if (!planned.ok()) return {std::string(partition::to_string(planned.error)), planned.plan};
+  // The moved symbols' state would be in node processes: not in cluster mode yet.
+  if (remote_ != nullptr) return {"not_in_cluster_mode", planned.plan};
   const auto& plan = planned.plan;
   if (const auto e = map_.apply(plan); e != partition::AssignmentError::ok) {
     return {std::string(partition::to_string(e)), plan};

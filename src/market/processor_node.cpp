@@ -49,11 +49,17 @@ SymbolState& ProcessorNode::slot_for(SymbolId symbol) {
   return states_[slot_of_[symbol]];
 }
 
-QuoteError ProcessorNode::process(SymbolId symbol, const Quote& quote, std::int64_t arrival_ms,
-                                  TickOutput& out) {
+QuoteError ProcessorNode::admit(const Quote& quote, std::int64_t arrival_ms) noexcept {
   const std::int64_t ts = quote.ts_ms != 0 ? quote.ts_ms : arrival_ms;
   QuoteError e = validate(quote);
   if (e == QuoteError::ok && ts < 0) e = QuoteError::bad_ts;
+  return e;
+}
+
+QuoteError ProcessorNode::process(SymbolId symbol, const Quote& quote, std::int64_t arrival_ms,
+                                  TickOutput& out) {
+  const std::int64_t ts = quote.ts_ms != 0 ? quote.ts_ms : arrival_ms;
+  const QuoteError e = admit(quote, arrival_ms);
   if (e != QuoteError::ok) {
     ++rejected_;
     return e;

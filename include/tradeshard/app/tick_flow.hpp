@@ -21,6 +21,7 @@
 namespace tradeshard::app {
 
 struct NodeRuntimeStats {
+  std::uint64_t remote_ticks = 0;  // sent to a node process (cluster mode)
   std::uint64_t ticks_at_sample = 0;
   double ticks_per_s = 0;
   LatencyHistogram process_ns;  // per tick, inside the node
@@ -40,12 +41,26 @@ struct TickFlowStats {
 // runs these for the gateway's slots; docs/cluster.md).
 [[nodiscard]] market::NodeSlotConfigs node_slot_configs(const Config& config);
 
+// Cluster mode: node slots whose processing runs in node processes (link::RemoteNodes). TickFlow
+// validates a tick, then hands it over instead of processing it; the signals and bars come back
+// through TickFlow::on_remote_output.
+class RemoteNodeSink {
+ public:
+  virtual ~RemoteNodeSink() = default;
+  [[nodiscard]] virtual bool hosts(std::uint32_t node) const = 0;
+  virtual void send(std::uint32_t node, market::SymbolId symbol, const market::Quote& q, std::int64_t arrival_ms) = 0;
+};
+
 class TickFlow {
  public:
   TickFlow(const Config& config, Outbox& outbox);
 
   // One tick from a client connection or a feed; errors go back to `conn` (0 = a feed).
   void on_tick(std::uint64_t conn, const TickCmd& tick, Now now);
+  // Cluster mode (before any tick): where remotely processed node slots go.
+  void set_remote(RemoteNodeSink* remote) noexcept { remote_ = remote; }
+  // What a node process made of the ticks it was sent: published as local output is.
+  void on_remote_output(const market::TickOutput& out) { publish(out); }
   // Periodic: measured load per partition and ticks/s per node.
   void sample(std::int64_t elapsed_ms);
 
@@ -100,6 +115,7 @@ class TickFlow {
   TickFlowStats stats_;
   Recent<market::Signal, 20> recent_signals_;
   HistorySink* history_ = nullptr;
+  RemoteNodeSink* remote_ = nullptr;
 };
 
 }  // namespace tradeshard::app

@@ -86,6 +86,8 @@ class ProcessorNode {
   // config must pass validate(); an invalid one is an impossible state here (asserted).
   ProcessorNode(NodeIndex index, std::string id, NodeConfig config);
 
+  // Whether process() would take this quote (ok) or why not, without changing anything.
+  [[nodiscard]] static QuoteError admit(const Quote& quote, std::int64_t arrival_ms) noexcept;
   // Updates the symbol's state, then strategies, then bars. ts = quote.ts_ms, or arrival_ms when 0.
   // An invalid quote changes nothing and is counted in rejected().
   [[nodiscard]] QuoteError process(SymbolId symbol, const Quote& quote, std::int64_t arrival_ms,
