@@ -67,7 +67,7 @@ void RemoteNodes::seal(Link& l) {
   const auto seq = l.next_seq++;
   append(l.output, seq, l.batch);
   l.in_flight.insert(seq);
-  ++l.counters.batches;
+  ++l.counters.commands;
   l.counters.ticks += l.batch.ticks.size();
   l.batch.ticks.clear();
 }
@@ -122,7 +122,10 @@ bool RemoteNodes::on_bytes(LinkId id, std::string_view bytes, app::Now now) {
         ++l.counters.pongs;
         const auto sent = std::get<Ping>(*m).sent_ns;
         const auto mono = static_cast<std::uint64_t>(now.mono_ns);
-        if (mono >= sent) l.rtt_ns = mono - sent;
+        if (mono >= sent) {
+          l.rtt_ns = mono - sent;
+          l.last_pong_ns = mono;
+        }
         break;
       }
       case FrameType::ping: append_pong(l.output, f->seq, std::get<Ping>(*m)); break;
@@ -130,9 +133,9 @@ bool RemoteNodes::on_bytes(LinkId id, std::string_view bytes, app::Now now) {
         if (!l.up) return fail(l, "NODE_OUTPUT before WELCOME");
         if (l.in_flight.erase(f->seq) == 0) return fail(l, "NODE_OUTPUT for batch " + std::to_string(f->seq) + ", not in flight");
         const auto& o = std::get<NodeOutput>(*m);
-        ++l.counters.outputs;
-        l.counters.signals += o.signals.size();
-        l.counters.bars += o.bars.size();
+        ++l.counters.results;
+        signals_ += o.signals.size();
+        bars_ += o.bars.size();
         scratch_.clear();
         for (const auto& s : o.signals) {
           // Slots that moved away since: their output is stale (their state restarted elsewhere).
@@ -154,9 +157,9 @@ bool RemoteNodes::on_bytes(LinkId id, std::string_view bytes, app::Now now) {
   return true;
 }
 
-RemoteNodes::View RemoteNodes::link(LinkId id) const {
+LinkView RemoteNodes::link(LinkId id) const {
   const Link& l = links_.at(id);
-  View v{l.name, l.up, l.needs_reset, l.rtt_ns, l.in_flight.size(), {}, l.error, l.counters};
+  LinkView v{l.name, l.up, l.needs_reset, l.rtt_ns, l.last_pong_ns, l.in_flight.size(), {}, l.error, l.counters};
   for (std::uint32_t s = 0; s < slots_.size(); ++s) {
     if (slots_[s].assigned && slots_[s].link == id) v.slots.push_back(s);
   }

@@ -8,10 +8,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "tradeshard/app/gateway.hpp"
 #include "tradeshard/core/instrument.hpp"
+#include "tradeshard/app/tick_flow.hpp"
+#include "tradeshard/link/node_host.hpp"
+#include "tradeshard/link/remote_nodes.hpp"
 #include "tradeshard/link/remote_venue.hpp"
 #include "tradeshard/history/service.hpp"
 #include "tradeshard/net/notifier.hpp"
@@ -65,18 +69,24 @@ struct Daemon::Impl {
         dashboard(gateway, server.http_api()) {
     const auto& c = config;
     if (remote != nullptr) {
-      links = std::make_unique<LinkManager>(io, c.cluster, *remote, [this] { server.schedule_pump(); });
+      links = std::make_unique<LinkManager>(io, c.cluster, "worker", c.cluster.workers, *remote,
+                                            [this] { server.schedule_pump(); });
+      if (!c.cluster.nodes.empty()) attach_nodes();
       if (seed) {
         coordinator = std::make_unique<ClusterCoordinator>(io, c.cluster, *seed);
         links->attach(*coordinator, [this](const std::string& why) { fatal(why); });
       }
       auto& api = server.http_api();
       api.route("GET", "/cluster", false, [this](const HttpRequest&, const HttpApi::Params&) {
-        return HttpApi::reply(200, links->cluster_json());
+        return HttpApi::reply(200, cluster_json());
       });
-      api.add_stats_section("cluster", [this] { return links->cluster_json(); });
-      api.add_health_check([this] { return links->health_problem(); });
+      api.add_stats_section("cluster", [this] { return cluster_json(); });
+      api.add_health_check([this] {
+        auto p = links->health_problem();
+        return p.empty() && node_links ? node_links->health_problem() : p;
+      });
       links->register_metrics(api.metrics());
+      if (node_links) node_links->register_metrics(api.metrics());
     }
     gateway.set_stats_source([this](bool full) { return dashboard.render(full); });
     if (c.ledger.durable) storage = std::make_unique<LedgerStorage>(io, c.ledger, gateway.ledger());
@@ -91,6 +101,37 @@ struct Daemon::Impl {
       feeds.push_back(std::make_shared<FeedClient>(io, f, gateway, [this] { server.schedule_pump(); }, seed()));
       server.http_api().add_feed([feed = feeds.back().get()] { return feed->stats_json(); });
     }
+  }
+  // Cluster gateway with cluster.nodes: the processing-node slots run in node processes.
+  void attach_nodes() {
+    const auto& c = config;
+    link::RemoteNodesOptions o;
+    o.gateway_id = c.cluster.id.empty() ? "gateway" : c.cluster.id;
+    o.epoch = c.cluster.epoch;
+    o.config_digest = link::node_config_digest(app::node_slot_configs(c));  // what the nodes compare
+    o.heartbeat_ms = c.cluster.heartbeat_ms;
+    remote_nodes = std::make_unique<link::RemoteNodes>(o);
+    for (const auto& n : c.cluster.nodes) remote_nodes->add_link(n.id);
+    const auto slots = static_cast<std::uint32_t>(gateway.ticks().nodes().size());
+    for (std::uint32_t slot = 0; slot < slots; ++slot) {
+      remote_nodes->assign(slot, slot % static_cast<std::uint32_t>(c.cluster.nodes.size()));
+    }
+    remote_nodes->on_node_output([this](const market::TickOutput& out) { gateway.ticks().on_remote_output(out); });
+    gateway.ticks().set_remote(remote_nodes.get());
+    node_links = std::make_unique<LinkManager>(io, c.cluster, "node", c.cluster.nodes, *remote_nodes,
+                                               [this] { server.schedule_pump(); });
+  }
+  // GET /cluster: the worker and node processes together.
+  nlohmann::json cluster_json() const {
+    auto j = links->cluster_json();
+    if (!node_links) return j;
+    auto n = node_links->cluster_json();
+    for (auto& m : n["members"]) j["members"].push_back(std::move(m));
+    j["failovers"] = j["failovers"].get<std::uint64_t>() + n["failovers"].get<std::uint64_t>();
+    j["stale_epoch_frames"] = j["stale_epoch_frames"].get<std::uint64_t>() + n["stale_epoch_frames"].get<std::uint64_t>();
+    j["degraded"] = j["degraded"].get<bool>() || n["degraded"].get<bool>();
+    if (!n["last_failover"].is_null()) j["last_failover"] = n["last_failover"];
+    return j;
   }
   // Measured load per partition and ticks/s per node, every partitioning.load_sample_ms.
   void sample(std::chrono::steady_clock::time_point last) {
@@ -144,6 +185,7 @@ struct Daemon::Impl {
     sampler.cancel();
     for (auto& f : feeds) f->stop();
     if (links) links->stop();
+    if (node_links) node_links->stop();
     server.stop([this] {
       if (!coordinator || exit_code != 0) return io.stop();
       coordinator->release([this] { io.stop(); });  // the leader key goes now, not a TTL later
@@ -165,6 +207,8 @@ struct Daemon::Impl {
   std::vector<std::shared_ptr<FeedClient>> feeds;
   std::unique_ptr<ClusterCoordinator> coordinator;  // cluster gateway with etcd
   std::unique_ptr<LinkManager> links;  // cluster gateway only
+  std::unique_ptr<link::RemoteNodes> remote_nodes;  // cluster gateway with cluster.nodes
+  std::unique_ptr<LinkManager> node_links;
   // After io: its threads are joined (stop) before the loop they post to is destroyed.
   std::unique_ptr<history::HistoryService> history;
   std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
@@ -195,6 +239,7 @@ int Daemon::run(const std::string& ports_file) {
   d.notifier.start_watchdog();
   for (auto& f : d.feeds) f->start();  // after the Server: ticks may publish to subscribers at once
   if (d.links) d.links->start();
+  if (d.node_links) d.node_links->start();
   d.sample(std::chrono::steady_clock::now());
   d.publish_stats();
   if (d.history) d.history_handoff();

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster_coordinator.hpp"
+#include "tradeshard/link/codec.hpp"
 #include "wall_clock.hpp"
 
 namespace tradeshard::net {
@@ -44,7 +45,7 @@ struct LinkManager::Peer {
   Peer(asio::io_context& io, app::ClusterPeer p) : config(std::move(p)), retry(io) {}
   bool registered = true;  // with cluster.etcd: its member key is in etcd now
   app::ClusterPeer config;
-  link::RemoteVenue::LinkId link = 0;
+  link::LinkEnd::LinkId link = 0;
   std::size_t health = 0;
   asio::steady_timer retry;
   std::shared_ptr<Conn> conn;
@@ -53,20 +54,21 @@ struct LinkManager::Peer {
   bool flush_scheduled = false;
 };
 
-LinkManager::LinkManager(asio::io_context& io, const app::ClusterConfig& config, link::RemoteVenue& venue,
-                         std::function<void()> after_results)
+LinkManager::LinkManager(asio::io_context& io, const app::ClusterConfig& config, std::string role,
+                         std::vector<app::ClusterPeer> peers, link::LinkEnd& venue, std::function<void()> after_results)
     : io_(io),
       config_(config),
+      role_(std::move(role)),
       venue_(venue),
       after_results_(std::move(after_results)),
       health_(link::HealthOptions{config.heartbeat_ms, config.peer_timeout_ms}),
       heartbeat_(io) {
-  for (const auto& w : config.workers) {
+  for (const auto& w : peers) {
     auto p = std::make_unique<Peer>(io, w);
     p->health = health_.add_peer(w.id);
     peers_.push_back(std::move(p));
   }
-  venue_.on_output([this](link::RemoteVenue::LinkId l) {
+  venue_.on_output([this](link::LinkEnd::LinkId l) {
     for (std::size_t i = 0; i < peers_.size(); ++i) {
       if (peers_[i]->link != l || peers_[i]->flush_scheduled) continue;
       peers_[i]->flush_scheduled = true;
@@ -90,7 +92,7 @@ void LinkManager::attach(ClusterCoordinator& coordinator, std::function<void(con
 void LinkManager::start() {
   // The links were added to the venue by the composition root in cluster.workers order.
   for (std::size_t i = 0; i < peers_.size(); ++i) {
-    peers_[i]->link = static_cast<link::RemoteVenue::LinkId>(i);
+    peers_[i]->link = static_cast<link::LinkEnd::LinkId>(i);
     connect(i);
   }
   heartbeat();
@@ -226,7 +228,7 @@ void LinkManager::read(std::size_t i, const std::shared_ptr<Conn>& c) {
     if (!c->open || stopped_) return;
     if (c->fenced) return read_fenced(i, c, e, n);
     if (peers_[i]->conn != c) return;
-    if (e) return closed(i, c, e == asio::error::eof ? "worker closed the link" : e.message());
+    if (e) return closed(i, c, e == asio::error::eof ? role_ + " closed the link" : e.message());
     Peer& p = *peers_[i];
     const auto before = venue_.link(p.link);
     const auto now = net::now();
@@ -267,8 +269,8 @@ void LinkManager::read_fenced(std::size_t i, const std::shared_ptr<Conn>& c, con
   std::uint64_t frames = 0;
   while (c->stale.next()) ++frames;
   if (frames > 0 && c->stale_seen == 0) {  // once per fenced connection
-    spdlog::get("main")->warn("worker {}: frames on its fenced link dropped (sent before it learned it was replaced)",
-                              p.config.id);
+    spdlog::get("main")->warn("{} {}: frames on its fenced link dropped (sent before it learned it was replaced)",
+                              role_, p.config.id);
   }
   c->stale_seen += frames;
   stale_frames_ += frames;
@@ -335,10 +337,10 @@ void LinkManager::heartbeat() {
 void LinkManager::apply(const link::HealthDecision& d) {
   auto log = spdlog::get("main");
   if (d.degraded && !was_degraded_) {
-    log->error("cluster: most workers went silent at once; the gateway is the likely culprit: degraded, no failover");
+    log->error("cluster: most {}s went silent at once; the gateway is the likely culprit: degraded, no failover", role_);
   }
   was_degraded_ = health_.degraded();
-  for (const auto i : d.admitted) log->info("worker {}: up", health_.peer(i).id);
+  for (const auto i : d.admitted) log->info("{} {}: up", role_, health_.peer(i).id);
   for (const auto i : d.failed) fail_over(i);
 }
 
@@ -366,7 +368,7 @@ void LinkManager::fail_over(std::size_t dead) {
   }
   const auto slots = venue_.link(p.link).slots;
   if (slots.empty()) {
-    log->warn("worker {} dead ({}); it hosted no slot", p.config.id, health_.peer(p.health).reason);
+    log->warn("{} {} dead ({}); it hosted no slot", role_, p.config.id, health_.peer(p.health).reason);
     return;
   }
   // The live worker hosting the fewest slots takes them all.
@@ -381,16 +383,18 @@ void LinkManager::fail_over(std::size_t dead) {
     }
   }
   if (!target) {
-    log->error("worker {} dead ({}); no live worker to take slots {}: their orders wait", p.config.id,
-               health_.peer(p.health).reason, fmt::join(slots, ","));
+    log->error("{} {} dead ({}); no live {} to take slots {}", role_, p.config.id, health_.peer(p.health).reason,
+               role_, fmt::join(slots, ","));
     return;
   }
   venue_.rehome(p.link, peers_[*target]->link);
   ++failovers_;
   last_detect_ms_ = now_ms() - detect_ms;
   last_failover_ = p.config.id + " -> " + peers_[*target]->config.id;
-  log->warn("failover: worker {} dead ({}); slots {} -> {} (books rebuilt from the shadow, unanswered commands re-sent)",
-            p.config.id, health_.peer(p.health).reason, fmt::join(slots, ","), peers_[*target]->config.id);
+  log->warn("failover: {} {} dead ({}); slots {} -> {}{}", role_, p.config.id, health_.peer(p.health).reason,
+            fmt::join(slots, ","), peers_[*target]->config.id,
+            role_ == "worker" ? " (books rebuilt from the shadow, unanswered commands re-sent)"
+                              : " (their state starts from the next tick)");
   flush(*target);
   after_results_();
   if (coordinator_ != nullptr) coordinator_->assign(placement());
@@ -403,7 +407,7 @@ nlohmann::json LinkManager::cluster_json() const {
     const auto v = venue_.link(p->link);
     const auto& h = health_.peer(p->health);
     json m{{"id", p->config.id},
-           {"role", "worker"},
+           {"role", role_},
            {"addr", p->config.addr.host + ":" + std::to_string(p->config.addr.port)},
            {"state", link::to_string(h.state)},
            {"rtt_us", v.rtt_ns / 1000},
@@ -415,6 +419,11 @@ nlohmann::json LinkManager::cluster_json() const {
            {"deaths", h.deaths},
            {"commands", v.counters.commands},
            {"resent", v.counters.resent}};
+    if (role_ == "node") {
+      m["ticks"] = v.counters.ticks;
+      m["ticks_dropped"] = v.counters.dropped;
+      m["batches_lost"] = v.counters.lost;
+    }
     if (!h.reason.empty()) m["reason"] = h.reason;
     members.push_back(std::move(m));
   }
@@ -430,11 +439,11 @@ std::string LinkManager::health_problem() const {
   if (coordinator_ != nullptr) {
     if (auto p = coordinator_->health_problem(); !p.empty()) return p;
   }
-  if (health_.degraded()) return "cluster: most workers silent at once (the gateway is the likely culprit)";
+  if (health_.degraded()) return "cluster: most " + role_ + "s silent at once (the gateway is the likely culprit)";
   for (const auto& p : peers_) {
     const auto v = venue_.link(p->link);
     if (!v.slots.empty() && health_.peer(p->health).state == link::PeerState::dead) {
-      return "cluster: slots of dead worker " + p->config.id + " have no live home";
+      return "cluster: slots of dead " + role_ + " " + p->config.id + " have no live home";
     }
   }
   return {};
@@ -446,6 +455,20 @@ void LinkManager::register_metrics(app::MetricsRegistry& m) const {
       for (const auto& p : peers_) emit(p->config.id, value(*p));
     };
   };
+  if (role_ != "worker") {  // node processes: their own names, labelled by node
+    const std::string n = "tradeshard_cluster_" + role_ + "_";
+    m.gauge(n + "link_up", "1 while the gateway's link to the " + role_ + " process is up.", role_,
+            per_worker([this](const Peer& p) {
+              return venue_.link(p.link).up && health_.peer(p.health).state == link::PeerState::up ? 1.0 : 0.0;
+            }));
+    m.gauge(n + "link_rtt_seconds", "The last heartbeat's round trip on the link.", role_,
+            per_worker([this](const Peer& p) { return static_cast<double>(venue_.link(p.link).rtt_ns) / 1e9; }));
+    m.counter(n + "ticks_dropped_total", "Ticks not sent: too many batches in flight, or the link down.", role_,
+              per_worker([this](const Peer& p) { return static_cast<double>(venue_.link(p.link).counters.dropped); }));
+    m.counter(n + "failovers_total", "Processes declared dead whose slots moved.",
+              [this] { return static_cast<double>(failovers_); });
+    return;
+  }
   m.gauge("tradeshard_cluster_link_up", "1 while the gateway's link to the worker process is up.", "worker",
           per_worker([this](const Peer& p) {
             return venue_.link(p.link).up && health_.peer(p.health).state == link::PeerState::up ? 1.0 : 0.0;

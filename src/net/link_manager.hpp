@@ -15,7 +15,7 @@
 #include "tradeshard/app/metrics.hpp"
 #include "tradeshard/cluster/membership.hpp"
 #include "tradeshard/link/health.hpp"
-#include "tradeshard/link/remote_venue.hpp"
+#include "tradeshard/link/link_end.hpp"
 
 namespace tradeshard::net {
 
@@ -24,8 +24,9 @@ class ClusterCoordinator;
 class LinkManager {
  public:
   // after_results runs after results reached the Gateway (the daemon releases replies there).
-  LinkManager(boost::asio::io_context& io, const app::ClusterConfig& config, link::RemoteVenue& venue,
-              std::function<void()> after_results);
+  // role: "worker" (venue: the RemoteVenue) or "node" (the RemoteNodes); peers: the processes.
+  LinkManager(boost::asio::io_context& io, const app::ClusterConfig& config, std::string role,
+              std::vector<app::ClusterPeer> peers, link::LinkEnd& venue, std::function<void()> after_results);
   ~LinkManager();
   LinkManager(const LinkManager&) = delete;
   LinkManager& operator=(const LinkManager&) = delete;
@@ -64,7 +65,8 @@ class LinkManager {
 
   boost::asio::io_context& io_;
   const app::ClusterConfig& config_;
-  link::RemoteVenue& venue_;
+  std::string role_;
+  link::LinkEnd& venue_;
   std::function<void()> after_results_;
   link::ClusterHealth health_;
   ClusterCoordinator* coordinator_ = nullptr;

@@ -405,19 +405,23 @@ app::Config parse_config(const std::string& text) {
     if (cc.peer_timeout_ms < 3 * cc.heartbeat_ms) {
       fail("cluster.peer_timeout_ms", "must be at least 3 x cluster.heartbeat_ms (missed heartbeats come first)");
     }
-    if (k.has("workers")) {
-      const json& arr = k.array("workers");
+    // [{"id","addr"}], ids unique: the worker or node processes a gateway dials.
+    const auto peers = [&](const char* key, const char* what, std::vector<app::ClusterPeer>& out) {
+      if (!k.has(key)) return;
+      const json& arr = k.array(key);
       std::set<std::string> ids;
       for (std::size_t i = 0; i < arr.size(); ++i) {
-        Section w(arr[i], idx("cluster.workers", i));
+        Section w(arr[i], idx(std::string("cluster.") + key, i));
         app::ClusterPeer p;
         p.id = w.str("id", "", true);
         p.addr = parse_endpoint(w.str("addr", "", true), w.key("addr"));
-        if (!ids.insert(p.id).second) fail(w.key("id"), "duplicate worker process id \"" + p.id + "\"");
+        if (!ids.insert(p.id).second) fail(w.key("id"), std::string("duplicate ") + what + " process id \"" + p.id + "\"");
         w.finish();
-        cc.workers.push_back(std::move(p));
+        out.push_back(std::move(p));
       }
-    }
+    };
+    peers("workers", "worker", cc.workers);
+    peers("nodes", "node", cc.nodes);
     if (k.has("etcd")) {
       const json& arr = k.array("etcd");
       for (std::size_t i = 0; i < arr.size(); ++i) {

@@ -555,6 +555,97 @@ TEST_CASE("Node process: refuses another node config, then turns TICKS batches i
   CHECK(link.next().first == 9);
 }
 
+// ---- processing nodes in node processes (cluster.nodes) ----
+
+TEST_CASE("Cluster: ticks are processed in node processes; a dead node's slots move and start afresh") {
+  // One worker, two node processes (the config's node-1 and node-2 slots, one each).
+  const std::string wip = "127.0.0.3";
+  const std::string wlink = wip + ":" + std::to_string(free_port(wip));
+  DaemonProcess worker(test_config({{"cluster", {{"role", "worker"}, {"id", "worker-1"}, {"link", wlink}}}}));
+  std::vector<std::unique_ptr<DaemonProcess>> nodes;
+  json node_peers = json::array();
+  for (int i = 0; i < 2; ++i) {
+    const std::string ip = "127.0.0." + std::to_string(6 + i);
+    const std::string addr = ip + ":" + std::to_string(free_port(ip));
+    const std::string id = "np-" + std::to_string(i + 1);
+    nodes.push_back(std::make_unique<DaemonProcess>(
+        test_config({{"cluster", {{"role", "node"}, {"id", id}, {"link", addr}}}, {"history", {{"enabled", false}}}})));
+    node_peers.push_back({{"id", id}, {"addr", addr}});
+  }
+  DaemonProcess gw(test_config({{"cluster",
+                                 {{"role", "gateway"},
+                                  {"id", "gw-1"},
+                                  {"workers", json::array({{{"id", "worker-1"}, {"addr", wlink}}})},
+                                  {"nodes", node_peers}}},
+                                {"history", {{"enabled", false}}}}));
+  const auto members_up = [&](std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const json c = get(gw.http_port(), "/cluster");
+      std::size_t up = 0;
+      for (const auto& m : c["members"]) up += m["state"] == "up" ? 1 : 0;
+      if (c["members"].size() == 3 && up == 3) return c;
+      std::this_thread::sleep_for(10ms);
+    }
+    FAIL("not every member up: " << get(gw.http_port(), "/cluster").dump());
+    return json();
+  };
+  json c = members_up(10s);
+  CHECK(c["members"][1]["role"] == "node");
+  CHECK(c["members"][1]["slots"] == json::array({0}));
+  CHECK(c["members"][2]["slots"] == json::array({1}));
+
+  LineClient feed(gw.tcp_port()), watcher(gw.tcp_port());
+  watcher.send({{"type", "subscribe"}, {"channels", {"signals"}}});
+  REQUIRE(watcher.read_until("subscribed"));
+  const auto tick = [&](const std::string& sym, std::int64_t ts) {
+    feed.send({{"type", "tick"}, {"symbol", sym}, {"bid", 10000.00}, {"ask", 10000.01}, {"bid_size", 2}, {"ask_size", 1}, {"ts", ts}});
+  };
+  // Every symbol's first quote fires its node's strategies (edge trigger): one signal per
+  // strategy, named by the node slot that made it.
+  std::map<std::string, std::set<std::string>> node_of;  // symbol -> nodes seen
+  for (const auto& sym : kSymbols) tick(sym, 1'700'000'000'000);
+  for (std::size_t i = 0; i < 2 * kSymbols.size(); ++i) {
+    auto m = watcher.read_until("signal", "", 5000ms);
+    REQUIRE_MESSAGE(m, "signal " << i << " missing");
+    node_of[(*m)["symbol"].get<std::string>()].insert((*m)["node"].get<std::string>());
+  }
+  CHECK(node_of.size() == kSymbols.size());
+  c = get(gw.http_port(), "/cluster");
+  CHECK(c["members"][1]["ticks"].get<int>() + c["members"][2]["ticks"].get<int>() == static_cast<int>(kSymbols.size()));
+  // The same quotes again: no edge, no signal.
+  for (const auto& sym : kSymbols) tick(sym, 1'700'000'000'100);
+  CHECK_FALSE(watcher.read_until("signal", "", 300ms));
+
+  // kill -9 the process hosting node-1's slot: the slot moves to np-2 and its state restarts, so
+  // the same quote fires its symbols' strategies again there; node-2's symbols stay quiet.
+  REQUIRE(::kill(nodes[0]->pid(), SIGKILL) == 0);
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < deadline && get(gw.http_port(), "/cluster")["failovers"] != 1) {
+    std::this_thread::sleep_for(5ms);
+  }
+  c = get(gw.http_port(), "/cluster");
+  REQUIRE(c["failovers"] == 1);
+  CHECK(c["members"][1]["state"] == "dead");
+  CHECK(c["members"][2]["slots"] == json::array({0, 1}));
+  for (const auto& sym : kSymbols) tick(sym, 1'700'000'000'200);
+  std::set<std::string> again;
+  while (auto m = watcher.read_until("signal", "", 1000ms)) {
+    again.insert((*m)["symbol"].get<std::string>());
+    CHECK((*m)["node"] == "node-1");
+  }
+  std::set<std::string> on_node1;
+  for (const auto& [sym, ns] : node_of) {
+    if (ns.count("node-1") != 0) on_node1.insert(sym);
+  }
+  MESSAGE(on_node1.size() << " of " << node_of.size() << " symbols on node-1's slot");
+  REQUIRE_FALSE(on_node1.empty());  // else the move would show nothing
+  REQUIRE(on_node1.size() < node_of.size());
+  CHECK(again == on_node1);
+  // The gateway still answers and its health is ok (every slot has a live home).
+  CHECK(http_request(gw.http_port(), "GET", "/health").status == 200);
+}
+
 // ---- membership on etcd (cluster.etcd) ----
 
 namespace {

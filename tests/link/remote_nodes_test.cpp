@@ -98,7 +98,7 @@ TEST_CASE("Remote nodes: signals and bars come back as in-process nodes make the
   }
   CHECK(n.got.bars.size() == want.bars.size());
   CHECK(n.gw.link(n.links[0]).counters.ticks == 100);
-  CHECK(n.gw.link(n.links[0]).in_flight == 0);
+  CHECK(n.gw.link(n.links[0]).outstanding == 0);
 }
 
 TEST_CASE("Remote nodes: past max_batches_in_flight ticks are dropped and counted") {
@@ -108,7 +108,7 @@ TEST_CASE("Remote nodes: past max_batches_in_flight ticks are dropped and counte
     std::string out = n.gw.take_output(n.links[0]);  // sent, never answered
     if (b < 2) CHECK_FALSE(out.empty());
   }
-  CHECK(n.gw.link(n.links[0]).in_flight == 2);
+  CHECK(n.gw.link(n.links[0]).outstanding == 2);
   CHECK(n.gw.link(n.links[0]).counters.dropped == 2);
 }
 

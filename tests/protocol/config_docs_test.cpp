@@ -71,6 +71,8 @@ std::map<std::string, Case> cases() {
                        [](C c) { return c.cluster.link.port == 7301 && c.cluster.link.host == "127.0.0.9"; }};
   m["cluster.workers"] = {[](json& j) { j["cluster"]["workers"] = {{{"id", "worker-1"}, {"addr", "127.0.0.3:7101"}}}; },
                           [](C c) { return c.cluster.workers.size() == 1 && c.cluster.workers[0].addr.port == 7101; }};
+  m["cluster.nodes"] = {[](json& j) { j["cluster"]["nodes"] = {{{"id", "node-1"}, {"addr", "127.0.0.6:7102"}}}; },
+                        [](C c) { return c.cluster.nodes.size() == 1 && c.cluster.nodes[0].addr.port == 7102; }};
   m["cluster.epoch"] = {[](json& j) { j["cluster"]["epoch"] = 5; }, [](C c) { return c.cluster.epoch == 5; }};
   m["cluster.etcd"] = {[](json& j) { j["cluster"]["etcd"] = {"http://127.0.0.40:2379"}; },
                        [](C c) { return c.cluster.etcd.size() == 1 && c.cluster.etcd[0] == "http://127.0.0.40:2379"; }};

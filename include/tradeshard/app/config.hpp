@@ -167,6 +167,7 @@ struct ClusterConfig {
   std::string id;                    // this process's id (a worker's WELCOME, a gateway's HELLO)
   Endpoint link{"127.0.0.1", 7101};  // worker: where it listens for the gateway's link
   std::vector<ClusterPeer> workers;  // gateway: the worker processes; workers[] slots go round robin
+  std::vector<ClusterPeer> nodes;    // gateway: node processes; the processing-node slots go round robin
   std::uint64_t epoch = 1;           // the gateway's epoch (static until etcd elects gateways)
   std::uint32_t heartbeat_ms = 100;
   std::uint32_t peer_timeout_ms = 1000;

@@ -13,6 +13,7 @@
 #include "tradeshard/app/clock.hpp"
 #include "tradeshard/app/tick_flow.hpp"
 #include "tradeshard/link/codec.hpp"
+#include "tradeshard/link/link_end.hpp"
 #include "tradeshard/market/processor_node.hpp"
 
 namespace tradeshard::link {
@@ -27,27 +28,24 @@ struct RemoteNodesOptions {
   std::size_t max_payload = default_max_payload;
 };
 
-struct NodeLinkCounters {
-  std::uint64_t batches = 0, ticks = 0, outputs = 0, signals = 0, bars = 0;
-  std::uint64_t dropped = 0;  // ticks not sent: too many batches in flight, or no live host
-  std::uint64_t lost = 0;     // batches sent and never answered (the link dropped, the node died)
-  std::uint64_t pings = 0, pongs = 0;
-};
-
-class RemoteNodes final : public app::RemoteNodeSink {
+class RemoteNodes final : public app::RemoteNodeSink, public LinkEnd {
  public:
-  using LinkId = std::uint32_t;
   explicit RemoteNodes(RemoteNodesOptions options);
 
-  LinkId add_link(std::string name);
+  LinkId add_link(std::string name) override;
   void assign(std::uint32_t slot, LinkId link);
-  [[nodiscard]] std::string hello(LinkId link, bool reset);
-  [[nodiscard]] bool on_bytes(LinkId link, std::string_view bytes, app::Now now);
-  void on_link_down(LinkId link);
-  void rehome(LinkId dead, LinkId to);
-  [[nodiscard]] std::string ping(LinkId link, std::uint64_t now_ns);
-  [[nodiscard]] std::string take_output(LinkId link);
-  void on_output(std::function<void(LinkId)> f) { on_output_ = std::move(f); }
+  [[nodiscard]] std::string hello(LinkId link, bool reset) override;
+  [[nodiscard]] bool on_bytes(LinkId link, std::string_view bytes, app::Now now) override;
+  void on_link_down(LinkId link) override;
+  void rehome(LinkId dead, LinkId to) override;
+  [[nodiscard]] std::string ping(LinkId link, std::uint64_t now_ns) override;
+  [[nodiscard]] std::string take_output(LinkId link) override;
+  void on_output(std::function<void(LinkId)> f) override { on_output_ = std::move(f); }
+  [[nodiscard]] LinkView link(LinkId link) const override;
+  [[nodiscard]] std::optional<LinkId> host_of(std::uint32_t slot) const override {
+    if (!hosts(slot)) return std::nullopt;
+    return slots_[slot].link;
+  }
   // Where NODE_OUTPUTs go (TickFlow::on_remote_output).
   void on_node_output(std::function<void(const market::TickOutput&)> f) { deliver_ = std::move(f); }
 
@@ -57,17 +55,9 @@ class RemoteNodes final : public app::RemoteNodeSink {
   }
   void send(std::uint32_t slot, market::SymbolId symbol, const market::Quote& q, std::int64_t arrival_ms) override;
 
-  struct View {
-    std::string name;
-    bool up = false, needs_reset = false;
-    std::uint64_t rtt_ns = 0;
-    std::size_t in_flight = 0;
-    std::vector<std::uint32_t> slots;
-    std::string error;
-    NodeLinkCounters counters;
-  };
-  [[nodiscard]] View link(LinkId link) const;
   [[nodiscard]] std::size_t links() const noexcept { return links_.size(); }
+  [[nodiscard]] std::uint64_t signals() const noexcept { return signals_; }
+  [[nodiscard]] std::uint64_t bars() const noexcept { return bars_; }
 
  private:
   struct Link {
@@ -79,9 +69,9 @@ class RemoteNodes final : public app::RemoteNodeSink {
     TickBatch batch;
     std::string output;
     FrameReader reader;
-    std::uint64_t rtt_ns = 0, next_ping = 1;
+    std::uint64_t rtt_ns = 0, last_pong_ns = 0, next_ping = 1;
     std::string error;
-    NodeLinkCounters counters;
+    LinkCounters counters;
   };
   struct Slot {
     LinkId link = 0;
@@ -94,6 +84,7 @@ class RemoteNodes final : public app::RemoteNodeSink {
   std::deque<Link> links_;
   std::vector<Slot> slots_;
   market::TickOutput scratch_;
+  std::uint64_t signals_ = 0, bars_ = 0;
   std::function<void(LinkId)> on_output_;
   std::function<void(const market::TickOutput&)> deliver_;
 };

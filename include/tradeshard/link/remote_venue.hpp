@@ -27,6 +27,7 @@
 
 #include "tradeshard/app/venue.hpp"
 #include "tradeshard/link/codec.hpp"
+#include "tradeshard/link/link_end.hpp"
 #include "tradeshard/link/order_shadow.hpp"
 
 namespace tradeshard::link {
@@ -40,61 +41,39 @@ struct RemoteVenueOptions {
   std::size_t max_payload = default_max_payload;
 };
 
-struct LinkCounters {
-  std::uint64_t commands = 0;       // commands sent (first sends)
-  std::uint64_t resent = 0;         // commands sent again after a reconnect or a rehome
-  std::uint64_t results = 0;        // RESULT frames applied
-  std::uint64_t unexpected = 0;     // RESULTs for no outstanding command (dropped)
-  std::uint64_t import_failed = 0;  // LOAD_BOOKs the worker refused
-  std::uint64_t remote_full = 0;    // orders the worker answered queue_full (ended as expired)
-  std::uint64_t rebuilds = 0;       // the worker came back without its state: books rebuilt
-  std::uint64_t pings = 0;
-  std::uint64_t pongs = 0;
-};
 
-class RemoteVenue final : public app::Venue {
+class RemoteVenue final : public app::Venue, public LinkEnd {
  public:
-  using LinkId = std::uint32_t;
 
   explicit RemoteVenue(RemoteVenueOptions options);
   ~RemoteVenue() override;
 
   // ---- links (called by the edge) ----
-  LinkId add_link(std::string name);
+  LinkId add_link(std::string name) override;
   // The link that hosts `slot` (before add_worker of that slot).
   void assign(std::uint32_t slot, LinkId link);
   // A connection is open: the HELLO to write first. With reset the process drops everything
   // it holds (it comes back after its slots moved away).
-  [[nodiscard]] std::string hello(LinkId link, bool reset);
+  [[nodiscard]] std::string hello(LinkId link, bool reset) override;
   // Bytes read from the link. False: a protocol error or a REFUSE; close it (error(link)).
-  [[nodiscard]] bool on_bytes(LinkId link, std::string_view bytes, app::Now now);
+  [[nodiscard]] bool on_bytes(LinkId link, std::string_view bytes, app::Now now) override;
   // The connection is gone. Its commands stay outstanding for the next connection (or a rehome).
-  void on_link_down(LinkId link);
+  void on_link_down(LinkId link) override;
   // `dead` is gone for good: its slots, books and outstanding commands move to `to`. From now
   // on `dead` needs hello(…, reset=true) before it serves again.
-  void rehome(LinkId dead, LinkId to);
+  void rehome(LinkId dead, LinkId to) override;
   // A PING to write now (heartbeat); its PONG updates rtt_ns().
-  [[nodiscard]] std::string ping(LinkId link, std::uint64_t now_ns);
+  [[nodiscard]] std::string ping(LinkId link, std::uint64_t now_ns) override;
   // Bytes to write on the link now (empty when nothing or the link is not up).
-  [[nodiscard]] std::string take_output(LinkId link);
+  [[nodiscard]] std::string take_output(LinkId link) override;
   // Called when a link that is up gets output to write and had none (the edge schedules a write;
   // several commands then go out in one).
-  void on_output(std::function<void(LinkId)> f) { on_output_ = std::move(f); }
+  void on_output(std::function<void(LinkId)> f) override { on_output_ = std::move(f); }
 
-  struct LinkView {
-    std::string name;
-    bool up = false;             // WELCOME received on the current connection
-    bool needs_reset = false;    // declared dead: must come back empty
-    std::uint64_t rtt_ns = 0;    // the last PING's round trip
-    std::uint64_t last_pong_ns = 0;
-    std::size_t outstanding = 0;  // sent and waiting, plus the backlog
-    std::vector<std::uint32_t> slots;
-    std::string error;
-    LinkCounters counters;
-  };
-  [[nodiscard]] LinkView link(LinkId link) const;
+  using LinkView = ::tradeshard::link::LinkView;
+  [[nodiscard]] LinkView link(LinkId link) const override;
   [[nodiscard]] std::size_t links() const noexcept { return links_.size(); }
-  [[nodiscard]] std::optional<LinkId> host_of(std::uint32_t slot) const;
+  [[nodiscard]] std::optional<LinkId> host_of(std::uint32_t slot) const override;
   [[nodiscard]] const OrderShadow& shadow() const noexcept { return shadow_; }
 
   // ---- app::Venue ----
