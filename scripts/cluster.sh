@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# A local tradeshard cluster on loopback (docs/cluster.md): etcd, a gateway and worker processes,
-# each on its own 127.0.0.x address, from config/tradeshard.json.
+# A local tradeshard cluster on loopback (docs/cluster.md): etcd, a gateway, worker processes and
+# node processes, each on its own 127.0.0.x address, from config/tradeshard.json.
 #
-#   scripts/cluster.sh start DIR [WORKERS]   start (default 3 workers); returns once the gateway
-#                                            serves orders and every worker link is up
+#   scripts/cluster.sh start DIR [WORKERS]   start (default 3 workers, and a node process per
+#                                            processing-node slot of the config: 2); returns once
+#                                            the gateway serves orders and every link is up
 #   scripts/cluster.sh stop DIR              SIGTERM everything started in DIR (etcd last)
 #
 # DIR/cluster.json then says where everything is:
-#   {"etcd":"http://…","gateway":{"pid","tcp","http"},"workers":[{"id","pid","addr"}]}
+#   {"etcd":"http://…","gateway":{"pid","tcp","http"},"workers":[{"id","pid","addr"}],
+#    "nodes":[{"id","pid","addr"}]}
 # Each process logs to DIR/<id>.log; configs are DIR/<id>.json; etcd's data is DIR/etcd.
 # The workers register in etcd and the gateway finds them there (cluster.etcd). TRADESHARDD
 # overrides the binary (default build/tradeshardd), ETCD etcd's (default: etcd on the PATH).
-# Not yet here: processing nodes, standby gateways.
+# The nodes are listed in the gateway's config (cluster.nodes). Not yet here: standby gateways.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 bin="${TRADESHARDD:-$root/build/tradeshardd}"
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 2 ] || usage
 cmd="$1"
 dir="$2"
@@ -56,7 +58,7 @@ dir="$(cd "$dir" && pwd)"
 [ ! -f "$dir/pids" ] && [ ! -f "$dir/etcd.pid" ] || { echo "cluster.sh: a cluster is already running in $dir (stop it first)"; exit 1; }
 
 # Configs: free ports picked now, one 127.0.0.x per process (the gateway on .2, workers from .3,
-# etcd on .10).
+# then the nodes, etcd on .10).
 python3 - "$root/config/tradeshard.json" "$dir" "$workers" <<'EOF'
 import json, socket, sys
 base, out, n = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
@@ -79,13 +81,22 @@ for i in range(n):
     cfg["cluster"] = {"role": "worker", "id": wid, "link": peers[-1]["addr"], "etcd": endpoints}
     cfg["history"] = {"enabled": False}
     json.dump(cfg, open(f"{out}/{wid}.json", "w"), indent=2)
+nodes = []
+for i, _ in enumerate(base.get("partitioning", {}).get("nodes", [{"id": "node-1"}])):
+    ip = f"127.0.0.{3 + n + i}"
+    nid = f"node-{i + 1}"
+    nodes.append({"id": nid, "addr": f"{ip}:{free_port(ip)}"})
+    cfg = dict(base)
+    cfg["cluster"] = {"role": "node", "id": nid, "link": nodes[-1]["addr"], "etcd": endpoints}
+    cfg["history"] = {"enabled": False}
+    json.dump(cfg, open(f"{out}/{nid}.json", "w"), indent=2)
 gw = dict(base)
 gw["listen"] = {"tcp": f"127.0.0.2:{free_port('127.0.0.2')}", "http": f"127.0.0.2:{free_port('127.0.0.2')}"}
-gw["cluster"] = {"role": "gateway", "id": "gw-1", "etcd": endpoints}
+gw["cluster"] = {"role": "gateway", "id": "gw-1", "etcd": endpoints, "nodes": nodes}
 gw["ledger"] = dict(base.get("ledger", {}), data_dir=f"{out}/gateway/ledger")
 gw["history"] = dict(base.get("history", {}), dir=f"{out}/gateway/history", archive_dir=f"{out}/gateway/history-archive")
 json.dump(gw, open(f"{out}/gateway.json", "w"), indent=2)
-json.dump({"etcd": etcd, "workers": peers, "gateway": gw["listen"]}, open(f"{out}/plan.json", "w"))
+json.dump({"etcd": etcd, "workers": peers, "nodes": nodes, "gateway": gw["listen"]}, open(f"{out}/plan.json", "w"))
 EOF
 plan() { python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"p": p}))' "$dir/plan.json" "$1"; }
 
@@ -121,7 +132,11 @@ worker_pids=()
 for i in $(seq 1 "$workers"); do
   worker_pids+=("$(start_process "worker-$i" worker)")
 done
+node_ids=($(plan '" ".join(n["id"] for n in p["nodes"])'))
+node_pids=()
+for id in "${node_ids[@]}"; do node_pids+=("$(start_process "$id" node)"); done
 for i in $(seq 1 "$workers"); do wait_ports "worker-$i"; done
+for id in "${node_ids[@]}"; do wait_ports "$id"; done
 gw_pid="$(start_process gateway gateway)"
 wait_ports gateway
 
@@ -136,17 +151,19 @@ sys.exit(0 if c["members"] and all(m["state"] == "up" for m in c["members"]) els
   sleep 0.05
 done
 
-python3 - "$dir" "$gw_pid" "${worker_pids[@]}" <<'EOF'
+python3 - "$dir" "$gw_pid" "${node_pids[*]}" "${worker_pids[@]}" <<'EOF'
 import json, sys
-out, gw_pid, pids = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
+out, gw_pid, pids = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[4:]]
+npids = [int(p) for p in sys.argv[3].split()]
 plan = json.load(open(f"{out}/plan.json"))
 cluster = {
     "etcd": f"http://{plan['etcd']['client']}",
     "gateway": {"pid": gw_pid, "tcp": plan["gateway"]["tcp"], "http": plan["gateway"]["http"]},
     "workers": [{"id": w["id"], "pid": pid, "addr": w["addr"]} for w, pid in zip(plan["workers"], pids)],
+    "nodes": [{"id": n["id"], "pid": pid, "addr": n["addr"]} for n, pid in zip(plan["nodes"], npids)],
 }
 json.dump(cluster, open(f"{out}/cluster.json", "w"), indent=2)
 print(json.dumps(cluster))
 EOF
 curl -sf "http://$http/cluster" >/dev/null || { echo "cluster.sh: the gateway does not answer; see $dir/gateway.log"; stop; exit 1; }
-echo "cluster.sh: gateway on $http (HTTP), $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$dir/plan.json") (TCP); $workers workers"
+echo "cluster.sh: gateway on $http (HTTP), $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$dir/plan.json") (TCP); $workers workers, ${#node_ids[@]} nodes"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scripts/cluster.sh: start writes cluster.json as docs/cluster.md says (etcd included), /cluster's
-# member ids are cluster.json's and registered in etcd, an order crosses through the workers,
+# scripts/cluster.sh: start writes cluster.json as docs/cluster.md says (etcd and nodes included),
+# /cluster's member ids are cluster.json's and registered in etcd, an order crosses through the
+# workers, a tick is processed in a node process,
 # kill -9 of a worker fails over and the new placement is in etcd, stop stops every process.
 # $1 = built tradeshardd, $2 = source dir.
 set -euo pipefail
@@ -11,7 +12,9 @@ python3 - "$dir" <<'PY'
 import json, socket, sys, time, urllib.request, os, signal
 d = sys.argv[1]
 c = json.load(open(f"{d}/cluster.json"))
-assert set(c) == {"etcd", "gateway", "workers"}, c
+assert set(c) == {"etcd", "gateway", "workers", "nodes"}, c
+assert [n["id"] for n in c["nodes"]] == ["node-1", "node-2"], c
+assert all(n["addr"].startswith(f"127.0.0.{5 + i}:") for i, n in enumerate(c["nodes"])), c
 assert c["etcd"].startswith("http://127.0.0.10:"), c
 assert set(c["gateway"]) == {"pid", "tcp", "http"}, c
 assert [w["id"] for w in c["workers"]] == ["worker-1", "worker-2"], c
@@ -19,8 +22,10 @@ assert all(w["addr"].startswith(f"127.0.0.{3 + i}:") for i, w in enumerate(c["wo
 http = c["gateway"]["http"]
 get = lambda p: json.load(urllib.request.urlopen(f"http://{http}{p}", timeout=5))
 members = get("/cluster")["members"]
-assert [m["id"] for m in members] == ["worker-1", "worker-2"], members
-assert all(m["state"] == "up" and m["registered"] for m in members), members
+assert [m["id"] for m in members] == ["worker-1", "worker-2", "node-1", "node-2"], members
+assert [m["role"] for m in members] == ["worker", "worker", "node", "node"], members
+assert all(m["state"] == "up" for m in members), members
+assert all(m["registered"] for m in members if m["role"] == "worker"), members
 import base64
 def etcd_get(key):
     body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
@@ -40,6 +45,10 @@ send({"type": "order", "id": "s-1", "account": "a", "symbol": "BTCUSDT", "side":
 until("ack", "s-1")
 send({"type": "order", "id": "b-1", "account": "b", "symbol": "BTCUSDT", "side": "buy", "price": "100", "qty": "0.5"})
 assert until("fill", "b-1")["price"] == "100.00"
+send({"type": "tick", "symbol": "BTCUSDT", "bid": 100.0, "ask": 100.5, "bid_size": 1, "ask_size": 1})
+deadline = time.time() + 3
+while time.time() < deadline and sum(m.get("ticks", 0) for m in get("/cluster")["members"]) < 1: time.sleep(0.01)
+assert sum(m.get("ticks", 0) for m in get("/cluster")["members"]) == 1, get("/cluster")  # processed in a node process
 os.kill(c["workers"][0]["pid"], signal.SIGKILL)
 deadline = time.time() + 3
 while time.time() < deadline:
