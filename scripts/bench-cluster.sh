@@ -6,6 +6,9 @@
 #   cluster N     scripts/cluster.sh with N worker processes: client -> gateway -> worker -> gateway
 # Each: tradeshard-bench --mode orders (closed loop, CONNECTIONS connections, window 1) for SECONDS
 # seconds; prints submit->ack p50/p99 and acks/s, and the ratios to echo and to embedded.
+# Then ticks: tradeshard-bench --mode ticks (firehose) into the embedded daemon and into the
+# 1-worker cluster, whose 2 node processes run the strategies: ticks/s the gateway took, how many
+# went to the node processes, and how many were dropped (market data past 64 batches in flight).
 #   scripts/bench-cluster.sh [BUILD_DIR] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,12 +52,18 @@ EOF
 pids+=($!)
 wait_file "$tmp/embedded.ports"
 run embedded "127.0.0.1:$(port_of "$tmp/embedded.ports" tcp)" orders
+run embedded_ticks "127.0.0.1:$(port_of "$tmp/embedded.ports" tcp)" ticks
 kill -TERM "${pids[-1]}"
 
 # cluster with 1, 2 and 3 worker processes
 for n in 1 2 3; do
   TRADESHARDD="$bin" bash scripts/cluster.sh start "$tmp/c$n" "$n" >/dev/null
   run "cluster$n" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$tmp/c$n/cluster.json")" orders
+  if [ "$n" -eq 1 ]; then
+    run cluster_ticks "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$tmp/c$n/cluster.json")" ticks
+    sleep 0.5  # the last batches come back
+    curl -sf "http://$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["http"])' "$tmp/c$n/cluster.json")/cluster" >"$tmp/cluster_ticks.cluster"
+  fi
   TRADESHARDD="$bin" bash scripts/cluster.sh stop "$tmp/c$n" >/dev/null
 done
 
@@ -70,4 +79,13 @@ for name, r in rt.items():
     lat = r["submit_to_ack_us"]  # echo: the line's round trip; orders: submit -> ack
     per_s = round(lat["count"] / r["seconds"]) if r["seconds"] else 0
     print(f"| {name} | {lat['count']} | {lat['p50']} | {lat['p99']} | {per_s} | {lat['p50'] / base:.2f} |")
+emb = json.load(open(f"{tmp}/embedded_ticks.json"))["ticks"]
+clu = json.load(open(f"{tmp}/cluster_ticks.json"))["ticks"]
+nodes = [m for m in json.load(open(f"{tmp}/cluster_ticks.cluster"))["members"] if m["role"] == "node"]
+done, dropped = sum(m["ticks"] for m in nodes), sum(m["ticks_dropped"] for m in nodes)
+print()
+print("| ticks into | ticks/s taken by the gateway | / embedded | sent to node processes | dropped |")
+print("|---|---|---|---|---|")
+print(f"| embedded | {emb['ticks_per_s']:.0f} | 1.00 | (in the daemon) | 0 |")
+print(f"| cluster, 2 node processes | {clu['ticks_per_s']:.0f} | {clu['ticks_per_s'] / emb['ticks_per_s']:.2f} | {done} ({done / clu['seconds']:.0f}/s) | {dropped} |")
 EOF
