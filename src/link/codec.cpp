@@ -1,49 +1,17 @@
-// The gateway <-> worker link's frames (include/tradeshard/link/codec.hpp, docs/cluster.md).
+// The link's frames (include/tradeshard/link/codec.hpp, docs/cluster.md): the control and worker
+// frames and the frame reader; the node frames are in codec_node.cpp, the byte helpers in wire.hpp.
 #include "tradeshard/link/codec.hpp"
 
 #include <cstring>
 #include <type_traits>
 
+#include "wire.hpp"
+
 namespace tradeshard::link {
 
+using namespace wire;
+
 namespace {
-
-// ---- little-endian writing ----
-
-void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
-void put_u16(std::string& out, std::uint16_t v) {
-  for (int i = 0; i < 2; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_i64(std::string& out, std::int64_t v) { put_u64(out, static_cast<std::uint64_t>(v)); }
-template <class E>
-void put_enum(std::string& out, E e) {
-  put_u8(out, static_cast<std::uint8_t>(e));
-}
-void put_name(std::string& out, std::string_view s) {
-  const std::size_t n = std::min(s.size(), max_name_bytes);
-  put_u16(out, static_cast<std::uint16_t>(n));
-  out.append(s.data(), n);
-}
-
-// Writes the header with a placeholder length, runs `body`, then patches the length.
-template <class Body>
-void frame(std::string& out, FrameType type, std::uint64_t seq, Body&& body) {
-  const std::size_t at = out.size();
-  put_u16(out, magic);
-  put_u8(out, version);
-  put_enum(out, type);
-  put_u32(out, 0);
-  put_u64(out, seq);
-  body();
-  const auto length = static_cast<std::uint32_t>(out.size() - at - header_bytes);
-  for (int i = 0; i < 4; ++i) out[at + 4 + i] = static_cast<char>((length >> (8 * i)) & 0xff);
-}
 
 void put_event(std::string& out, const book::Event& e) {
   put_enum(out, e.type);
@@ -62,88 +30,6 @@ void put_event(std::string& out, const book::Event& e) {
   put_i64(out, e.qty);
   put_i64(out, e.remaining);
 }
-
-// ---- bounds-checked reading ----
-
-class Reader {
- public:
-  explicit Reader(std::string_view p) : p_(p) {}
-  bool ok() const { return error_.empty(); }
-  const std::string& error() const { return error_; }
-  void fail(std::string why) {
-    if (error_.empty()) error_ = std::move(why);
-  }
-  std::size_t left() const { return p_.size() - at_; }
-
-  std::uint64_t uint(int bytes, const char* what) {
-    if (!ok()) return 0;
-    if (left() < static_cast<std::size_t>(bytes)) {
-      fail(std::string("payload ends inside ") + what);
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (int i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p_[at_ + i])) << (8 * i);
-    at_ += static_cast<std::size_t>(bytes);
-    return v;
-  }
-  std::uint8_t u8(const char* what) { return static_cast<std::uint8_t>(uint(1, what)); }
-  std::uint16_t u16(const char* what) { return static_cast<std::uint16_t>(uint(2, what)); }
-  std::uint32_t u32(const char* what) { return static_cast<std::uint32_t>(uint(4, what)); }
-  std::uint64_t u64(const char* what) { return uint(8, what); }
-  std::int64_t i64(const char* what) { return static_cast<std::int64_t>(uint(8, what)); }
-  bool flag(const char* what) {
-    const auto v = u8(what);
-    if (v > 1) fail(std::string(what) + " is not 0 or 1");
-    return v == 1;
-  }
-  // An enum whose values run from `first` to `last`.
-  template <class E>
-  E enumerated(const char* what, E first, E last) {
-    const auto v = u8(what);
-    if (v < static_cast<std::uint8_t>(first) || v > static_cast<std::uint8_t>(last)) {
-      fail(std::string(what) + " out of range: " + std::to_string(v));
-      return first;
-    }
-    return static_cast<E>(v);
-  }
-  std::string name(const char* what) {
-    const auto n = u16(what);
-    if (!ok()) return {};
-    if (n > max_name_bytes || n > left()) {
-      fail(std::string(what) + " longer than " + (n > max_name_bytes ? "256 bytes" : "the payload"));
-      return {};
-    }
-    std::string s(p_.substr(at_, n));
-    at_ += n;
-    return s;
-  }
-  // A count of items of `each` bytes that must fit in the rest of the payload (more may follow).
-  std::uint32_t count_within(std::size_t each, const char* what) {
-    const auto n = u32(what);
-    if (ok() && static_cast<std::uint64_t>(n) * each > left()) {
-      fail(std::string(what) + " " + std::to_string(n) + " does not fit the payload's " + std::to_string(left()) +
-           " bytes");
-    }
-    return ok() ? n : 0;
-  }
-  // A count of items of `each` bytes that must fill exactly the rest of the payload.
-  std::uint32_t count(std::size_t each, const char* what) {
-    const auto n = u32(what);
-    if (ok() && static_cast<std::uint64_t>(n) * each != left()) {
-      fail(std::string(what) + " " + std::to_string(n) + " does not match the payload's " +
-           std::to_string(left()) + " bytes");
-    }
-    return ok() ? n : 0;
-  }
-  void end() {
-    if (ok() && left() != 0) fail(std::to_string(left()) + " bytes after the message");
-  }
-
- private:
-  std::string_view p_;
-  std::size_t at_ = 0;
-  std::string error_;
-};
 
 book::Event read_event(Reader& r) {
   book::Event e;
@@ -319,49 +205,6 @@ void append(std::string& out, std::uint64_t seq, const Result& m) {
   });
 }
 
-void append(std::string& out, std::uint64_t seq, const TickBatch& m) {
-  frame(out, FrameType::ticks, seq, [&] {
-    put_u32(out, static_cast<std::uint32_t>(m.ticks.size()));
-    for (const auto& t : m.ticks) {
-      put_u32(out, t.node);
-      put_u32(out, t.symbol);
-      put_i64(out, t.quote.bid);
-      put_i64(out, t.quote.ask);
-      put_i64(out, t.quote.bid_size);
-      put_i64(out, t.quote.ask_size);
-      put_i64(out, t.quote.ts_ms);
-      put_i64(out, t.arrival_ms);
-    }
-  });
-}
-
-void append(std::string& out, std::uint64_t seq, const NodeOutput& m) {
-  frame(out, FrameType::node_output, seq, [&] {
-    put_u32(out, static_cast<std::uint32_t>(m.signals.size()));
-    for (const auto& s : m.signals) {
-      put_u32(out, s.node);
-      put_u32(out, s.symbol);
-      put_enum(out, s.side);
-      put_enum(out, s.strategy);
-      put_i64(out, s.price);
-      put_i64(out, s.size);
-      put_i64(out, s.ts_ms);
-    }
-    put_u32(out, static_cast<std::uint32_t>(m.bars.size()));
-    for (const auto& b : m.bars) {
-      put_u32(out, b.node);
-      put_u32(out, b.symbol);
-      put_enum(out, b.interval);
-      put_i64(out, b.bar.start_ms);
-      put_i64(out, b.bar.open);
-      put_i64(out, b.bar.high);
-      put_i64(out, b.bar.low);
-      put_i64(out, b.bar.close);
-      put_u64(out, b.bar.ticks);
-    }
-  });
-}
-
 void append(std::string& out, std::uint64_t seq, const Message& m) {
   std::visit(
       [&](const auto& v) {
@@ -534,58 +377,8 @@ std::optional<Message> decode(const Frame& frame, std::string& error) {
       out = std::move(m);
       break;
     }
-    case FrameType::ticks: {
-      TickBatch m;
-      const auto n = r.count(tick_bytes, "tick count");
-      m.ticks.reserve(n);
-      for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-        TickItem t;
-        t.node = r.u32("node");
-        t.symbol = r.u32("symbol");
-        t.quote.bid = r.i64("bid");
-        t.quote.ask = r.i64("ask");
-        t.quote.bid_size = r.i64("bid size");
-        t.quote.ask_size = r.i64("ask size");
-        t.quote.ts_ms = r.i64("ts");
-        t.arrival_ms = r.i64("arrival");
-        m.ticks.push_back(t);
-      }
-      out = std::move(m);
-      break;
-    }
-    case FrameType::node_output: {
-      NodeOutput m;
-      const auto ns = r.count_within(signal_bytes, "signal count");
-      m.signals.reserve(ns);
-      for (std::uint32_t i = 0; i < ns && r.ok(); ++i) {
-        NodeSignal s;
-        s.node = r.u32("node");
-        s.symbol = r.u32("symbol");
-        s.side = r.enumerated("side", core::Side::buy, core::Side::sell);
-        s.strategy = r.enumerated("strategy", market::StrategyKind::spread, market::StrategyKind::imbalance);
-        s.price = r.i64("price");
-        s.size = r.i64("size");
-        s.ts_ms = r.i64("ts");
-        m.signals.push_back(s);
-      }
-      const auto nb = r.count(bar_bytes, "bar count");
-      m.bars.reserve(nb);
-      for (std::uint32_t i = 0; i < nb && r.ok(); ++i) {
-        NodeBar b;
-        b.node = r.u32("node");
-        b.symbol = r.u32("symbol");
-        b.interval = r.enumerated("interval", market::Interval::s1, market::Interval::m1);
-        b.bar.start_ms = r.i64("bar start");
-        b.bar.open = r.i64("bar open");
-        b.bar.high = r.i64("bar high");
-        b.bar.low = r.i64("bar low");
-        b.bar.close = r.i64("bar close");
-        b.bar.ticks = r.u64("bar ticks");
-        m.bars.push_back(b);
-      }
-      out = std::move(m);
-      break;
-    }
+    case FrameType::ticks: out = decode_ticks(r); break;
+    case FrameType::node_output: out = decode_node_output(r); break;
   }
   r.end();
   if (!r.ok()) {

@@ -134,8 +134,6 @@ bool RemoteNodes::on_bytes(LinkId id, std::string_view bytes, app::Now now) {
         if (l.in_flight.erase(f->seq) == 0) return fail(l, "NODE_OUTPUT for batch " + std::to_string(f->seq) + ", not in flight");
         const auto& o = std::get<NodeOutput>(*m);
         ++l.counters.results;
-        signals_ += o.signals.size();
-        bars_ += o.bars.size();
         scratch_.clear();
         for (const auto& s : o.signals) {
           // Slots that moved away since: their output is stale (their state restarted elsewhere).

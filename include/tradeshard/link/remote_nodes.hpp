@@ -56,8 +56,6 @@ class RemoteNodes final : public app::RemoteNodeSink, public LinkEnd {
   void send(std::uint32_t slot, market::SymbolId symbol, const market::Quote& q, std::int64_t arrival_ms) override;
 
   [[nodiscard]] std::size_t links() const noexcept { return links_.size(); }
-  [[nodiscard]] std::uint64_t signals() const noexcept { return signals_; }
-  [[nodiscard]] std::uint64_t bars() const noexcept { return bars_; }
 
  private:
   struct Link {
@@ -84,7 +82,6 @@ class RemoteNodes final : public app::RemoteNodeSink, public LinkEnd {
   std::deque<Link> links_;
   std::vector<Slot> slots_;
   market::TickOutput scratch_;
-  std::uint64_t signals_ = 0, bars_ = 0;
   std::function<void(LinkId)> on_output_;
   std::function<void(const market::TickOutput&)> deliver_;
 };
