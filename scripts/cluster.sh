@@ -13,7 +13,8 @@
 # Each process logs to DIR/<id>.log; configs are DIR/<id>.json; etcd's data is DIR/etcd.
 # The workers register in etcd and the gateway finds them there (cluster.etcd). TRADESHARDD
 # overrides the binary (default build/tradeshardd), ETCD etcd's (default: etcd on the PATH).
-# The nodes are listed in the gateway's config (cluster.nodes). Not yet here: standby gateways.
+# The nodes register in etcd too; the gateway waits for all of them (cluster.min_nodes). Not yet
+# here: standby gateways.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -92,7 +93,7 @@ for i, _ in enumerate(base.get("partitioning", {}).get("nodes", [{"id": "node-1"
     json.dump(cfg, open(f"{out}/{nid}.json", "w"), indent=2)
 gw = dict(base)
 gw["listen"] = {"tcp": f"127.0.0.2:{free_port('127.0.0.2')}", "http": f"127.0.0.2:{free_port('127.0.0.2')}"}
-gw["cluster"] = {"role": "gateway", "id": "gw-1", "etcd": endpoints, "nodes": nodes}
+gw["cluster"] = {"role": "gateway", "id": "gw-1", "etcd": endpoints, "min_nodes": len(nodes)}
 gw["ledger"] = dict(base.get("ledger", {}), data_dir=f"{out}/gateway/ledger")
 gw["history"] = dict(base.get("history", {}), dir=f"{out}/gateway/history", archive_dir=f"{out}/gateway/history-archive")
 json.dump(gw, open(f"{out}/gateway.json", "w"), indent=2)

@@ -69,11 +69,11 @@ std::optional<MemberInfo> decode_member(std::string_view value, std::string* err
 }
 
 std::string encode(const Assignments& a) {
-  return dump(json{{"epoch", a.epoch}, {"version", a.version}, {"gateway", a.gateway}, {"hosts", a.hosts}});
+  return dump(json{{"epoch", a.epoch}, {"version", a.version}, {"gateway", a.gateway}, {"hosts", a.hosts}, {"nodes", a.nodes}});
 }
 
 std::optional<Assignments> decode_assignments(std::string_view value, std::string* error) {
-  auto j = object_with(value, {"epoch", "version", "gateway", "hosts"}, error);
+  auto j = object_with(value, {"epoch", "version", "gateway", "hosts", "nodes"}, error);
   if (!j) return std::nullopt;
   const auto fail = [error](const char* why) -> std::optional<Assignments> {
     if (error != nullptr) *error = why;
@@ -84,6 +84,8 @@ std::optional<Assignments> decode_assignments(std::string_view value, std::strin
   if (!id_like((*j)["gateway"])) return fail("\"gateway\": an id");
   const json& hosts = (*j)["hosts"];
   if (!hosts.is_array() || hosts.size() > 4096) return fail("\"hosts\": an array of at most 4096 ids");
+  const json& nodes = (*j)["nodes"];
+  if (!nodes.is_array() || nodes.size() > 4096) return fail("\"nodes\": an array of at most 4096 ids");
   Assignments a;
   a.epoch = (*j)["epoch"].get<std::uint64_t>();
   a.version = (*j)["version"].get<std::uint64_t>();
@@ -91,6 +93,10 @@ std::optional<Assignments> decode_assignments(std::string_view value, std::strin
   for (const auto& h : hosts) {
     if (!id_like(h)) return fail("\"hosts\": each an id");
     a.hosts.push_back(h.get<std::string>());
+  }
+  for (const auto& n : nodes) {
+    if (!id_like(n)) return fail("\"nodes\": each an id");
+    a.nodes.push_back(n.get<std::string>());
   }
   return a;
 }

@@ -37,13 +37,13 @@ std::optional<app::Endpoint> split_addr(const std::string& addr) {
   return app::Endpoint{addr.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
 
-// The registered workers, by id; a value that does not decode is logged and left out.
-std::vector<cluster::MemberInfo> decode_members(const std::vector<etcd::KeyValue>& kvs) {
+// The registered processes of `role`, by id; a value that does not decode is logged and left out.
+std::vector<cluster::MemberInfo> decode_members(const std::vector<etcd::KeyValue>& kvs, const std::string& role) {
   std::vector<cluster::MemberInfo> out;
   for (const auto& kv : kvs) {
     std::string error;
     auto m = cluster::decode_member(kv.value, &error);
-    if (!m || m->role != "worker" || !split_addr(m->addr)) {
+    if (!m || m->role != role || !split_addr(m->addr)) {
       spdlog::get("main")->warn("etcd: member key {} ignored: {}", kv.key, m ? "bad addr or role" : error);
       continue;
     }
@@ -77,7 +77,7 @@ void sleep_on(asio::io_context& io, milliseconds d) {
 
 }  // namespace
 
-ClusterSeed lead_cluster(app::Config& config) {
+ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
   auto& cc = config.cluster;
   auto log = spdlog::get("main");
   asio::io_context io{1};
@@ -117,23 +117,32 @@ ClusterSeed lead_cluster(app::Config& config) {
   cc.epoch = static_cast<std::uint64_t>(seed.leader.rev);
   log->info("etcd: leading as {} with epoch {} (leader key {})", me, cc.epoch, seed.leader.key);
 
-  // 3. The registered workers (at least one, waiting up to the deadline).
-  std::vector<cluster::MemberInfo> workers;
-  for (;;) {
-    const auto r = await<etcd::RangeResponse>(io, [&](auto done) {
-      client.range(etcd::RangeRequest{keys.members("worker"), etcd::prefix_end(keys.members("worker")), 0, 0, false, false},
-                   std::move(done));
-    });
-    if (r.ok()) workers = decode_members(r.value->kvs);
-    if (!workers.empty()) break;
-    if (Clock::now() > deadline) {
-      throw std::runtime_error("etcd: no worker registered under " + keys.members("worker") + " within " +
-                               std::to_string(cc.startup_timeout_ms) + " ms (cluster.startup_timeout_ms)");
+  // 3. The registered workers (at least one) and nodes (at least cluster.min_nodes), waiting up
+  // to the deadline.
+  const auto registered = [&](const std::string& role, std::size_t at_least) {
+    std::vector<cluster::MemberInfo> found;
+    for (;;) {
+      const auto r = await<etcd::RangeResponse>(io, [&](auto done) {
+        client.range(etcd::RangeRequest{keys.members(role), etcd::prefix_end(keys.members(role)), 0, 0, false, false},
+                     std::move(done));
+      });
+      if (r.ok()) found = decode_members(r.value->kvs, role);
+      if (found.size() >= at_least) return found;
+      if (Clock::now() > deadline) {
+        throw std::runtime_error("etcd: " + std::to_string(found.size()) + " " + role + "s registered under " +
+                                 keys.members(role) + ", " + std::to_string(at_least) + " needed, within " +
+                                 std::to_string(cc.startup_timeout_ms) + " ms (cluster.startup_timeout_ms)");
+      }
+      sleep_on(io, milliseconds(100));
     }
-    sleep_on(io, milliseconds(100));
-  }
+  };
+  const auto workers = registered("worker", 1);
+  const auto nodes = registered("node", cc.min_nodes);
   cc.workers.clear();
   for (const auto& w : workers) cc.workers.push_back(app::ClusterPeer{w.id, *split_addr(w.addr)});
+  cc.nodes.clear();
+  for (const auto& n : nodes) cc.nodes.push_back(app::ClusterPeer{n.id, *split_addr(n.addr)});
+  if (nodes.empty()) log->info("etcd: no node process registered: the processing nodes run in this gateway");
 
   // 4. The placement, fenced on the leader key and on the key's last write.
   const auto current = await<etcd::RangeResponse>(io, [&](auto done) {
@@ -151,6 +160,7 @@ ClusterSeed lead_cluster(app::Config& config) {
   a.version = version + 1;
   a.gateway = me;
   for (std::size_t slot = 0; slot < config.workers.size(); ++slot) a.hosts.push_back(workers[slot % workers.size()].id);
+  for (std::size_t slot = 0; !nodes.empty() && slot < node_slots; ++slot) a.nodes.push_back(nodes[slot % nodes.size()].id);
   const auto put = await<etcd::TxnResponse>(io, [&](auto done) {
     client.txn(cluster::fenced_put(seed.leader, keys.assignments(), cluster::encode(a), mod), std::move(done));
   });
@@ -162,7 +172,8 @@ ClusterSeed lead_cluster(app::Config& config) {
   }
   seed.assignments = a;
   seed.assignments_mod = put.value->header.revision;
-  log->info("etcd: {} version {}: {} slots on {} workers", keys.assignments(), a.version, a.hosts.size(), workers.size());
+  log->info("etcd: {} version {}: {} slots on {} workers, {} node slots on {} nodes", keys.assignments(), a.version,
+            a.hosts.size(), workers.size(), a.nodes.size(), nodes.size());
   // The lease stays: the coordinator keeps it alive on the daemon's loop (stop(), not revoke()).
   lease.stop();
   campaign.reset();
@@ -180,16 +191,20 @@ ClusterCoordinator::ClusterCoordinator(asio::io_context& io, const app::ClusterC
       client_(io, etcd_options(config)),
       lease_(io, client_, static_cast<std::int64_t>(config.lease_ttl_s)),
       members_(io, client_, keys_.members("worker")),
+      node_members_(io, client_, keys_.members("node")),
       leader_watch_(io, client_, seed_.leader.key),
-      retry_(io) {}
+      retry_(io) {
+  wanted_ = seed_.assignments;
+}
 
 ClusterCoordinator::~ClusterCoordinator() { stop(); }
 
 std::uint64_t ClusterCoordinator::epoch() const noexcept { return static_cast<std::uint64_t>(seed_.leader.rev); }
 
-void ClusterCoordinator::start(std::function<void(const Members&)> on_members,
+void ClusterCoordinator::start(std::function<void(const std::string&, const Members&)> on_members,
                                std::function<void(const std::string&)> on_fatal) {
   on_fatal_ = std::move(on_fatal);
+  on_members_ = std::move(on_members);
   lease_.adopt(seed_.leader.lease, seed_.lease_ttl, [this](const std::string& why) {
     fatal("lease " + fmt::format("{:x}", seed_.leader.lease) + " lost (" + why + "): the leader key is gone");
   });
@@ -200,12 +215,18 @@ void ClusterCoordinator::start(std::function<void(const Members&)> on_members,
       fatal("the leader key " + seed_.leader.key + " is gone from etcd");
     }
   });
-  members_.start([this, on_members = std::move(on_members)](const cluster::PrefixMirror::State& state) {
+  watch(members_, "worker");
+  watch(node_members_, "node");
+}
+
+void ClusterCoordinator::watch(cluster::PrefixMirror& mirror, const std::string& role) {
+  mirror.start([this, role](const cluster::PrefixMirror::State& state) {
     std::vector<etcd::KeyValue> kvs;
     for (const auto& [key, kv] : state) kvs.push_back(kv);
-    const auto m = decode_members(kvs);
-    registered_ = m.size();
-    on_members(m);
+    Members m;
+    for (const auto& info : decode_members(kvs, role)) m.push_back(app::ClusterPeer{info.id, *split_addr(info.addr)});
+    (role == "node" ? registered_nodes_ : registered_workers_) = m.size();
+    if (on_members_) on_members_(role, m);
   });
 }
 
@@ -214,6 +235,7 @@ void ClusterCoordinator::stop() {
   stopped_ = true;
   retry_.cancel();
   members_.stop();
+  node_members_.stop();
   leader_watch_.stop();
   lease_.stop();
   client_.stop();
@@ -222,6 +244,7 @@ void ClusterCoordinator::stop() {
 void ClusterCoordinator::release(std::function<void()> done) {
   if (stopped_) return done();
   members_.stop();
+  node_members_.stop();
   leader_watch_.stop();
   auto once = std::make_shared<std::function<void()>>(std::move(done));
   const auto finish = [this, once] {
@@ -238,8 +261,8 @@ void ClusterCoordinator::release(std::function<void()> done) {
   lease_.revoke([finish] { finish(); });
 }
 
-void ClusterCoordinator::assign(std::vector<std::string> hosts) {
-  pending_ = std::move(hosts);
+void ClusterCoordinator::assign(const std::string& role, std::vector<std::string> hosts) {
+  (role == "node" ? wanted_.nodes : wanted_.hosts) = std::move(hosts);
   has_pending_ = true;
   if (!writing_) write();
 }
@@ -248,9 +271,9 @@ void ClusterCoordinator::write() {
   if (stopped_ || fatal_ || !has_pending_) return;
   has_pending_ = false;
   writing_ = true;
-  cluster::Assignments a = seed_.assignments;
-  a.version += 1;
-  a.hosts = pending_;
+  cluster::Assignments a = wanted_;
+  a.epoch = epoch();
+  a.version = seed_.assignments.version + 1;
   client_.txn(cluster::fenced_put(seed_.leader, keys_.assignments(), cluster::encode(a), seed_.assignments_mod),
               [this, a](etcd::Result<etcd::TxnResponse> r) {
                 if (stopped_) return;
@@ -296,16 +319,13 @@ void ClusterCoordinator::resolve(const cluster::Assignments& attempted) {
                     writing_ = false;
                     seed_.assignments_mod = mod;
                     if (there && there->epoch == attempted.epoch && there->version == attempted.version &&
-                        there->hosts == attempted.hosts) {
+                        there->hosts == attempted.hosts && there->nodes == attempted.nodes) {
                       ++writes_;
                       seed_.assignments = attempted;  // it was committed
                       last_error_.clear();
-                    } else {
+                    } else {  // not committed: write wanted_ (attempted, or newer) on top of what is there
                       if (there) seed_.assignments.version = std::max(seed_.assignments.version, there->version);
-                      if (!has_pending_) {
-                        pending_ = attempted.hosts;
-                        has_pending_ = true;
-                      }
+                      has_pending_ = true;
                     }
                     write();
                   });
@@ -329,7 +349,8 @@ json ClusterCoordinator::to_json() const {
               {"epoch", epoch()},
               {"lease", fmt::format("{:x}", seed_.leader.lease)},
               {"lease_alive", lease_.alive()},
-              {"registered_workers", registered_},
+              {"registered_workers", registered_workers_},
+              {"registered_nodes", registered_nodes_},
               {"assignments_version", seed_.assignments.version},
               {"assignments_writes", writes_},
               {"assignments_retries", write_retries_},

@@ -1,8 +1,9 @@
 #pragma once
 // The gateway's side of etcd (cluster mode with cluster.etcd, docs/cluster.md "In etcd"): it
 // leads through etcd's election (the leader key's creation revision is its epoch, sent in every
-// HELLO), learns its workers from their member keys, and writes where each worker slot lives in
-// transactions fenced on that leader key. Nothing per order or per tick goes to etcd.
+// HELLO), learns its worker and node processes from their member keys, and writes where each
+// worker slot and processing-node slot lives in transactions fenced on that leader key. Nothing
+// per order or per tick goes to etcd.
 //
 // lead_cluster() runs before the daemon is built, on a loop of its own; the ClusterCoordinator
 // then carries the same lease on the daemon's loop. Losing the lease, or a fenced write that etcd
@@ -31,11 +32,12 @@ struct ClusterSeed {
 };
 
 // Blocking, before the daemon is built: grants a lease, campaigns for <prefix>/gateway (waiting
-// while another gateway leads), lists the registered workers (waiting up to
-// cluster.startup_timeout_ms for a first one), places slot i on the i-th worker by id (round
-// robin) and writes that, fenced. Sets config.cluster.epoch and config.cluster.workers (the
-// registered workers, by id). Throws std::runtime_error with the reason when it cannot.
-ClusterSeed lead_cluster(app::Config& config);
+// while another gateway leads), lists the registered workers and nodes (waiting up to
+// cluster.startup_timeout_ms for a first worker and cluster.min_nodes nodes), places worker slot
+// i on the i-th worker by id and node slot j (of `node_slots`) on the j-th node, round robin, and
+// writes that, fenced. Sets config.cluster.epoch, .workers and .nodes (the registered processes,
+// by id). Throws std::runtime_error with the reason when it cannot.
+ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots);
 
 class ClusterCoordinator {
  public:
@@ -44,18 +46,21 @@ class ClusterCoordinator {
   ClusterCoordinator(const ClusterCoordinator&) = delete;
   ClusterCoordinator& operator=(const ClusterCoordinator&) = delete;
 
-  using Members = std::vector<cluster::MemberInfo>;
-  // on_members after every change of the registered workers; on_fatal once, when this gateway
-  // must stop serving (its lease is gone, or etcd refused a fenced write: another leads).
-  void start(std::function<void(const Members&)> on_members, std::function<void(const std::string&)> on_fatal);
+  using Members = std::vector<app::ClusterPeer>;  // registered processes, by id, addresses checked
+  // on_members(role, members) after every change of the registered workers ("worker") or nodes
+  // ("node"); on_fatal once, when this gateway must stop serving (its lease is gone, or etcd
+  // refused a fenced write: another leads).
+  void start(std::function<void(const std::string& role, const Members&)> on_members,
+             std::function<void(const std::string&)> on_fatal);
   void stop();
   // A clean stop: revokes the lease, so the leader key goes now (the next gateway need not wait a
   // TTL); done when etcd answered, or after 500 ms. Then stop().
   void release(std::function<void()> done);
-  // Persists hosts[slot] = worker id. One write in flight; a call meanwhile replaces what is
-  // written next (only the latest placement matters). A write whose outcome is unknown is
+  // Persists the placement of one role's slots: hosts[slot] = process id ("worker": the worker
+  // slots, "node": the processing-node slots). One write in flight; a call meanwhile changes what
+  // is written next (only the latest placement matters). A write whose outcome is unknown is
   // resolved by reading the key back.
-  void assign(std::vector<std::string> hosts);
+  void assign(const std::string& role, std::vector<std::string> hosts);
 
   [[nodiscard]] std::uint64_t epoch() const noexcept;
   [[nodiscard]] nlohmann::json to_json() const;  // /cluster "etcd"
@@ -64,6 +69,7 @@ class ClusterCoordinator {
  private:
   void write();
   void resolve(const cluster::Assignments& attempted);
+  void watch(cluster::PrefixMirror& mirror, const std::string& role);
   void fatal(const std::string& why);
 
   boost::asio::io_context& io_;
@@ -72,16 +78,18 @@ class ClusterCoordinator {
   cluster::Keys keys_;
   cluster::EtcdClient client_;
   cluster::LeaseKeeper lease_;
-  cluster::PrefixMirror members_;
+  cluster::PrefixMirror members_;       // <prefix>/members/worker/
+  cluster::PrefixMirror node_members_;  // <prefix>/members/node/
   cluster::PrefixMirror leader_watch_;  // the leader key itself: gone or replaced = step down
   boost::asio::steady_timer retry_;
   std::function<void(const std::string&)> on_fatal_;
-  std::vector<std::string> pending_;
-  bool has_pending_ = false;
+  std::function<void(const std::string&, const Members&)> on_members_;
+  cluster::Assignments wanted_;  // the latest placement asked for (hosts and nodes)
+  bool has_pending_ = false;     // wanted_ not yet written
   bool writing_ = false;
   bool stopped_ = false;
   bool fatal_ = false;
-  std::size_t registered_ = 0;
+  std::size_t registered_workers_ = 0, registered_nodes_ = 0;
   std::uint64_t writes_ = 0, write_retries_ = 0;
   std::string last_error_;
 };

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "tradeshard/app/gateway.hpp"
 #include "tradeshard/core/instrument.hpp"
@@ -49,10 +50,10 @@ std::unique_ptr<app::Venue> cluster_venue(const app::Config& c, link::RemoteVenu
   remote = venue.get();
   return venue;
 }
-// Cluster gateway with cluster.etcd: lead and learn the workers before anything is built.
+// Cluster gateway with cluster.etcd: lead and learn the workers and nodes before anything is built.
 std::optional<ClusterSeed> lead_if_etcd(app::Config& c) {
   if (c.cluster.role != app::Role::gateway || c.cluster.etcd.empty()) return std::nullopt;
-  return lead_cluster(c);
+  return lead_cluster(c, app::node_slot_configs(c).slots.size());
 }
 }  // namespace
 
@@ -74,7 +75,8 @@ struct Daemon::Impl {
       if (!c.cluster.nodes.empty()) attach_nodes();
       if (seed) {
         coordinator = std::make_unique<ClusterCoordinator>(io, c.cluster, *seed);
-        links->attach(*coordinator, [this](const std::string& why) { fatal(why); });
+        links->attach(*coordinator);
+        if (node_links) node_links->attach(*coordinator);
       }
       auto& api = server.http_api();
       api.route("GET", "/cluster", false, [this](const HttpRequest&, const HttpApi::Params&) {
@@ -120,6 +122,20 @@ struct Daemon::Impl {
     gateway.ticks().set_remote(remote_nodes.get());
     node_links = std::make_unique<LinkManager>(io, c.cluster, "node", c.cluster.nodes, *remote_nodes,
                                                [this] { server.schedule_pump(); });
+  }
+  // With cluster.etcd: the registered processes reach their link manager. Without node
+  // processes at start the gateway runs the processing nodes itself; a node that registers
+  // later is named once in the log (it is used after a restart of the gateway).
+  void on_members(const std::string& role, const ClusterCoordinator::Members& members) {
+    if (role == "worker") return links->on_members(members);
+    if (node_links) return node_links->on_members(members);
+    for (const auto& m : members) {
+      if (unused_nodes.insert(m.id).second) {
+        spdlog::get("main")->warn("node {} registered at {}:{}; unused: the processing nodes run in this gateway, "
+                                  "which found no node process at start (restart it to use node processes)",
+                                  m.id, m.addr.host, m.addr.port);
+      }
+    }
   }
   // GET /cluster: the worker and node processes together.
   nlohmann::json cluster_json() const {
@@ -209,6 +225,7 @@ struct Daemon::Impl {
   std::unique_ptr<LinkManager> links;  // cluster gateway only
   std::unique_ptr<link::RemoteNodes> remote_nodes;  // cluster gateway with cluster.nodes
   std::unique_ptr<LinkManager> node_links;
+  std::set<std::string> unused_nodes;  // registered after start without node processes: logged once
   // After io: its threads are joined (stop) before the loop they post to is destroyed.
   std::unique_ptr<history::HistoryService> history;
   std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
@@ -240,6 +257,10 @@ int Daemon::run(const std::string& ports_file) {
   for (auto& f : d.feeds) f->start();  // after the Server: ticks may publish to subscribers at once
   if (d.links) d.links->start();
   if (d.node_links) d.node_links->start();
+  if (d.coordinator) {
+    d.coordinator->start([&d](const std::string& role, const auto& members) { d.on_members(role, members); },
+                         [&d](const std::string& why) { d.fatal(why); });
+  }
   d.sample(std::chrono::steady_clock::now());
   d.publish_stats();
   if (d.history) d.history_handoff();

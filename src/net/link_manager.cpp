@@ -84,10 +84,7 @@ LinkManager::~LinkManager() { stop(); }
 
 std::int64_t LinkManager::now_ms() const { return net::now().mono_ns / 1'000'000; }
 
-void LinkManager::attach(ClusterCoordinator& coordinator, std::function<void(const std::string&)> on_fatal) {
-  coordinator_ = &coordinator;
-  on_fatal_ = std::move(on_fatal);
-}
+void LinkManager::attach(ClusterCoordinator& coordinator) { coordinator_ = &coordinator; }
 
 void LinkManager::start() {
   // The links were added to the venue by the composition root in cluster.workers order.
@@ -96,12 +93,6 @@ void LinkManager::start() {
     connect(i);
   }
   heartbeat();
-  if (coordinator_ != nullptr) {
-    coordinator_->start([this](const auto& members) { on_members(members); },
-                        [this](const std::string& why) {
-                          if (on_fatal_) on_fatal_(why);
-                        });
-  }
 }
 
 std::size_t LinkManager::add_peer(const app::ClusterPeer& w) {
@@ -112,27 +103,23 @@ std::size_t LinkManager::add_peer(const app::ClusterPeer& w) {
   return peers_.size() - 1;
 }
 
-// The registered workers changed (etcd): a new one joins as a spare, a moved one is dialed at its
-// new address. One whose key vanished is only marked: its link says whether it is alive.
-void LinkManager::on_members(const std::vector<cluster::MemberInfo>& members) {
+void LinkManager::on_members(const std::vector<app::ClusterPeer>& members) {
   if (stopped_) return;
   auto log = spdlog::get("main");
   for (auto& p : peers_) p->registered = false;
-  for (const auto& m : members) {
-    const auto colon = m.addr.rfind(':');
-    app::ClusterPeer w{m.id, app::Endpoint{m.addr.substr(0, colon),
-                                           static_cast<std::uint16_t>(std::stoul(m.addr.substr(colon + 1)))}};
-    auto it = std::find_if(peers_.begin(), peers_.end(), [&](const auto& p) { return p->config.id == m.id; });
+  for (const auto& w : members) {
+    const std::string addr = w.addr.host + ":" + std::to_string(w.addr.port);
+    auto it = std::find_if(peers_.begin(), peers_.end(), [&](const auto& p) { return p->config.id == w.id; });
     if (it == peers_.end()) {
       const auto i = add_peer(w);
       peers_[i]->registered = true;
-      log->info("worker {} registered at {}: joins as a spare", m.id, m.addr);
+      log->info("{} {} registered at {}: joins as a spare", role_, w.id, addr);
       connect(i);
       continue;
     }
     (*it)->registered = true;
     if ((*it)->config.addr.host != w.addr.host || (*it)->config.addr.port != w.addr.port) {
-      log->info("worker {} registered again at {} (was {}:{})", m.id, m.addr, (*it)->config.addr.host,
+      log->info("{} {} registered again at {} (was {}:{})", role_, w.id, addr, (*it)->config.addr.host,
                 (*it)->config.addr.port);
       (*it)->config.addr = w.addr;
       if ((*it)->conn && !venue_.link((*it)->link).up) {  // a dial to the old address: start over
@@ -397,7 +384,7 @@ void LinkManager::fail_over(std::size_t dead) {
                               : " (their state starts from the next tick)");
   flush(*target);
   after_results_();
-  if (coordinator_ != nullptr) coordinator_->assign(placement());
+  if (coordinator_ != nullptr) coordinator_->assign(role_, placement());
 }
 
 nlohmann::json LinkManager::cluster_json() const {

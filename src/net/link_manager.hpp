@@ -31,10 +31,13 @@ class LinkManager {
   LinkManager(const LinkManager&) = delete;
   LinkManager& operator=(const LinkManager&) = delete;
 
-  // With cluster.etcd (before start): workers that register later join as spares (they take
-  // slots at the next failover), changed addresses are dialed next, and every failover's placement
-  // is written to etcd. on_fatal: the coordinator says this gateway must stop serving.
-  void attach(ClusterCoordinator& coordinator, std::function<void(const std::string&)> on_fatal);
+  // With cluster.etcd (before start): every failover's placement is written to etcd, and
+  // /cluster says whether each member's key is there.
+  void attach(ClusterCoordinator& coordinator);
+  // The registered processes of this role changed (etcd): one that registers later joins as a
+  // spare (it takes slots at the next failover), a changed address is dialed next, and one whose
+  // key vanished is only marked (its link, not etcd, says whether it is alive).
+  void on_members(const std::vector<app::ClusterPeer>& members);
   void start();
   void stop();
   // GET /cluster and /stats "cluster".
@@ -60,8 +63,7 @@ class LinkManager {
   void fail_over(std::size_t dead);
   std::int64_t now_ms() const;
   std::size_t add_peer(const app::ClusterPeer& w);
-  void on_members(const std::vector<cluster::MemberInfo>& members);
-  [[nodiscard]] std::vector<std::string> placement() const;  // hosts[slot] = worker id
+  [[nodiscard]] std::vector<std::string> placement() const;  // hosts[slot] = process id
 
   boost::asio::io_context& io_;
   const app::ClusterConfig& config_;
@@ -70,7 +72,6 @@ class LinkManager {
   std::function<void()> after_results_;
   link::ClusterHealth health_;
   ClusterCoordinator* coordinator_ = nullptr;
-  std::function<void(const std::string&)> on_fatal_;
   std::vector<std::unique_ptr<Peer>> peers_;
   boost::asio::steady_timer heartbeat_;
   bool stopped_ = false;

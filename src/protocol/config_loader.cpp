@@ -441,8 +441,15 @@ app::Config parse_config(const std::string& text) {
     }
     cc.lease_ttl_s = static_cast<std::uint32_t>(k.uint("lease_ttl_s", cc.lease_ttl_s, 2, 600));
     cc.startup_timeout_ms = static_cast<std::uint32_t>(k.uint("startup_timeout_ms", cc.startup_timeout_ms, 100, 600'000));
+    cc.min_nodes = static_cast<std::uint32_t>(k.uint("min_nodes", cc.min_nodes, 0, 1024));
     if (!cc.etcd.empty() && !cc.workers.empty()) {
       fail("cluster.workers", "with cluster.etcd the workers are the ones registered in etcd: leave it out");
+    }
+    if (!cc.etcd.empty() && !cc.nodes.empty()) {
+      fail("cluster.nodes", "with cluster.etcd the nodes are the ones registered in etcd: leave it out (cluster.min_nodes waits for them)");
+    }
+    if (cc.etcd.empty() && cc.min_nodes > 0) {
+      fail("cluster.min_nodes", "only with cluster.etcd (without it, cluster.nodes lists the node processes)");
     }
     if (cc.role == app::Role::gateway && cc.workers.empty() && cc.etcd.empty()) {
       fail("cluster.workers", "a gateway needs at least one worker process (or cluster.etcd to find them)");

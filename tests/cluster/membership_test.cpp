@@ -40,18 +40,24 @@ TEST_CASE("Membership: a member value round-trips; anything else is refused with
 }
 
 TEST_CASE("Membership: assignments round-trip; a wrong shape is refused") {
-  Assignments a{7, 3, "gw-1", {"worker-1", "worker-2", "worker-1"}};
+  Assignments a{7, 3, "gw-1", {"worker-1", "worker-2", "worker-1"}, {"node-b", "node-a"}};
   const auto back = decode_assignments(encode(a));
   REQUIRE(back);
   CHECK(back->epoch == 7);
   CHECK(back->version == 3);
   CHECK(back->gateway == "gw-1");
   CHECK(back->hosts == a.hosts);
+  CHECK(back->nodes == a.nodes);
   std::string error;
-  CHECK_FALSE(decode_assignments(R"({"epoch":-1,"version":1,"gateway":"g","hosts":[]})", &error));
+  CHECK(decode_assignments(R"({"epoch":1,"version":1,"gateway":"g","hosts":["w"],"nodes":[]})", &error));
+  CHECK_FALSE(decode_assignments(R"({"epoch":-1,"version":1,"gateway":"g","hosts":[],"nodes":[]})", &error));
   CHECK(error.find("epoch") != std::string::npos);
-  CHECK_FALSE(decode_assignments(R"({"epoch":1,"version":1,"gateway":"g","hosts":[1]})", &error));
+  CHECK_FALSE(decode_assignments(R"({"epoch":1,"version":1,"gateway":"g","hosts":[1],"nodes":[]})", &error));
   CHECK(error.find("hosts") != std::string::npos);
+  CHECK_FALSE(decode_assignments(R"({"epoch":1,"version":1,"gateway":"g","hosts":[],"nodes":["a b"]})", &error));
+  CHECK(error.find("nodes") != std::string::npos);
+  CHECK_FALSE(decode_assignments(R"({"epoch":1,"version":1,"gateway":"g","hosts":[]})", &error));
+  CHECK(error.find("nodes") != std::string::npos);
 }
 
 namespace {
@@ -87,7 +93,7 @@ TEST_CASE("Membership: the fenced write lands only while the leader key is the o
   CHECK(leader.rev > 0);
 
   // First write: the key is absent (expected mod 0).
-  const Assignments a{static_cast<std::uint64_t>(leader.rev), 1, "gw-1", {"worker-1"}};
+  const Assignments a{static_cast<std::uint64_t>(leader.rev), 1, "gw-1", {"worker-1"}, {}};
   auto r = run<etcd::TxnResponse>(io, [&](auto done) {
     client.txn(fenced_put(leader, keys.assignments(), encode(a), 0), std::move(done));
   });

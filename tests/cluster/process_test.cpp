@@ -693,14 +693,26 @@ struct EtcdView {
   std::unique_ptr<tradeshard::cluster::EtcdClient> client;
 };
 
-// etcd, workers that register themselves, and a gateway that finds them there.
+// etcd, workers and node processes that register themselves, and a gateway that finds them there
+// (waiting for the nodes: cluster.min_nodes).
 struct EtcdBackedCluster {
-  explicit EtcdBackedCluster(int workers_at_start) {
+  explicit EtcdBackedCluster(int workers_at_start, int nodes_at_start = 0) {
     for (int i = 0; i < workers_at_start; ++i) add_worker();
-    gateway = std::make_unique<DaemonProcess>(test_config(
-        {{"cluster", {{"role", "gateway"}, {"id", "gw-1"}, {"etcd", etcd.endpoints()}, {"prefix", "/ts"}}},
-         {"history", {{"enabled", false}}}}));
-    REQUIRE(wait_up(static_cast<std::size_t>(workers_at_start), 10s));
+    for (int i = 0; i < nodes_at_start; ++i) add_node();
+    json cluster{{"role", "gateway"}, {"id", "gw-1"}, {"etcd", etcd.endpoints()}, {"prefix", "/ts"}};
+    if (nodes_at_start > 0) cluster["min_nodes"] = nodes_at_start;
+    gateway = std::make_unique<DaemonProcess>(test_config({{"cluster", cluster}, {"history", {{"enabled", false}}}}));
+    REQUIRE(wait_up(static_cast<std::size_t>(workers_at_start + nodes_at_start), 10s));
+  }
+  // Node processes on 127.0.0.20 and up, ids np-1, np-2, …
+  void add_node() {
+    const std::string ip = "127.0.0." + std::to_string(20 + nodes.size());
+    const std::string link = ip + ":" + std::to_string(free_port(ip));
+    nodes.push_back(std::make_unique<DaemonProcess>(test_config(
+        {{"cluster",
+          {{"role", "node"}, {"id", "np-" + std::to_string(nodes.size() + 1)}, {"link", link}, {"etcd", etcd.endpoints()},
+           {"prefix", "/ts"}, {"lease_ttl_s", 2}}},
+         {"history", {{"enabled", false}}}})));
   }
   void add_worker() {
     const int n = static_cast<int>(workers.size());
@@ -743,6 +755,7 @@ struct EtcdBackedCluster {
   EtcdView view{etcd.endpoints()};
   std::vector<std::unique_ptr<DaemonProcess>> workers;
   std::vector<std::string> links;
+  std::vector<std::unique_ptr<DaemonProcess>> nodes;
   std::unique_ptr<DaemonProcess> gateway;
 };
 
@@ -834,4 +847,85 @@ TEST_CASE("Cluster on etcd: a gateway whose leader key is gone steps down at onc
   c.view.del(leaders[0].key);  // what another gateway's takeover looks like from here
   CHECK(c.gateway->stop(0, 3000ms) == 1);  // signal 0: only wait for it to exit
   CHECK(c.gateway->log().find("stepping down: the leader key") != std::string::npos);
+}
+
+TEST_CASE("Cluster on etcd: node processes are found through their member keys; a dead one's slots move, written fenced") {
+  EtcdBackedCluster c(1, 2);
+  const auto registered = c.view.under("/ts/members/node/");
+  REQUIRE(registered.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto m = tradeshard::cluster::decode_member(registered[i].value);
+    REQUIRE(m);
+    CHECK(m->id == "np-" + std::to_string(i + 1));
+    CHECK(m->role == "node");
+    CHECK(m->pid == c.nodes[i]->pid());
+  }
+  json cl = c.cluster();
+  CHECK(cl["etcd"]["registered_nodes"] == 2);
+  REQUIRE(cl["members"].size() == 3);
+  CHECK(cl["members"][1]["id"] == "np-1");
+  CHECK(cl["members"][1]["role"] == "node");
+  CHECK(cl["members"][1]["registered"] == true);
+  CHECK(cl["members"][1]["slots"] == json::array({0}));
+  CHECK(cl["members"][2]["slots"] == json::array({1}));
+  // The node slots' placement is in etcd beside the worker slots'.
+  auto a = c.view.assignments();
+  CHECK(a.version == 1);
+  CHECK(a.nodes == std::vector<std::string>{"np-1", "np-2"});
+  CHECK(a.hosts == std::vector<std::string>(a.hosts.size(), "worker-1"));
+
+  // Ticks go to the node processes.
+  LineClient feed(c.gateway->tcp_port());
+  for (const auto& sym : kSymbols) {
+    feed.send({{"type", "tick"}, {"symbol", sym}, {"bid", 100.00}, {"ask", 100.01}, {"bid_size", 1}, {"ask_size", 1}});
+  }
+  const auto ticks_seen = [&] {
+    const json now = c.cluster();
+    return now["members"][1]["ticks"].get<std::size_t>() + now["members"][2]["ticks"].get<std::size_t>();
+  };
+  const auto sent = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < sent && ticks_seen() < kSymbols.size()) std::this_thread::sleep_for(10ms);
+  CHECK(ticks_seen() == kSymbols.size());
+
+  // kill -9 np-1: its slot moves to np-2 and the new placement is written (version 2).
+  REQUIRE(::kill(c.nodes[0]->pid(), SIGKILL) == 0);
+  const auto moved = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < moved && c.view.assignments().version < 2) std::this_thread::sleep_for(10ms);
+  a = c.view.assignments();
+  CHECK(a.version == 2);
+  CHECK(a.nodes == std::vector<std::string>{"np-2", "np-2"});
+  CHECK(a.hosts == std::vector<std::string>(a.hosts.size(), "worker-1"));
+  cl = c.cluster();
+  CHECK(cl["members"][1]["state"] == "dead");
+  CHECK(cl["members"][2]["slots"] == json::array({0, 1}));
+  CHECK(http_request(c.gateway->http_port(), "GET", "/health").status == 200);
+
+  // A node process that registers later joins as a spare: up, no slots.
+  c.add_node();
+  const auto joined = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < joined && c.cluster()["members"].size() != 4) std::this_thread::sleep_for(10ms);
+  cl = c.cluster();
+  REQUIRE(cl["members"].size() == 4);
+  CHECK(cl["members"][3]["id"] == "np-3");
+  CHECK(cl["members"][3]["role"] == "node");
+  CHECK(cl["members"][3]["slots"].empty());
+}
+
+TEST_CASE("Cluster on etcd: with no node process at start the gateway runs the processing nodes; a later one is unused") {
+  EtcdBackedCluster c(1);
+  CHECK(c.view.assignments().nodes.empty());
+  c.add_node();
+  LineClient watcher(c.gateway->tcp_port()), feed(c.gateway->tcp_port());
+  watcher.send({{"type", "subscribe"}, {"channels", {"signals"}}});
+  REQUIRE(watcher.read_until("subscribed"));
+  feed.send({{"type", "tick"}, {"symbol", "BTCUSDT"}, {"bid", 100.00}, {"ask", 100.01}, {"bid_size", 2}, {"ask_size", 1}});
+  CHECK(watcher.read_until("signal", "", 3000ms));  // processed in the gateway
+  const auto seen = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < seen && c.cluster()["etcd"]["registered_nodes"] != 1) {
+    std::this_thread::sleep_for(10ms);
+  }
+  const json cl = c.cluster();
+  CHECK(cl["members"].size() == 1);
+  CHECK(cl["etcd"]["registered_nodes"] == 1);
+  CHECK(c.view.assignments().nodes.empty());
 }

@@ -92,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 15:
       if (auto a = tradeshard::cluster::decode_assignments(body)) {
         const auto again = tradeshard::cluster::decode_assignments(tradeshard::cluster::encode(*a));
-        check(again && again->hosts == a->hosts && again->version == a->version && again->epoch == a->epoch);
+        check(again && again->hosts == a->hosts && again->nodes == a->nodes && again->version == a->version && again->epoch == a->epoch);
       }
       break;
     default: {

@@ -36,6 +36,9 @@ TEST_CASE("cluster: a gateway on etcd needs no worker list; its defaults") {
   CHECK(c.cluster.prefix == "/tradeshard");
   CHECK(c.cluster.lease_ttl_s == 5);
   CHECK(c.cluster.startup_timeout_ms == 10'000);
+  CHECK(c.cluster.min_nodes == 0);
+  CHECK(protocol::parse_config(with_cluster(R"({"role":"gateway","etcd":["http://127.0.0.40:2379"],"min_nodes":2})"))
+            .cluster.min_nodes == 2);
 }
 
 TEST_CASE("cluster: bad etcd settings are refused, naming the key") {
@@ -49,6 +52,11 @@ TEST_CASE("cluster: bad etcd settings are refused, naming the key") {
   CHECK(refusal(R"({"etcd":"http://e:2379"})").find("cluster.etcd") != std::string::npos);
   CHECK(refusal(R"({"etcd":["http://127.0.0.1:2379"],"workers":[{"id":"w","addr":"127.0.0.3:7101"}]})")
             .find("cluster.workers") != std::string::npos);
+  CHECK(refusal(R"({"etcd":["http://127.0.0.1:2379"],"nodes":[{"id":"n","addr":"127.0.0.6:7101"}]})")
+            .find("cluster.nodes: with cluster.etcd") != std::string::npos);
+  CHECK(refusal(R"({"role":"gateway","workers":[{"id":"w","addr":"127.0.0.3:7101"}],"min_nodes":1})")
+            .find("cluster.min_nodes: only with cluster.etcd") != std::string::npos);
+  CHECK(refusal(R"({"etcd":["http://127.0.0.1:2379"],"min_nodes":-1})").find("cluster.min_nodes") != std::string::npos);
   CHECK(refusal(R"({"prefix":"tradeshard"})").find("cluster.prefix") != std::string::npos);
   CHECK(refusal(R"({"prefix":"/tradeshard/"})").find("cluster.prefix") != std::string::npos);
   CHECK(refusal(R"({"lease_ttl_s":1})").find("cluster.lease_ttl_s") != std::string::npos);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/cluster.sh: start writes cluster.json as docs/cluster.md says (etcd and nodes included),
-# /cluster's member ids are cluster.json's and registered in etcd, an order crosses through the
-# workers, a tick is processed in a node process,
-# kill -9 of a worker fails over and the new placement is in etcd, stop stops every process.
+# /cluster's member ids are cluster.json's and registered in etcd (nodes found there too), an
+# order crosses through the workers, a tick is processed in a node process, kill -9 of a worker
+# and of a node process fail over and each new placement is in etcd, stop stops every process.
 # $1 = built tradeshardd, $2 = source dir.
 set -euo pipefail
 bin="$1"; src="$2"
@@ -25,7 +25,7 @@ members = get("/cluster")["members"]
 assert [m["id"] for m in members] == ["worker-1", "worker-2", "node-1", "node-2"], members
 assert [m["role"] for m in members] == ["worker", "worker", "node", "node"], members
 assert all(m["state"] == "up" for m in members), members
-assert all(m["registered"] for m in members if m["role"] == "worker"), members
+assert all(m["registered"] for m in members), members
 import base64
 def etcd_get(key):
     body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
@@ -33,6 +33,7 @@ def etcd_get(key):
     return [json.loads(base64.b64decode(kv["value"])) for kv in r.get("kvs", [])]
 placement = etcd_get("/tradeshard/assignments")[0]
 assert placement["version"] == 1 and set(placement["hosts"]) == {"worker-1", "worker-2"}, placement
+assert placement["nodes"] == ["node-1", "node-2"], placement
 host, port = c["gateway"]["tcp"].split(":")
 s = socket.create_connection((host, int(port)), timeout=5)
 f = s.makefile("rw")
@@ -62,7 +63,13 @@ deadline = time.time() + 3
 while time.time() < deadline and etcd_get("/tradeshard/assignments")[0]["version"] < 2: time.sleep(0.01)
 placement = etcd_get("/tradeshard/assignments")[0]
 assert placement["version"] == 2 and set(placement["hosts"]) == {"worker-2"}, placement
-print("cluster.sh ok: failover", cl["last_failover"])
+os.kill(c["nodes"][0]["pid"], signal.SIGKILL)
+deadline = time.time() + 3
+while time.time() < deadline and etcd_get("/tradeshard/assignments")[0]["version"] < 3: time.sleep(0.01)
+placement = etcd_get("/tradeshard/assignments")[0]
+assert placement["version"] == 3 and placement["nodes"] == ["node-2", "node-2"], placement
+assert set(placement["hosts"]) == {"worker-2"}, placement
+print("cluster.sh ok: failovers", cl["last_failover"], get("/cluster")["last_failover"])
 PY
 pids="$(cat "$dir/pids") $(cat "$dir/etcd.pid")"
 TRADESHARDD="$bin" bash "$src/scripts/cluster.sh" stop "$dir" >/dev/null

@@ -177,6 +177,9 @@ struct ClusterConfig {
   std::string prefix = "/tradeshard";  // every key under it
   std::uint32_t lease_ttl_s = 5;       // member and leader keys vanish this long after their process
   std::uint32_t startup_timeout_ms = 10'000;  // gateway: wait this long for etcd and a first worker
+  // gateway with etcd: wait (up to startup_timeout_ms) for this many registered node processes;
+  // the ones registered then run the processing-node slots (none: the gateway runs them).
+  std::uint32_t min_nodes = 0;
 };
 
 struct Config {

@@ -8,8 +8,9 @@
 //                                 when the process dies or loses etcd for a lease TTL
 //   <prefix>/gateway              the gateways' election (etcd's election API); the leader key's
 //                                 creation revision is the leading gateway's epoch
-//   <prefix>/assignments          which worker process hosts each worker slot; written only by
-//                                 the leader, in a transaction fenced on its leader key
+//   <prefix>/assignments          which worker process hosts each worker slot and which node
+//                                 process each processing-node slot; written only by the leader,
+//                                 in a transaction fenced on its leader key
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,12 +42,14 @@ struct MemberInfo {
 // Refuses anything but the shape encode() writes (with the reason in `error`).
 [[nodiscard]] std::optional<MemberInfo> decode_member(std::string_view value, std::string* error = nullptr);
 
-// The leader's placement of the worker slots: hosts[slot] is a worker process id.
+// The leader's placement: hosts[slot] is the worker process of worker slot `slot`, nodes[slot]
+// the node process of processing-node slot `slot` (empty: the gateway runs them itself).
 struct Assignments {
   std::uint64_t epoch = 0;    // the leader that wrote it
   std::uint64_t version = 0;  // +1 on every write (a failover, a start)
   std::string gateway;        // its id
   std::vector<std::string> hosts;
+  std::vector<std::string> nodes;
 };
 [[nodiscard]] std::string encode(const Assignments& a);
 [[nodiscard]] std::optional<Assignments> decode_assignments(std::string_view value, std::string* error = nullptr);
