@@ -91,7 +91,12 @@ struct Daemon::Impl {
       if (node_links) node_links->register_metrics(api.metrics());
     }
     gateway.set_stats_source([this](bool full) { return dashboard.render(full); });
-    if (c.ledger.durable) storage = std::make_unique<LedgerStorage>(io, c.ledger, gateway.ledger());
+    if (c.ledger.durable) {
+      storage = std::make_unique<LedgerStorage>(
+          io, c.ledger, gateway.ledger(),
+          LedgerStorage::Hooks{[this](std::uint64_t v) { server.on_durable(v); }, [this] { server.durability_failed(); }});
+      server.on_durable(gateway.ledger().coordinator().committed_version());  // what recovery loaded is on disk
+    }
     if (c.history.enabled) {
       history = std::make_unique<history::HistoryService>(
           c.history, [this](std::function<void()> f) { boost::asio::post(io, std::move(f)); });

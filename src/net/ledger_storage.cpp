@@ -11,21 +11,32 @@
 namespace tradeshard::net {
 
 LedgerStorage::LedgerStorage(boost::asio::io_context& io, const app::LedgerConfig& config,
-                             app::LedgerService& ledger) {
+                             app::LedgerService& ledger, Hooks hooks) {
   auto log = spdlog::get("ledger");
   storage::WalOptions opts;
   opts.dir = config.data_dir;
   opts.policy = config.fsync == app::FsyncMode::every_commit ? storage::FsyncPolicy::every_commit
                                                              : storage::FsyncPolicy::interval;
   opts.interval_ms = config.fsync_interval_ms;
+  if (const char* d = std::getenv("TRADESHARD_TEST_LEDGER_FSYNC_DELAY_MS")) {
+    opts.test_fsync_delay_ms = static_cast<std::uint32_t>(std::strtoul(d, nullptr, 10));
+    log->warn("ledger: TEST HOOK: every fsync round takes {} ms more (TRADESHARD_TEST_LEDGER_FSYNC_DELAY_MS)",
+              opts.test_fsync_delay_ms);
+  }
   // Both callbacks run on the WAL's fsync thread: hand them to the loop, which owns the ledger.
   auto opened = storage::Wal::open(
       opts,
-      [&io, &ledger](std::uint64_t v) { boost::asio::post(io, [&ledger, v] { ledger.mark_durable(v); }); },
-      [&io, &ledger](std::string_view message) {
-        boost::asio::post(io, [&ledger, m = std::string(message)] {
+      [&io, &ledger, durable = hooks.durable](std::uint64_t v) {
+        boost::asio::post(io, [&ledger, v, durable] {
+          ledger.mark_durable(v);
+          if (durable) durable(v);
+        });
+      },
+      [&io, &ledger, failed = hooks.failed](std::string_view message) {
+        boost::asio::post(io, [&ledger, m = std::string(message), failed] {
           spdlog::get("ledger")->critical("ledger storage failed, refusing orders from now on: {}", m);
           ledger.storage_failed();
+          if (failed) failed();
         });
       });
   if (!opened.ok()) throw std::runtime_error("ledger.data_dir: " + opened.error);

@@ -46,7 +46,8 @@ Server::Server(asio::io_context& io, const app::Config& config, app::Gateway& ga
       tcp_acceptor_(io),
       http_acceptor_(io),
       sweep_timer_(io),
-      stop_timer_(io) {}
+      stop_timer_(io),
+      ack_fsync_(config.ledger.durable && config.ledger.ack_after == app::AckAfter::fsync) {}
 
 Server::~Server() = default;
 
@@ -63,6 +64,42 @@ void Server::start() {
 
 std::uint16_t Server::tcp_port() const { return tcp_acceptor_.local_endpoint().port(); }
 std::uint16_t Server::http_port() const { return http_acceptor_.local_endpoint().port(); }
+
+std::uint64_t Server::undurable_commit() const {
+  const auto committed = gateway_.ledger().coordinator().committed_version();
+  return committed > durable_ ? committed : 0;
+}
+
+void Server::wait_durable(std::uint64_t version, const std::shared_ptr<SessionBase>& s) {
+  if (durability_failed_) {
+    s->abandon("the ledger's fsync failed");
+    return;
+  }
+  durable_waiters_.emplace_back(version, s);
+}
+
+void Server::on_durable(std::uint64_t version) {
+  if (version <= durable_) return;
+  durable_ = version;
+  // Released in the order they began waiting; each writes what is safe now (a handler of the
+  // loop's own: no Gateway call is in progress).
+  std::vector<std::shared_ptr<SessionBase>> ready;
+  std::erase_if(durable_waiters_, [&](const auto& w) {
+    if (w.first > durable_) return false;
+    if (auto s = w.second.lock()) ready.push_back(std::move(s));
+    return true;
+  });
+  for (const auto& s : ready) s->durable_ready();
+}
+
+void Server::durability_failed() {
+  durability_failed_ = true;
+  auto waiters = std::move(durable_waiters_);
+  durable_waiters_.clear();
+  for (const auto& w : waiters) {
+    if (auto s = w.second.lock()) s->abandon("the ledger's fsync failed");
+  }
+}
 
 bool Server::admit_connection() {
   if (stats_.connections_open >= config_.limits.max_connections) {

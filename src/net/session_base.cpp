@@ -67,23 +67,25 @@ void SessionBase::send(const app::Outbound& message) {
   const std::size_t before = pending_.size();
   protocol::encode(pending_, message, ++seq_);
   encoded(before);
+  if (const auto v = server_.ack_version(); v != 0) durable_marks_.mark(before, v);
   const std::size_t held = pending_.size() + writing_.size();
   if (held > server_.config().limits.outbound_queue_bytes) {
     ++stats.slow_consumer_disconnects;
     log_->warn("conn {} {} slow consumer: {} bytes queued, limit {}; disconnecting", id_, transport_, held,
                server_.config().limits.outbound_queue_bytes);
     drop_pending();  // the batch a write holds stays with it until its completion handler runs
+    durable_marks_.clear();
     fail("slow consumer");
     return;
   }
   schedule_write();
 }
 
-void SessionBase::abandon(std::string_view /*reason*/) {
+void SessionBase::abandon(std::string_view reason) {
   if (closed_ || failed_) return;
-  log_->error("conn {} {}: the ledger's log write failed; closing without sending {} queued bytes", id_, transport_,
-              pending_.size());
+  log_->error("conn {} {}: {}; closing without sending {} queued bytes", id_, transport_, reason, pending_.size());
   drop_pending();
+  durable_marks_.clear();
   fail("ledger write failed");
 }
 
@@ -100,6 +102,22 @@ void SessionBase::schedule_write() {
     self->write_scheduled_ = false;
     self->do_write();
   });
+}
+
+std::size_t SessionBase::releasable() {
+  if (durable_marks_.empty()) return pending_.size();
+  const auto durable = server_.durable_version();
+  const auto n = durable_marks_.releasable(pending_.size(), durable);
+  if (n == 0 && !waiting_durable_) {
+    waiting_durable_ = true;
+    server_.wait_durable(durable_marks_.waiting_for(durable), shared_from_this());
+  }
+  return n;
+}
+
+void SessionBase::durable_ready() {
+  waiting_durable_ = false;
+  if (!write_in_flight_ && !closed_ && !failed_) do_write();
 }
 
 bool SessionBase::write_done(const boost::system::error_code& ec, std::size_t n) {

@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 
+#include "durable_marks.hpp"
 #include "tradeshard/app/clock.hpp"
 #include "tradeshard/app/messages.hpp"
 
@@ -54,6 +55,8 @@ class SessionBase : public app::ClientPort, public std::enable_shared_from_this<
   void check_idle(std::chrono::steady_clock::time_point now);
   // Graceful stop: no more reads, flush what is queued, then close.
   void shutdown();
+  // ledger.ack_after "fsync": the commit the head of the queue waited for is on disk (Server).
+  void durable_ready();
 
  protected:
   // --- what a transport supplies ---
@@ -87,6 +90,12 @@ class SessionBase : public app::ClientPort, public std::enable_shared_from_this<
   void schedule_write();
   // A write's completion: false when the session must not go on writing (closed, failed, error).
   bool write_done(const boost::system::error_code& ec, std::size_t n);
+  // How many bytes from the start of pending_ a write may take now: all of them, or with
+  // ledger.ack_after "fsync" those before the first message whose commit is not yet on disk. 0
+  // with bytes queued: the session waits, and Server::on_durable resumes it (durable_ready).
+  // A transport calls it before taking a batch, then taken() with what it took.
+  [[nodiscard]] std::size_t releasable();
+  void taken(std::size_t n) { durable_marks_.consumed(n); }
   // Stops sending and reading at once and closes from a handler of its own (never inside send()).
   void fail(const char* reason);
   void close(const char* reason);
@@ -114,6 +123,8 @@ class SessionBase : public app::ClientPort, public std::enable_shared_from_this<
   bool paused_ = false;
   bool write_in_flight_ = false;
   bool write_scheduled_ = false;
+  DurableMarks durable_marks_;    // ledger.ack_after "fsync": what in pending_ waits for which version
+  bool waiting_durable_ = false;  // registered with Server::wait_durable
 };
 
 }  // namespace tradeshard::net

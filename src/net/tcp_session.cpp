@@ -137,7 +137,15 @@ void TcpSession::do_write() {
     if (closing_) close("closed after flushing replies");
     return;
   }
-  writing_.swap(pending_);
+  const std::size_t n = releasable();
+  if (n == 0) return;  // ledger.ack_after "fsync": waits for the ledger's fsync
+  if (n == pending_.size()) {
+    writing_.swap(pending_);
+  } else {
+    writing_.assign(pending_, 0, n);
+    pending_.erase(0, n);
+  }
+  taken(n);
   write_in_flight_ = true;
   boost::asio::async_write(socket_, boost::asio::buffer(writing_),
                            [self = self<TcpSession>()](const boost::system::error_code& ec, std::size_t n) {

@@ -130,8 +130,20 @@ void WsSession::do_write() {
       }
       return;
     }
-    writing_.swap(pending_);
-    writing_sizes_.swap(pending_sizes_);
+    const std::size_t n = releasable();
+    if (n == 0) return;  // ledger.ack_after "fsync": waits for the ledger's fsync
+    if (n == pending_.size()) {
+      writing_.swap(pending_);
+      writing_sizes_.swap(pending_sizes_);
+    } else {  // the frames before the first one that waits (marks are at frame starts)
+      std::size_t frames = 0;
+      for (std::size_t bytes = 0; bytes < n; ++frames) bytes += pending_sizes_[frames];
+      writing_.assign(pending_, 0, n);
+      pending_.erase(0, n);
+      writing_sizes_.assign(pending_sizes_.begin(), pending_sizes_.begin() + static_cast<std::ptrdiff_t>(frames));
+      pending_sizes_.erase(pending_sizes_.begin(), pending_sizes_.begin() + static_cast<std::ptrdiff_t>(frames));
+    }
+    taken(n);
   }
   write_in_flight_ = true;
   // writing_ is not touched until on_write: sends append to pending_ alone.

@@ -346,6 +346,13 @@ app::Config parse_config(const std::string& text) {
     c.ledger.fsync_interval_ms =
         static_cast<std::uint32_t>(l.uint("fsync_interval_ms", c.ledger.fsync_interval_ms, 1, 60'000));
     c.ledger.durable = l.boolean("durable", c.ledger.durable);
+    if (l.has("ack_after") && l.str("ack_after", "") == "replicated") {
+      fail("ledger.ack_after", "\"replicated\" needs the ledger's log on etcd (cluster mode, not built yet): use \"write\" or \"fsync\"");
+    }
+    c.ledger.ack_after = l.pick("ack_after", c.ledger.ack_after, app::all_ack_after);
+    if (c.ledger.ack_after == app::AckAfter::fsync && !c.ledger.durable) {
+      fail("ledger.ack_after", "\"fsync\" needs ledger.durable: a memory-only ledger has nothing to fsync");
+    }
     if (c.ledger.durable && c.ledger.data_dir.empty()) fail("ledger.data_dir", "required when ledger.durable is true");
     l.finish();
   }

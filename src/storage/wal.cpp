@@ -261,6 +261,9 @@ void Wal::run() {
       fd = sh.fd;
       dir_dirty = std::exchange(sh.dir_dirty, false);
     }
+    if (options_.test_fsync_delay_ms != 0 && target != synced) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.test_fsync_delay_ms));
+    }
     bool ok = true;
     for (int s : sealed) {
       ok = ::fdatasync(s) == 0 && ok;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fixture.hpp"
@@ -138,4 +139,88 @@ TEST_CASE("Release point: a failed log write releases nothing of its turn") {
   const auto refused = late.read_until("reject", "x");
   REQUIRE(refused.has_value());
   CHECK(d.log().find("ledger write failed") != std::string::npos);
+}
+
+// ledger.ack_after "fsync": a fill reaches neither side before an fsync covered its change set.
+// Every fsync round takes 300 ms more (test hook: a slow disk). When each fill arrives, /replicas
+// must already say durable_version >= the trade's version (mark_durable runs on the loop before
+// the held bytes are released). With ack_after "write" the same check fails: the fills arrive
+// about 300 ms sooner, before the fsync (the second case shows it, so this test can fail).
+TEST_CASE("ack_after fsync: no fill reaches a client before an fsync covered it; acks of nothing pending are not held") {
+  DaemonProcess d(test_config({{"ledger", {{"ack_after", "fsync"}, {"fsync", "every_commit"}}}}),
+                  {"TRADESHARD_TEST_LEDGER_FSYNC_DELAY_MS=300"});
+  WsClient ws(d.http_port());
+  LineClient tcp(d.tcp_port());
+  const auto durable = [&] { return json::parse(http_request(d.http_port(), "GET", "/replicas").body)["durable_version"].get<std::uint64_t>(); };
+  for (int i = 0; i < 3; ++i) {
+    const std::string n = std::to_string(i);
+    const bool ws_makes = i % 2 == 0;
+    const std::string ws_id = (ws_makes ? "s" : "b") + n, tcp_id = (ws_makes ? "b" : "s") + n;
+    // The maker's ack: nothing of its connection waits for the disk (the last fsync covered all).
+    const auto start = std::chrono::steady_clock::now();
+    if (ws_makes) {
+      ws.send(order(ws_id, "S", "sell"));
+      (void)ws_read_until(ws, "ack", ws_id);
+    } else {
+      tcp.send(order(tcp_id, "S", "sell"));
+      REQUIRE(tcp.read_until("ack", tcp_id).has_value());
+    }
+    CHECK(std::chrono::steady_clock::now() - start < 250ms);
+    const auto sent = std::chrono::steady_clock::now();
+    if (ws_makes) {
+      tcp.send(order(tcp_id, "B", "buy"));
+    } else {
+      ws.send(order(ws_id, "B", "buy"));
+    }
+    const auto version = static_cast<std::uint64_t>(i + 1);
+    const json ws_fill = ws_read_until(ws, "fill", ws_id);
+    CHECK_MESSAGE(durable() >= version, "WebSocket fill of trade " << version << " arrived before its fsync");
+    REQUIRE(tcp.read_until("fill", tcp_id, 5000ms).has_value());
+    CHECK_MESSAGE(durable() >= version, "TCP fill of trade " << version << " arrived before its fsync");
+    CHECK(std::chrono::steady_clock::now() - sent >= 300ms);
+  }
+  CHECK(d.log().find("TRADESHARD_TEST_LEDGER_FSYNC_DELAY_MS") != std::string::npos);
+}
+
+TEST_CASE("ack_after write (the default): with the same slow fsync, fills arrive before it") {
+  DaemonProcess d(test_config({{"ledger", {{"fsync", "every_commit"}}}}), {"TRADESHARD_TEST_LEDGER_FSYNC_DELAY_MS=300"});
+  LineClient maker(d.tcp_port()), taker(d.tcp_port());
+  maker.send(order("s", "S", "sell"));
+  REQUIRE(maker.read_until("ack", "s").has_value());
+  const auto sent = std::chrono::steady_clock::now();
+  taker.send(order("b", "B", "buy"));
+  REQUIRE(taker.read_until("fill", "b").has_value());
+  CHECK(std::chrono::steady_clock::now() - sent < 250ms);
+  CHECK(json::parse(http_request(d.http_port(), "GET", "/replicas").body)["durable_version"] == 0);
+}
+
+// A connection that keeps receiving while fills keep committing is never starved: the bytes whose
+// commit is on disk go out even while later ones wait. A quotes subscriber hears every tick's
+// quote while 40 crossing pairs trade on other connections, and every fill arrives.
+TEST_CASE("ack_after fsync: steady traffic is delayed by at most an fsync round, never starved") {
+  DaemonProcess d(test_config({{"ledger", {{"ack_after", "fsync"}, {"fsync", "every_commit"}}}}),
+                  {"TRADESHARD_TEST_LEDGER_FSYNC_DELAY_MS=20"});
+  LineClient maker(d.tcp_port()), taker(d.tcp_port()), feed(d.tcp_port()), watcher(d.tcp_port());
+  watcher.send({{"type", "subscribe"}, {"channels", {"quotes:BTCUSDT"}}});
+  REQUIRE(watcher.read_until("subscribed").has_value());
+  constexpr int kPairs = 40;
+  for (int i = 0; i < kPairs; ++i) {
+    const std::string n = std::to_string(i);
+    maker.send(order("s" + n, "S", "sell"));
+    taker.send(order("b" + n, "B", "buy"));
+    feed.send({{"type", "tick"}, {"symbol", "BTCUSDT"}, {"bid", 99.0}, {"ask", 101.0}, {"bid_size", 1 + i},
+               {"ask_size", 1}, {"ts", 1'700'000'000'000 + i}});
+    std::this_thread::sleep_for(5ms);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kPairs; ++i) {
+    const std::string n = std::to_string(i);
+    REQUIRE_MESSAGE(taker.read_until("fill", "b" + n, 5000ms).has_value(), "taker fill " << i);
+    REQUIRE_MESSAGE(maker.read_until("fill", "s" + n, 5000ms).has_value(), "maker fill " << i);
+  }
+  int quotes = 0;
+  while (quotes < kPairs && watcher.read_until("quote", "", 2000ms)) ++quotes;
+  CHECK(quotes == kPairs);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+  CHECK(json::parse(http_request(d.http_port(), "GET", "/replicas").body)["durable_version"] == kPairs);
 }

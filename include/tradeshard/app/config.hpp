@@ -17,6 +17,11 @@ namespace tradeshard::app {
 enum class FsyncMode : std::uint8_t { every_commit, interval };
 inline constexpr FsyncMode all_fsync_modes[] = {FsyncMode::every_commit, FsyncMode::interval};
 constexpr std::string_view to_string(FsyncMode m) noexcept { return m == FsyncMode::every_commit ? "every_commit" : "interval"; }
+// ledger.ack_after: when a client may hear of a fill. write: once its change set is in the log
+// file (survives kill -9); fsync: once an fsync covered it (survives power loss).
+enum class AckAfter : std::uint8_t { write, fsync };
+inline constexpr AckAfter all_ack_after[] = {AckAfter::write, AckAfter::fsync};
+constexpr std::string_view to_string(AckAfter a) noexcept { return a == AckAfter::write ? "write" : "fsync"; }
 
 struct Endpoint {
   std::string host;
@@ -121,6 +126,7 @@ struct LedgerConfig {
   std::string data_dir = "data/ledger";
   FsyncMode fsync = FsyncMode::interval;
   std::uint32_t fsync_interval_ms = 5;
+  AckAfter ack_after = AckAfter::write;
   std::uint32_t snapshot_every = 100'000;  // committed change sets between snapshots
   bool durable = true;                     // false: memory only (tests, demos)
 };

@@ -43,6 +43,7 @@ struct WalOptions {
   std::uint32_t interval_ms = 5;                  // ledger.fsync_interval_ms
   std::uint64_t segment_bytes = 64ull << 20;      // ledger.wal_segment_bytes
   std::uint32_t max_record = 1u << 20;            // larger length fields are treated as damage
+  std::uint32_t test_fsync_delay_ms = 0;          // tests only: each fsync round sleeps first (a slow disk)
 };
 
 struct WalRecord {

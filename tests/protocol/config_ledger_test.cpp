@@ -1,0 +1,45 @@
+// The ledger section of the config: ack_after and the rules between it and the other keys.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "tradeshard/protocol/config_loader.hpp"
+
+using namespace tradeshard;
+
+namespace {
+
+std::string with_ledger(const std::string& ledger) {
+  return R"({
+  "instruments": [{ "symbol": "BTCUSDT", "class": "crypto", "base": "BTC", "quote": "USDT", "tick_size": "0.01", "lot_size": "0.00001" }],
+  "workers": [{"id":"w-one","capacity":10}],
+  "ledger": )" + ledger + "}";
+}
+
+std::string refusal(const std::string& ledger) {
+  try {
+    (void)protocol::parse_config(with_ledger(ledger));
+  } catch (const protocol::ConfigError& e) {
+    return e.what();
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("ledger: ack_after is write by default; fsync with a durable log") {
+  CHECK(protocol::parse_config(with_ledger(R"({"data_dir":"d"})")).ledger.ack_after == app::AckAfter::write);
+  const auto c = protocol::parse_config(with_ledger(R"({"data_dir":"d","ack_after":"fsync","fsync":"every_commit"})"));
+  CHECK(c.ledger.ack_after == app::AckAfter::fsync);
+  CHECK(c.ledger.fsync == app::FsyncMode::every_commit);
+}
+
+TEST_CASE("ledger: ack_after refusals name the key and the reason") {
+  CHECK(refusal(R"({"data_dir":"d","ack_after":"fsync","durable":false})")
+            .find("ledger.ack_after: \"fsync\" needs ledger.durable") != std::string::npos);
+  CHECK(refusal(R"({"data_dir":"d","ack_after":"replicated"})").find("ledger.ack_after: \"replicated\" needs") !=
+        std::string::npos);
+  CHECK(refusal(R"({"data_dir":"d","ack_after":"sometimes"})").find("ledger.ack_after: must be one of write, fsync") !=
+        std::string::npos);
+  CHECK(refusal(R"({"data_dir":"d","ack_after":1})").find("ledger.ack_after: must be a string") != std::string::npos);
+}
