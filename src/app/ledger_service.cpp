@@ -84,20 +84,20 @@ bool LedgerService::propose(ledger::ChangeSet& cs) {
   return true;
 }
 
-bool LedgerService::commit(const Trade& t) {
+std::uint64_t LedgerService::commit(const Trade& t) {
   ledger::ChangeSet cs;
   const auto buyer = coord_.resolve_account(cs, t.buyer);
   const auto seller = coord_.resolve_account(cs, t.seller);
-  if (!buyer || !seller) return false;
+  if (!buyer || !seller) return 0;
   if (const auto e = ledger::add_fill(cs, rules_, *buyer, *seller, t.instrument, t.price, t.qty); e != ledger::LedgerError::ok) {
     ++stats_.refused_invalid;
     if (stats_.trade_refused.empty()) stats_.trade_refused = ledger::to_string(e);
-    return false;
+    return 0;
   }
   const auto invalid_before = stats_.refused_invalid;
-  if (propose(cs)) return true;
+  if (propose(cs)) return coord_.committed_version();
   if (stats_.refused_invalid != invalid_before && stats_.trade_refused.empty()) stats_.trade_refused = "refused by the replicas";
-  return false;
+  return 0;
 }
 
 bool LedgerService::flush() {

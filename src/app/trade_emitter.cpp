@@ -38,8 +38,8 @@ void TradeEmitter::refresh_subscriptions() {
   }
 }
 
-bool TradeEmitter::commit(const book::Event& f, std::string_view account, std::string_view counterparty) {
-  if (!ledger_) return true;
+std::uint64_t TradeEmitter::commit(const book::Event& f, std::string_view account, std::string_view counterparty) {
+  if (!ledger_) return ++trade_seq_;
   const bool taker_buys = f.side == core::Side::buy;
   return ledger_->commit(Trade{taker_buys ? account : counterparty, taker_buys ? counterparty : account,
                                f.instrument, f.price, f.qty});
@@ -50,36 +50,51 @@ void TradeEmitter::on_event(std::uint32_t worker, std::string_view worker_name, 
   book::Event ev = event;
   refresh_subscriptions();
   const bool taker_fill = ev.type == book::EventType::fill && ev.liquidity == book::Liquidity::taker;
-  if (ev.type == book::EventType::fill) {
-    // Both fills of one trade carry the engine's id and arrive adjacent: give them one
-    // daemon-wide id.
-    if (ev.trade_id != last_engine_trade_ || worker != last_worker_) {
-      last_engine_trade_ = ev.trade_id;
-      last_worker_ = worker;
-      ++trade_seq_;
-    }
-    ev.trade_id = trade_seq_;
-  }
   if (ev.type != book::EventType::rejected && depth_subscribed_[ev.instrument]) {
     dirty_depth_.insert((static_cast<std::uint64_t>(worker) << 32) | ev.instrument);
   }
   // Once one event waits for the ledger, every later one waits too, to keep the order.
+  std::uint64_t committed = 0;
   bool hold = !held_.empty();
-  if (!hold && taker_fill) hold = !commit(ev, to.account, to.counterparty);
-  if (!hold) return tell(ev, worker_name, to.conn, to.client_id, to.done_reason);
-  held_.push_back(Held{ev, to.conn, std::string(worker_name), std::string(to.client_id),
+  if (!hold && taker_fill) hold = (committed = commit(ev, to.account, to.counterparty)) == 0;
+  if (!hold) {
+    number(ev, worker, committed);
+    return tell(ev, worker_name, to.conn, to.client_id, to.done_reason);
+  }
+  held_.push_back(Held{ev, worker, to.conn, std::string(worker_name), std::string(to.client_id),
                        std::string(to.account), std::string(to.counterparty), std::string(to.done_reason)});
   stats_.held_events = held_.size();
+}
+
+// Trade ids are ledger versions, so they never repeat: not after a restart (the ledger recovers
+// its version), nor across gateways (cluster mode). Both fills of one trade carry the engine's id
+// and arrive adjacent, the taker's first (it is the one committed): the maker's gets the same.
+void TradeEmitter::number(book::Event& ev, std::uint32_t worker, std::uint64_t committed) {
+  if (ev.type != book::EventType::fill) return;
+  if (ev.liquidity == book::Liquidity::taker) {
+    last_engine_trade_ = ev.trade_id;
+    last_worker_ = worker;
+    last_trade_id_ = committed;
+  } else if (ev.trade_id != last_engine_trade_ || worker != last_worker_) {
+    // A maker fill not right after its taker's: not how engines report; numbered apart, loudly.
+    ++stats_.unpaired_fills;
+    last_engine_trade_ = ev.trade_id;
+    last_worker_ = worker;
+    last_trade_id_ = 0;
+  }
+  ev.trade_id = last_trade_id_;
 }
 
 bool TradeEmitter::retry_held() {
   refresh_subscriptions();  // for the trades channel, in tell()
   while (!held_.empty()) {
     Held& h = held_.front();
+    std::uint64_t committed = 0;
     if (h.ev.type == book::EventType::fill && h.ev.liquidity == book::Liquidity::taker &&
-        !commit(h.ev, h.account, h.counterparty)) {
+        (committed = commit(h.ev, h.account, h.counterparty)) == 0) {
       return false;  // still refused
     }
+    number(h.ev, h.worker, committed);
     tell(h.ev, h.worker_name, h.conn, h.client_id, h.done_reason);
     held_.pop_front();
   }

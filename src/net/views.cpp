@@ -139,6 +139,7 @@ json matching_stats(const app::Gateway& g) {
               {"resting_orders", resting},
               {"live_orders", g.orders().live_orders()},
               {"held_for_ledger", e.held_events},
+              {"unpaired_fills", e.unpaired_fills},
               {"books_moved", f.books_moved},
               {"rebalances", f.rebalances},
               {"rebalance_moves", f.rebalance_moves},

@@ -264,11 +264,12 @@ struct FakeLedger final : app::TradeLedger {
   bool accept = true;
   std::vector<std::string> trades;  // "buyer>seller qty@price"
   [[nodiscard]] bool available() const override { return true; }
-  [[nodiscard]] bool commit(const app::Trade& t) override {
-    if (!accept) return false;
+  std::uint64_t version = 0;  // the ledger's committed version: each trade is the next
+  [[nodiscard]] std::uint64_t commit(const app::Trade& t) override {
+    if (!accept) return 0;
     trades.push_back(std::string(t.buyer) + ">" + std::string(t.seller) + " " + std::to_string(t.qty) + "@" +
                      std::to_string(t.price));
-    return true;
+    return ++version;
   }
 };
 
@@ -393,13 +394,14 @@ TEST_CASE("TradeEmitter: nothing of a trade is told before the ledger takes it; 
   const book::Event maker_ack = event(book::EventType::accepted, maker);
   f.venue.sink->on_events(0, std::span(&maker_ack, 1), {});
 
+  f.ledger.version = 57;    // a ledger that already holds versions (deposits, an earlier run)
   f.ledger.accept = false;  // no quorum
   std::vector<book::Event> evs;
   evs.push_back(event(book::EventType::accepted, taker));
   book::Event tf = event(book::EventType::fill, taker);
   tf.liquidity = book::Liquidity::taker;
   tf.counterparty = maker.key;
-  tf.trade_id = 41;  // the engine's; the emitter gives both fills one daemon-wide id
+  tf.trade_id = 41;  // the engine's; both fills get the trade's ledger version as their id
   tf.remaining = 0;
   evs.push_back(tf);
   book::Event mf = event(book::EventType::fill, maker);
@@ -423,9 +425,10 @@ TEST_CASE("TradeEmitter: nothing of a trade is told before the ledger takes it; 
   f.ledger.accept = true;
   CHECK(f.emitter.retry_held());
   CHECK(f.ledger.trades == std::vector<std::string>{"bob>alice 1@10000"});
-  CHECK(f.outbox.sent[2] == std::vector<std::string>{"ack:t", "fill:t:1@10000#1", "done:t:filled"});
-  CHECK(f.outbox.sent[1] == std::vector<std::string>{"ack:m", "fill:m:1@10000#1"});
-  CHECK(f.outbox.published == std::vector<std::string>{"trade:1"});
+  CHECK(f.outbox.sent[2] == std::vector<std::string>{"ack:t", "fill:t:1@10000#58", "done:t:filled"});
+  CHECK(f.outbox.sent[1] == std::vector<std::string>{"ack:m", "fill:m:1@10000#58"});
+  CHECK(f.outbox.published == std::vector<std::string>{"trade:58"});
+  CHECK(f.emitter.stats().unpaired_fills == 0);
   CHECK(f.emitter.stats().held_events == 0);
   CHECK(f.emitter.stats().trades == 1);
 }

@@ -66,6 +66,40 @@ TEST_CASE("Ledger: trade, consistency, identical accounts after kill -9") {
   CHECK(http_request(d.http_port(), "GET", "/accounts/nobody").status == 404);
 }
 
+// Trade ids are the trades' ledger versions: after a deposit (a version of its own) and a restart
+// (kill -9, then SIGTERM) the next trades go on from the ledger's version, never repeating one.
+// Before, ids restarted at 1 with every process, so the history held the same id twice.
+TEST_CASE("Ledger: trade ids are ledger versions and never repeat across restarts") {
+  DaemonProcess d(test_config());
+  std::vector<std::uint64_t> ids;
+  const auto trade_ids = [&](int from, int n) {
+    LineClient s(d.tcp_port()), b(d.tcp_port());
+    for (int i = from; i < from + n; ++i) {
+      const auto id = std::to_string(i);
+      s.send(order("s" + id, "S", "sell", "100.00", "0.00001"));
+      b.send(order("b" + id, "B", "buy", "100.00", "0.00001"));
+      const auto bf = b.read_until("fill", "b" + id, 3000ms);
+      const auto sf = s.read_until("fill", "s" + id, 3000ms);
+      REQUIRE(bf.has_value());
+      REQUIRE(sf.has_value());
+      CHECK((*bf)["trade_id"] == (*sf)["trade_id"]);  // one id for both sides
+      ids.push_back(std::stoull((*bf)["trade_id"].get<std::string>().substr(2)));  // "t-N"
+    }
+  };
+  trade_ids(0, 3);
+  CHECK(ids == std::vector<std::uint64_t>{1, 2, 3});
+  CHECK(http_request(d.http_port(), "POST", "/admin/accounts/B/deposit", R"({"currency":"USDT","amount":"10"})", kToken)
+            .status == 200);  // version 4
+  REQUIRE(d.stop(SIGKILL).has_value());
+  d.restart();
+  trade_ids(3, 2);
+  REQUIRE(d.stop(SIGTERM).has_value());
+  d.restart();
+  trade_ids(5, 1);
+  CHECK(ids == std::vector<std::uint64_t>{1, 2, 3, 5, 6, 7});
+  CHECK(http_request(d.http_port(), "GET", "/replicas").body_json()["committed_version"] == 7);
+}
+
 // Ensure losing quorum degrades health and refuses orders; recovery resyncs the replicas.
 TEST_CASE("Ledger: quorum loss, pause/resume, resync") {
   DaemonProcess d(test_config());

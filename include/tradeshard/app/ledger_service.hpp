@@ -52,7 +52,7 @@ class LedgerService final : public TradeLedger {
 
   // TradeLedger.
   [[nodiscard]] bool available() const override;
-  [[nodiscard]] bool commit(const Trade& trade) override;
+  [[nodiscard]] std::uint64_t commit(const Trade& trade) override;
   [[nodiscard]] bool flush() override;
 
   // Admin: deposit (or withdraw) an amount of a currency; error text, or empty and the version.

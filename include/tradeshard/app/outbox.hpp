@@ -35,8 +35,9 @@ class TradeLedger {
   virtual ~TradeLedger() = default;
   // Would a commit succeed now (quorum)? Orders are admitted only while this holds.
   [[nodiscard]] virtual bool available() const = 0;
-  // Commits the trade's change set; false when quorum is lost (nothing applied).
-  [[nodiscard]] virtual bool commit(const Trade& trade) = 0;
+  // Commits the trade's change set: its ledger version (the trade's id, unique across restarts
+  // as the ledger is), or 0 when refused (quorum lost, invalid: nothing applied).
+  [[nodiscard]] virtual std::uint64_t commit(const Trade& trade) = 0;
   // Writes what was committed in this loop turn to the log file; false when the write failed
   // (nothing committed since may then be told to anyone). Called by the Gateway once per loop
   // turn, at its one release point (see Gateway), before any reply of that turn reaches a socket.

@@ -25,6 +25,7 @@ namespace tradeshard::app {
 struct EmitterStats {
   std::uint64_t acks = 0, fills = 0, trades = 0, volume_lots = 0, done = 0;
   std::uint64_t held_events = 0;  // events waiting for the ledger
+  std::uint64_t unpaired_fills = 0;  // maker fills not right after their taker's (trade id 0); never expected
 };
 
 // Who hears of one event, and what the ledger needs of it.
@@ -63,12 +64,17 @@ class TradeEmitter {
   [[nodiscard]] const Recent<RecentTrade, 20>& recent_trades() const noexcept { return recent_trades_; }
 
  private:
-  struct Held {  // an event waiting for the ledger, with what telling it needs
+  struct Held {  // an event waiting for the ledger (its engine's trade id), with what telling it needs
     book::Event ev;
+    std::uint32_t worker;
     std::uint64_t conn;
     std::string worker_name, client_id, account, counterparty, done_reason;
   };
-  [[nodiscard]] bool commit(const book::Event& taker_fill, std::string_view account, std::string_view counterparty);
+  // The trade's ledger version (its daemon-wide id), or 0 when the ledger refused it.
+  [[nodiscard]] std::uint64_t commit(const book::Event& taker_fill, std::string_view account, std::string_view counterparty);
+  // A fill's engine trade id becomes the daemon's: the taker's (first of the pair) takes
+  // `committed`, the maker's that follows it the same.
+  void number(book::Event& ev, std::uint32_t worker, std::uint64_t committed);
   void tell(const book::Event& ev, std::string_view worker_name, std::uint64_t conn, std::string_view client_id,
             std::string_view done_reason);
   void refresh_subscriptions();
@@ -82,7 +88,7 @@ class TradeEmitter {
   std::vector<std::uint8_t> trades_subscribed_, depth_subscribed_;
   std::uint64_t subscriptions_version_ = ~std::uint64_t{0};
   std::uint32_t last_worker_ = 0;
-  std::uint64_t last_engine_trade_ = 0, trade_seq_ = 0;
+  std::uint64_t last_engine_trade_ = 0, last_trade_id_ = 0, trade_seq_ = 0;  // trade_seq_: without a ledger
   std::deque<Held> held_;
   std::unordered_set<std::uint64_t> dirty_depth_;  // (worker << 32 | instrument)
   std::vector<DepthLevel> bids_, asks_;
