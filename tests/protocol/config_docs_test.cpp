@@ -80,6 +80,11 @@ std::map<std::string, Case> cases() {
   m["cluster.lease_ttl_s"] = {[](json& j) { j["cluster"]["lease_ttl_s"] = 9; }, [](C c) { return c.cluster.lease_ttl_s == 9; }};
   m["cluster.startup_timeout_ms"] = {[](json& j) { j["cluster"]["startup_timeout_ms"] = 2500; },
                                      [](C c) { return c.cluster.startup_timeout_ms == 2500; }};
+  m["cluster.min_nodes"] = {[](json& j) {
+                              j["cluster"]["etcd"] = {"http://127.0.0.40:2379"};
+                              j["cluster"]["min_nodes"] = 2;
+                            },
+                            [](C c) { return c.cluster.min_nodes == 2; }};
   m["cluster.heartbeat_ms"] = {[](json& j) { j["cluster"]["heartbeat_ms"] = 50; }, [](C c) { return c.cluster.heartbeat_ms == 50; }};
   m["cluster.peer_timeout_ms"] = {[](json& j) { j["cluster"]["peer_timeout_ms"] = 2000; },
                                   [](C c) { return c.cluster.peer_timeout_ms == 2000; }};
@@ -201,6 +206,7 @@ std::map<std::string, Case> cases() {
   section("ledger.durable", false, [](C c) { return !c.ledger.durable; });
   section("ledger.fsync", "every_commit", [](C c) { return c.ledger.fsync == app::FsyncMode::every_commit; });
   section("ledger.fsync_interval_ms", 50, [](C c) { return c.ledger.fsync_interval_ms == 50; });
+  section("ledger.ack_after", "fsync", [](C c) { return c.ledger.ack_after == app::AckAfter::fsync; });
   section("ledger.snapshot_every", 10, [](C c) { return c.ledger.snapshot_every == 10; });
   section("history.enabled", true, [](C c) { return c.history.enabled; });
   section("history.dir", "elsewhere/h", [](C c) { return c.history.dir == "elsewhere/h"; });
