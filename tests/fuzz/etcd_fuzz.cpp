@@ -1,6 +1,7 @@
 // libFuzzer target: what etcd's JSON gateway sends back (cluster mode, docs/cluster.md): every
 // answer decoder of include/tradeshard/cluster/etcd_codec.hpp, a stream body split into messages
-// wherever its bytes arrive, and the member and assignment values of membership.hpp.
+// wherever its bytes arrive, the member and assignment values of membership.hpp, and the ledger
+// log's head and batches (ledger_log.hpp).
 //
 // Input: byte 0 picks the decoder, byte 1 where the stream is cut; the rest is the body.
 // Oracles: nothing crashes or trips a sanitizer; a decoded key or value re-encodes to base64
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "tradeshard/cluster/etcd_codec.hpp"
+#include "tradeshard/cluster/ledger_log.hpp"
 #include "tradeshard/cluster/membership.hpp"
 
 using namespace tradeshard::cluster::etcd;
@@ -41,7 +43,7 @@ std::vector<std::string> split(std::string_view body, std::size_t cut) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  const int mode = data[0] % 16;
+  const int mode = data[0] % 18;
   const std::size_t cut = 1 + data[1] % 64;
   const std::string_view body(reinterpret_cast<const char*>(data + 2), size - 2);
   switch (mode) {
@@ -93,6 +95,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (auto a = tradeshard::cluster::decode_assignments(body)) {
         const auto again = tradeshard::cluster::decode_assignments(tradeshard::cluster::encode(*a));
         check(again && again->hosts == a->hosts && again->nodes == a->nodes && again->version == a->version && again->epoch == a->epoch);
+      }
+      break;
+    case 16:
+      // The ledger log's head: what decodes re-encodes to a value that decodes the same.
+      if (auto h = tradeshard::cluster::decode_head(body)) check(tradeshard::cluster::decode_head(encode(*h)) == h);
+      break;
+    case 17:
+      // A ledger batch (first version from byte 1): what decodes is contiguous, and writing its
+      // records again gives the same bytes.
+      if (auto records = tradeshard::cluster::decode_batch(body, 1 + data[1] % 8)) {
+        tradeshard::cluster::BatchWriter w;
+        for (const auto& r : *records) check(w.add(r.version, r.bytes));
+        check(w.take() == body);
       }
       break;
     default: {

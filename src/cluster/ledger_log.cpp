@@ -1,0 +1,138 @@
+// The ledger's log in etcd (include/tradeshard/cluster/ledger_log.hpp).
+#include "tradeshard/cluster/ledger_log.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace tradeshard::cluster {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kMagic = "TSLB1\n";  // tradeshard ledger batch, format 1
+constexpr std::size_t kFrame = 8 + 4;           // [u64 version][u32 length]
+
+void put_le(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::uint64_t get_le(std::string_view in, std::size_t at, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= std::uint64_t{static_cast<unsigned char>(in[at + i])} << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+std::string LedgerKeys::log(std::uint64_t first_version) const {
+  char digits[21];
+  std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(first_version));
+  return log_prefix() + digits;
+}
+
+std::optional<std::uint64_t> LedgerKeys::log_version(std::string_view key) const {
+  const std::string p = log_prefix();
+  if (key.size() != p.size() + 20 || key.substr(0, p.size()) != p) return std::nullopt;
+  const auto digits = key.substr(p.size());
+  std::uint64_t v = 0;
+  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (r.ec != std::errc{} || r.ptr != digits.data() + digits.size() || v == 0) return std::nullopt;
+  return v;
+}
+
+std::string encode(const LedgerHead& h) {
+  return json{{"epoch", h.epoch}, {"version", h.version}, {"snapshot", h.snapshot}}.dump();
+}
+
+std::optional<LedgerHead> decode_head(std::string_view value, std::string* error) {
+  const auto fail = [error](const char* why) -> std::optional<LedgerHead> {
+    if (error != nullptr) *error = why;
+    return std::nullopt;
+  };
+  const json j = json::parse(value, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail("not a JSON object");
+  if (j.size() != 3 || !j.contains("epoch") || !j.contains("version") || !j.contains("snapshot")) {
+    return fail("want exactly \"epoch\", \"version\", \"snapshot\"");
+  }
+  for (const char* f : {"epoch", "version", "snapshot"}) {
+    if (!j[f].is_number_unsigned()) return fail("\"epoch\", \"version\", \"snapshot\": non-negative integers");
+  }
+  LedgerHead h{j["epoch"].get<std::uint64_t>(), j["version"].get<std::uint64_t>(), j["snapshot"].get<std::uint64_t>()};
+  if (h.epoch == 0) return fail("\"epoch\": a leader's, never 0");
+  if (h.snapshot > h.version) return fail("\"snapshot\" after \"version\"");
+  return h;
+}
+
+bool BatchWriter::fits(std::size_t size) const noexcept {
+  const std::size_t base = out_.empty() ? kMagic.size() : out_.size();
+  return size <= max_batch_bytes && base + kFrame + size <= max_batch_bytes;
+}
+
+bool BatchWriter::add(std::uint64_t version, std::string_view bytes) {
+  if (!fits(bytes.size())) return false;
+  if (any_ && version != last_ + 1) return false;  // across batches too
+  if (version == 0) return false;
+  if (out_.empty()) {
+    out_.append(kMagic);
+    first_ = version;
+  }
+  put_le(out_, version, 8);
+  put_le(out_, bytes.size(), 4);
+  out_.append(bytes);
+  last_ = version;
+  any_ = true;
+  ++records_;
+  return true;
+}
+
+std::string BatchWriter::take() {
+  std::string out;
+  out.swap(out_);
+  records_ = 0;
+  first_ = 0;  // last_ stays: the next batch continues after it
+  return out;
+}
+
+std::optional<std::vector<LogRecord>> decode_batch(std::string_view value, std::uint64_t first_version,
+                                                   std::string* error) {
+  const auto fail = [error](std::string why) -> std::optional<std::vector<LogRecord>> {
+    if (error != nullptr) *error = std::move(why);
+    return std::nullopt;
+  };
+  if (value.size() > max_batch_bytes) return fail("larger than a batch may be");
+  if (value.substr(0, kMagic.size()) != kMagic) return fail("not a ledger batch (magic)");
+  std::vector<LogRecord> out;
+  std::size_t at = kMagic.size();
+  std::uint64_t expect = first_version;
+  while (at < value.size()) {
+    if (value.size() - at < kFrame) return fail("a torn frame header at byte " + std::to_string(at));
+    const auto version = get_le(value, at, 8);
+    const auto length = get_le(value, at + 8, 4);
+    if (version != expect) {
+      return fail("version " + std::to_string(version) + " where " + std::to_string(expect) + " belongs");
+    }
+    if (length > value.size() - at - kFrame) return fail("a torn record at byte " + std::to_string(at));
+    out.push_back(LogRecord{version, std::string(value.substr(at + kFrame, length))});
+    at += kFrame + length;
+    ++expect;
+  }
+  if (out.empty()) return fail("an empty batch");
+  return out;
+}
+
+etcd::TxnRequest append_batch(const LedgerKeys& keys, const etcd::LeaderKey& leader, std::int64_t head_mod,
+                              std::uint64_t first_version, std::string batch, const LedgerHead& new_head) {
+  using etcd::Compare;
+  etcd::TxnRequest t;
+  t.compare.push_back(Compare::create_revision(leader.key, Compare::Result::equal, leader.rev));
+  t.compare.push_back(Compare::mod_revision(keys.head(), Compare::Result::equal, head_mod));
+  t.success.emplace_back(etcd::PutRequest{keys.log(first_version), std::move(batch), 0, false});
+  t.success.emplace_back(etcd::PutRequest{keys.head(), encode(new_head), 0, false});
+  t.failure.emplace_back(etcd::RangeRequest{leader.key, {}, 0, 0, false, false});
+  t.failure.emplace_back(etcd::RangeRequest{keys.head(), {}, 0, 0, false, false});
+  return t;
+}
+
+}  // namespace tradeshard::cluster
