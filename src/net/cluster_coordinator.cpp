@@ -75,6 +75,55 @@ void sleep_on(asio::io_context& io, milliseconds d) {
   }
 }
 
+// The head and the whole log, checked: batches contiguous from version 1 up to the head's.
+LedgerLogSeed read_ledger_log(asio::io_context& io, cluster::EtcdClient& client, const std::string& prefix) {
+  const cluster::LedgerKeys keys{prefix};
+  LedgerLogSeed out;
+  const auto head = await<etcd::RangeResponse>(io, [&](auto done) {
+    client.range(etcd::RangeRequest{keys.head(), {}, 0, 0, false, false}, std::move(done));
+  });
+  if (!head.ok()) throw std::runtime_error("etcd: reading " + keys.head() + ": " + etcd::describe(head.error));
+  if (!head.value->kvs.empty()) {
+    std::string error;
+    const auto h = cluster::decode_head(head.value->kvs.front().value, &error);
+    if (!h) throw std::runtime_error("etcd: " + keys.head() + " does not decode: " + error);
+    out.head = *h;
+    out.head_mod = head.value->kvs.front().mod_revision;
+  }
+  // At the head's revision (a consistent view of the log as it was when the head was read), 16
+  // batches (at most 16 MB) per read.
+  std::uint64_t next = 1;
+  std::string from = keys.log_prefix();
+  for (bool more = true; more;) {
+    const auto logged = await<etcd::RangeResponse>(io, [&](auto done) {
+      client.range(etcd::RangeRequest{from, etcd::prefix_end(keys.log_prefix()), 16, head.value->header.revision,
+                                      false, false},
+                   std::move(done));
+    });
+    if (!logged.ok()) throw std::runtime_error("etcd: reading " + keys.log_prefix() + ": " + etcd::describe(logged.error));
+    for (const auto& kv : logged.value->kvs) {
+      const auto first = keys.log_version(kv.key);
+      std::string error;
+      if (!first) throw std::runtime_error("etcd: " + kv.key + " is not a ledger log key");
+      if (*first != next) {
+        throw std::runtime_error("etcd: the ledger's log has a gap: " + kv.key + " where version " +
+                                 std::to_string(next) + " belongs");
+      }
+      auto records = cluster::decode_batch(kv.value, *first, &error);
+      if (!records) throw std::runtime_error("etcd: " + kv.key + " does not decode: " + error);
+      for (auto& r : *records) out.records.push_back(std::move(r.bytes));
+      next = records->back().version + 1;
+    }
+    more = logged.value->more && !logged.value->kvs.empty();
+    if (more) from = logged.value->kvs.back().key + '\0';
+  }
+  if (next - 1 != out.head.version) {
+    throw std::runtime_error("etcd: the ledger's log ends at version " + std::to_string(next - 1) + " but its head says " +
+                             std::to_string(out.head.version));
+  }
+  return out;
+}
+
 }  // namespace
 
 ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
@@ -117,7 +166,12 @@ ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
   cc.epoch = static_cast<std::uint64_t>(seed.leader.rev);
   log->info("etcd: leading as {} with epoch {} (leader key {})", me, cc.epoch, seed.leader.key);
 
-  // 3. The registered workers (at least one) and nodes (at least cluster.min_nodes), waiting up
+  // 3. The ledger's log: read after winning, so nothing is appended meanwhile (every append is
+  // fenced on the leader key; the first one of this gateway also on the head read here).
+  seed.ledger = read_ledger_log(io, client, cc.prefix);
+  log->info("etcd: ledger log at version {} ({} change sets read)", seed.ledger.head.version, seed.ledger.records.size());
+
+  // 4. The registered workers (at least one) and nodes (at least cluster.min_nodes), waiting up
   // to the deadline.
   const auto registered = [&](const std::string& role, std::size_t at_least) {
     std::vector<cluster::MemberInfo> found;
@@ -144,7 +198,7 @@ ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
   for (const auto& n : nodes) cc.nodes.push_back(app::ClusterPeer{n.id, *split_addr(n.addr)});
   if (nodes.empty()) log->info("etcd: no node process registered: the processing nodes run in this gateway");
 
-  // 4. The placement, fenced on the leader key and on the key's last write.
+  // 5. The placement, fenced on the leader key and on the key's last write.
   const auto current = await<etcd::RangeResponse>(io, [&](auto done) {
     client.range(etcd::RangeRequest{keys.assignments(), {}, 0, 0, false, false}, std::move(done));
   });

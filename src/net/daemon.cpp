@@ -25,6 +25,7 @@
 #include "cluster_coordinator.hpp"
 #include "link_manager.hpp"
 #include "ledger_storage.hpp"
+#include "etcd_ledger_log.hpp"
 #include "http_api.hpp"
 #include "routes.hpp"
 #include "tradeshard/net/server.hpp"
@@ -91,7 +92,9 @@ struct Daemon::Impl {
       if (node_links) node_links->register_metrics(api.metrics());
     }
     gateway.set_stats_source([this](bool full) { return dashboard.render(full); });
-    if (c.ledger.durable) {
+    if (seed) {
+      attach_etcd_log();
+    } else if (c.ledger.durable) {
       storage = std::make_unique<LedgerStorage>(
           io, c.ledger, gateway.ledger(),
           LedgerStorage::Hooks{[this](std::uint64_t v) { server.on_durable(v); }, [this] { server.durability_failed(); }});
@@ -108,6 +111,34 @@ struct Daemon::Impl {
       feeds.push_back(std::make_shared<FeedClient>(io, f, gateway, [this] { server.schedule_pump(); }, seed()));
       server.http_api().add_feed([feed = feeds.back().get()] { return feed->stats_json(); });
     }
+  }
+  // Cluster gateway on etcd: the ledger's log is in etcd (docs/cluster.md). What it held when
+  // this gateway won is replayed first; from then on each loop turn's change sets are appended
+  // there, and with ledger.ack_after "replicated" (the default here) a fill leaves only once etcd
+  // has committed its change set.
+  void attach_etcd_log() {
+    auto& ledger = gateway.ledger();
+    if (auto err = ledger.recover(std::nullopt, seed->ledger.records); !err.empty()) {
+      throw std::runtime_error("etcd: the ledger's log: " + err);
+    }
+    seed->ledger.records = {};  // replayed: not kept twice
+    etcd_log = std::make_unique<EtcdLedgerLog>(
+        io, config.cluster, seed->leader, seed->ledger,
+        EtcdLedgerLog::Hooks{[this](std::uint64_t v) {
+                               gateway.ledger().mark_durable(v);
+                               server.on_durable(v);
+                             },
+                             [this](const std::string& why) { fatal(why); }});
+    ledger.attach_log(etcd_log.get());
+    server.on_durable(ledger.coordinator().committed_version());
+    if (config.ledger.durable) {
+      spdlog::get("ledger")->info("ledger: the log is in etcd (cluster.etcd); ledger.data_dir is not used");
+    }
+    spdlog::get("ledger")->info("ledger: recovered version {} from etcd; fills are released after {}",
+                                ledger.coordinator().committed_version(), app::to_string(config.ledger.ack_after));
+    auto& api = server.http_api();
+    api.add_stats_section("ledger_log", [this] { return etcd_log->to_json(); });
+    api.add_health_check([this] { return etcd_log->health_problem(); });
   }
   // Cluster gateway with cluster.nodes: the processing-node slots run in node processes.
   void attach_nodes() {
@@ -233,6 +264,7 @@ struct Daemon::Impl {
   std::set<std::string> unused_nodes;  // registered after start without node processes: logged once
   // After io: its threads are joined (stop) before the loop they post to is destroyed.
   std::unique_ptr<history::HistoryService> history;
+  std::unique_ptr<EtcdLedgerLog> etcd_log;  // cluster gateway on etcd: the ledger's log
   std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
 };
 

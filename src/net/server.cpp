@@ -47,7 +47,7 @@ Server::Server(asio::io_context& io, const app::Config& config, app::Gateway& ga
       http_acceptor_(io),
       sweep_timer_(io),
       stop_timer_(io),
-      ack_fsync_(config.ledger.durable && config.ledger.ack_after == app::AckAfter::fsync) {}
+      ack_gated_(config.ledger.ack_after != app::AckAfter::write) {}
 
 Server::~Server() = default;
 

@@ -209,6 +209,7 @@ app::Config parse_config(const std::string& text) {
   if (root.is_discarded()) throw ConfigError("config: not valid JSON");
   app::Config c;
   Section s(root, "");
+  bool ack_after_given = false;
   if (s.has("listen")) {
     Section l(s.at("listen"), "listen");
     c.tcp = parse_endpoint(l.str("tcp", "127.0.0.1:7100"), "listen.tcp");
@@ -346,9 +347,7 @@ app::Config parse_config(const std::string& text) {
     c.ledger.fsync_interval_ms =
         static_cast<std::uint32_t>(l.uint("fsync_interval_ms", c.ledger.fsync_interval_ms, 1, 60'000));
     c.ledger.durable = l.boolean("durable", c.ledger.durable);
-    if (l.has("ack_after") && l.str("ack_after", "") == "replicated") {
-      fail("ledger.ack_after", "\"replicated\" needs the ledger's log on etcd (cluster mode, not built yet): use \"write\" or \"fsync\"");
-    }
+    ack_after_given = l.has("ack_after");  // checked against the cluster section below
     c.ledger.ack_after = l.pick("ack_after", c.ledger.ack_after, app::all_ack_after);
     if (c.ledger.ack_after == app::AckAfter::fsync && !c.ledger.durable) {
       fail("ledger.ack_after", "\"fsync\" needs ledger.durable: a memory-only ledger has nothing to fsync");
@@ -465,6 +464,15 @@ app::Config parse_config(const std::string& text) {
       fail("cluster.id", std::string("a ") + std::string(app::to_string(cc.role)) + " needs an id");
     }
     k.finish();
+  }
+  // A cluster gateway on etcd keeps the ledger's log in etcd: fills wait for etcd by default.
+  if (c.cluster.role == app::Role::gateway && !c.cluster.etcd.empty()) {
+    if (!ack_after_given) c.ledger.ack_after = app::AckAfter::replicated;
+    if (c.ledger.ack_after == app::AckAfter::fsync) {
+      fail("ledger.ack_after", "a gateway on etcd keeps the ledger's log in etcd, not on its disk: \"replicated\" (its default) or \"write\"");
+    }
+  } else if (c.ledger.ack_after == app::AckAfter::replicated) {
+    fail("ledger.ack_after", "\"replicated\" needs the ledger's log in etcd: a cluster gateway (cluster.role) with cluster.etcd");
   }
   s.finish();
   return c;

@@ -4,6 +4,8 @@
 // every resting order still there with its price, leaves and priority; a returning worker is
 // fenced (reset) before it serves again.
 #include <doctest/doctest.h>
+
+#include <filesystem>
 #include <signal.h>
 
 #include <arpa/inet.h>
@@ -26,6 +28,7 @@
 #include "cluster/fault_proxy.hpp"
 #include "fixture.hpp"
 #include "tradeshard/cluster/etcd_client.hpp"
+#include "tradeshard/cluster/ledger_log.hpp"
 #include "tradeshard/cluster/membership.hpp"
 #include "tradeshard/link/codec.hpp"
 
@@ -928,4 +931,60 @@ TEST_CASE("Cluster on etcd: with no node process at start the gateway runs the p
   CHECK(cl["members"].size() == 1);
   CHECK(cl["etcd"]["registered_nodes"] == 1);
   CHECK(c.view.assignments().nodes.empty());
+}
+
+// Issue 18, item 1 and 2 (in part): the leading gateway's ledger log is in etcd. A fill reaches a
+// client only once etcd holds its change set (ledger.ack_after "replicated", the default on
+// etcd): when each fill arrives, etcd's head already has its version. kill -9 the gateway and
+// delete its data directory (the machine is gone): the next gateway recovers every account from
+// etcd alone, and trade ids go on from the ledger's version.
+TEST_CASE("Cluster on etcd: the ledger's log is in etcd: fills only once committed there; a new gateway recovers it") {
+  EtcdBackedCluster c(1);
+  const auto head_version = [&] {
+    const auto kvs = c.view.under("/ts/ledger/head");
+    if (kvs.empty()) return std::uint64_t{0};
+    const auto h = tradeshard::cluster::decode_head(kvs[0].value);
+    REQUIRE(h);
+    return h->version;
+  };
+  const std::uint64_t epoch = c.cluster()["etcd"]["epoch"];
+  {
+    LineClient s(c.gateway->tcp_port()), b(c.gateway->tcp_port());
+    for (int i = 1; i <= 3; ++i) {
+      const std::string n = std::to_string(i);
+      s.send(order("s" + n, "S", "sell", "100.00", "1", "BTCUSDT"));
+      expect(s, "ack", "s" + n);
+      b.send(order("b" + n, "B", "buy", "100.00", "1", "BTCUSDT"));
+      const json fill = expect(b, "fill", "b" + n);
+      CHECK_MESSAGE(head_version() >= static_cast<std::uint64_t>(i), "fill of trade " << i << " before etcd had it");
+      CHECK(fill["trade_id"] == "t-" + n);
+      expect(s, "fill", "s" + n);
+    }
+  }
+  const auto heads = c.view.under("/ts/ledger/head");
+  REQUIRE(heads.size() == 1);
+  CHECK(tradeshard::cluster::decode_head(heads[0].value) == tradeshard::cluster::LedgerHead{epoch, 3, 0});
+  CHECK_FALSE(c.view.under("/ts/ledger/log/").empty());
+  const std::string before_b = http_request(c.gateway->http_port(), "GET", "/accounts/B").body;
+  const std::string before_s = http_request(c.gateway->http_port(), "GET", "/accounts/S").body;
+  CHECK(before_b.find("\"qty\":\"3.00000\"") != std::string::npos);
+  const json log_stats = get(c.gateway->http_port(), "/stats")["ledger_log"];
+  CHECK(log_stats["head_version"] == 3);
+  CHECK(log_stats["records"] == 3);
+
+  // The machine is lost: kill -9, and its disk with it. The next gateway waits out the old leader
+  // key (lease_ttl_s), leads with a higher epoch and reads the ledger from etcd.
+  REQUIRE(c.gateway->stop(SIGKILL).has_value());
+  std::filesystem::remove_all(c.gateway->dir() + "/ledger");
+  c.gateway->restart();
+  REQUIRE(c.wait_up(1, 15s));
+  CHECK(c.cluster()["etcd"]["epoch"].get<std::uint64_t>() > epoch);
+  CHECK(http_request(c.gateway->http_port(), "GET", "/accounts/B").body == before_b);
+  CHECK(http_request(c.gateway->http_port(), "GET", "/accounts/S").body == before_s);
+  LineClient s(c.gateway->tcp_port()), b(c.gateway->tcp_port());
+  s.send(order("s4", "S", "sell", "100.00", "1", "BTCUSDT"));
+  expect(s, "ack", "s4");
+  b.send(order("b4", "B", "buy", "100.00", "1", "BTCUSDT"));
+  CHECK(expect(b, "fill", "b4")["trade_id"] == "t-4");
+  CHECK(head_version() == 4);
 }

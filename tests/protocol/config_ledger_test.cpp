@@ -39,7 +39,27 @@ TEST_CASE("ledger: ack_after refusals name the key and the reason") {
             .find("ledger.ack_after: \"fsync\" needs ledger.durable") != std::string::npos);
   CHECK(refusal(R"({"data_dir":"d","ack_after":"replicated"})").find("ledger.ack_after: \"replicated\" needs") !=
         std::string::npos);
-  CHECK(refusal(R"({"data_dir":"d","ack_after":"sometimes"})").find("ledger.ack_after: must be one of write, fsync") !=
-        std::string::npos);
+  CHECK(refusal(R"({"data_dir":"d","ack_after":"sometimes"})")
+            .find("ledger.ack_after: must be one of write, fsync, replicated") != std::string::npos);
   CHECK(refusal(R"({"data_dir":"d","ack_after":1})").find("ledger.ack_after: must be a string") != std::string::npos);
+}
+
+TEST_CASE("ledger: a cluster gateway on etcd waits for etcd by default; fsync is refused there") {
+  const std::string gw = R"(,"cluster":{"role":"gateway","etcd":["http://127.0.0.40:2379"]})";
+  const auto parse = [](const std::string& text) {
+    return protocol::parse_config(R"({
+  "instruments": [{ "symbol": "BTCUSDT", "class": "crypto", "base": "BTC", "quote": "USDT", "tick_size": "0.01", "lot_size": "0.00001" }],
+  "workers": [{"id":"w-one","capacity":10}],
+  "ledger": )" + text + "}");
+  };
+  CHECK(parse(R"({"data_dir":"d"})" + gw).ledger.ack_after == app::AckAfter::replicated);
+  CHECK(parse(R"({"data_dir":"d","ack_after":"write"})" + gw).ledger.ack_after == app::AckAfter::write);
+  CHECK(parse(R"({"data_dir":"d","ack_after":"replicated"})" + gw).ledger.ack_after == app::AckAfter::replicated);
+  std::string why;
+  try {
+    (void)parse(R"({"data_dir":"d","ack_after":"fsync"})" + gw);
+  } catch (const protocol::ConfigError& e) {
+    why = e.what();
+  }
+  CHECK(why.find("ledger.ack_after: a gateway on etcd keeps the ledger's log in etcd") != std::string::npos);
 }

@@ -18,10 +18,13 @@ enum class FsyncMode : std::uint8_t { every_commit, interval };
 inline constexpr FsyncMode all_fsync_modes[] = {FsyncMode::every_commit, FsyncMode::interval};
 constexpr std::string_view to_string(FsyncMode m) noexcept { return m == FsyncMode::every_commit ? "every_commit" : "interval"; }
 // ledger.ack_after: when a client may hear of a fill. write: once its change set is in the log
-// file (survives kill -9); fsync: once an fsync covered it (survives power loss).
-enum class AckAfter : std::uint8_t { write, fsync };
-inline constexpr AckAfter all_ack_after[] = {AckAfter::write, AckAfter::fsync};
-constexpr std::string_view to_string(AckAfter a) noexcept { return a == AckAfter::write ? "write" : "fsync"; }
+// file (survives kill -9); fsync: once an fsync covered it (survives power loss); replicated
+// (cluster gateway on etcd, its default): once etcd committed it (survives losing the machine).
+enum class AckAfter : std::uint8_t { write, fsync, replicated };
+inline constexpr AckAfter all_ack_after[] = {AckAfter::write, AckAfter::fsync, AckAfter::replicated};
+constexpr std::string_view to_string(AckAfter a) noexcept {
+  return a == AckAfter::write ? "write" : a == AckAfter::fsync ? "fsync" : "replicated";
+}
 
 struct Endpoint {
   std::string host;

@@ -62,14 +62,15 @@ class Server {
   void pump_now();
   [[nodiscard]] std::chrono::steady_clock::time_point started() const noexcept { return started_; }
 
-  // ledger.ack_after "fsync" (docs/ledger.md): what a session queues after a ledger commit leaves
-  // only once an fsync covered that commit. ack_version(): the version a message queued now
-  // waits for, 0 when none (ack_after "write", or everything committed is durable).
-  [[nodiscard]] std::uint64_t ack_version() const { return ack_fsync_ ? undurable_commit() : 0; }
+  // ledger.ack_after "fsync" / "replicated" (docs/ledger.md): what a session queues after a
+  // ledger commit leaves only once that commit is safe (an fsync covered it; etcd committed it).
+  // ack_version(): the version a message queued now waits for, 0 when none (ack_after "write",
+  // or everything committed is safe).
+  [[nodiscard]] std::uint64_t ack_version() const { return ack_gated_ ? undurable_commit() : 0; }
   [[nodiscard]] std::uint64_t durable_version() const noexcept { return durable_; }
   // A session whose queue starts with bytes waiting for `version`: on_durable() resumes it.
   void wait_durable(std::uint64_t version, const std::shared_ptr<SessionBase>& s);
-  // Loop thread: the ledger's fsync covered `version` (or, at start, what recovery loaded).
+  // Loop thread: the ledger's fsync (or etcd) covered `version` (or, at start, what recovery loaded).
   void on_durable(std::uint64_t version);
   // The ledger's fsync failed: what waits is never sent; those sessions are closed.
   void durability_failed();
@@ -97,7 +98,7 @@ class Server {
   std::uint64_t last_session_id_ = 0;
   bool stopping_ = false;
   bool pump_posted_ = false;
-  const bool ack_fsync_;
+  const bool ack_gated_;
   std::uint64_t durable_ = 0;
   bool durability_failed_ = false;
   std::vector<std::pair<std::uint64_t, std::weak_ptr<SessionBase>>> durable_waiters_;
