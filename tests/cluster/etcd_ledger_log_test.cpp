@@ -13,6 +13,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "cluster/etcd_await.hpp"
 #include "cluster/etcd_process.hpp"
 #include "cluster/fault_proxy.hpp"
 #include "tradeshard/cluster/etcd_client.hpp"
@@ -24,18 +25,6 @@ namespace etcd = cluster::etcd;
 using namespace std::chrono_literals;
 
 namespace {
-
-template <class T, class Call>
-etcd::Result<T> run(boost::asio::io_context& io, Call call) {
-  std::optional<etcd::Result<T>> out;
-  call([&out](etcd::Result<T> r) { out = std::move(r); });
-  for (const auto end = std::chrono::steady_clock::now() + 10s; !out && std::chrono::steady_clock::now() < end;) {
-    io.restart();
-    io.run_for(5ms);
-  }
-  REQUIRE(out);
-  return std::move(*out);
-}
 
 // Runs `io` until `done` holds or `limit` passes.
 template <class Pred>
@@ -55,22 +44,17 @@ struct Fixture {
     cluster::EtcdOptions o;
     o.endpoints = etcd.endpoints();
     client = std::make_unique<cluster::EtcdClient>(io, o);
-    const auto lease = run<etcd::LeaseGrantResponse>(io, [&](auto done) { client->lease_grant(5, std::move(done)); });
-    REQUIRE(lease.ok());
-    lease_id = lease.value->id;
-    const auto won = run<etcd::CampaignResponse>(io, [&](auto done) {
-      campaign = client->campaign("/t/gateway", lease_id, "gw-1", std::move(done));
-    });
-    REQUIRE(won.ok());
-    leader = won.value->leader;
+    won = std::make_unique<WonElection>(io, *client, "/t/gateway");
+    leader = won->leader;
+    lease_id = won->lease_id;
   }
   ~Fixture() {
-    campaign.reset();
+    won.reset();
     client->stop();
   }
   std::vector<std::uint64_t> stored_versions() {
     const cluster::LedgerKeys keys{"/t"};
-    const auto r = run<etcd::RangeResponse>(io, [&](auto done) {
+    const auto r = await_etcd<etcd::RangeResponse>(io, [&](auto done) {
       client->range(etcd::RangeRequest{keys.log_prefix(), etcd::prefix_end(keys.log_prefix()), 0, 0, false, false},
                     std::move(done));
     });
@@ -87,7 +71,7 @@ struct Fixture {
     return out;
   }
   std::size_t batches() {
-    const auto r = run<etcd::RangeResponse>(io, [&](auto done) {
+    const auto r = await_etcd<etcd::RangeResponse>(io, [&](auto done) {
       client->range(etcd::RangeRequest{"/t/ledger/log/", etcd::prefix_end("/t/ledger/log/"), 0, 0, false, true},
                     std::move(done));
     });
@@ -97,7 +81,19 @@ struct Fixture {
   EtcdCluster etcd;
   boost::asio::io_context io;
   std::unique_ptr<cluster::EtcdClient> client;
-  std::unique_ptr<cluster::EtcdClient::Stream> campaign;
+  // The writer under test on `endpoints` (etcd's, or a proxy's), recording what its hooks hear.
+  std::unique_ptr<net::EtcdLedgerLog> open_log(std::vector<std::string> endpoints) {
+    app::ClusterConfig cc;
+    cc.etcd = std::move(endpoints);
+    cc.prefix = "/t";
+    return std::make_unique<net::EtcdLedgerLog>(
+        io, cc, leader, net::LedgerLogSeed{},
+        net::EtcdLedgerLog::Hooks{[this](std::uint64_t v) { durable.push_back(v); },
+                                  [this](const std::string& why) { fatal = why; }});
+  }
+  std::vector<std::uint64_t> durable;
+  std::string fatal;
+  std::unique_ptr<WonElection> won;
   std::int64_t lease_id = 0;
   etcd::LeaderKey leader;
 };
@@ -112,13 +108,10 @@ std::vector<std::uint64_t> one_to(std::uint64_t n) {
 
 TEST_CASE("etcd ledger log: one batch in flight, the next grows meanwhile; every version once, in order") {
   Fixture f(56);
-  app::ClusterConfig cc;
-  cc.etcd = f.etcd.endpoints();
-  cc.prefix = "/t";
-  std::vector<std::uint64_t> durable;
-  std::string fatal;
-  net::EtcdLedgerLog log(f.io, cc, f.leader, net::LedgerLogSeed{},
-                         {[&](std::uint64_t v) { durable.push_back(v); }, [&](const std::string& why) { fatal = why; }});
+  auto owned = f.open_log(f.etcd.endpoints());
+  auto& log = *owned;
+  auto& durable = f.durable;
+  auto& fatal = f.fatal;
   // 300 change sets in 30 loop turns of 10: far fewer batches than turns reach etcd.
   std::uint64_t v = 0;
   for (int turn = 0; turn < 30; ++turn) {
@@ -145,13 +138,10 @@ TEST_CASE("etcd ledger log: one batch in flight, the next grows meanwhile; every
 TEST_CASE("etcd ledger log: a cut connection's unknown outcome is resolved from the head; nothing lands twice") {
   Fixture f(57);
   FaultProxy proxy("127.0.0.57", f.etcd.member(0).ip, f.etcd.member(0).client_port);
-  app::ClusterConfig cc;
-  cc.etcd = {"http://" + proxy.addr()};
-  cc.prefix = "/t";
-  std::vector<std::uint64_t> durable;
-  std::string fatal;
-  net::EtcdLedgerLog log(f.io, cc, f.leader, net::LedgerLogSeed{},
-                         {[&](std::uint64_t v) { durable.push_back(v); }, [&](const std::string& why) { fatal = why; }});
+  auto owned = f.open_log({"http://" + proxy.addr()});
+  auto& log = *owned;
+  auto& durable = f.durable;
+  auto& fatal = f.fatal;
   REQUIRE(log.stage(1, "cs-1"));
   REQUIRE(log.flush());
   REQUIRE(run_until(f.io, [&] { return !durable.empty(); }, 5s));
@@ -178,17 +168,14 @@ TEST_CASE("etcd ledger log: a cut connection's unknown outcome is resolved from 
 
 TEST_CASE("etcd ledger log: after the leader key is gone an append is refused and the writer steps down") {
   Fixture f(58);
-  app::ClusterConfig cc;
-  cc.etcd = f.etcd.endpoints();
-  cc.prefix = "/t";
-  std::vector<std::uint64_t> durable;
-  std::string fatal;
-  net::EtcdLedgerLog log(f.io, cc, f.leader, net::LedgerLogSeed{},
-                         {[&](std::uint64_t v) { durable.push_back(v); }, [&](const std::string& why) { fatal = why; }});
+  auto owned = f.open_log(f.etcd.endpoints());
+  auto& log = *owned;
+  auto& durable = f.durable;
+  auto& fatal = f.fatal;
   REQUIRE(log.stage(1, "cs-1"));
   REQUIRE(log.flush());
   REQUIRE(run_until(f.io, [&] { return !durable.empty(); }, 5s));
-  REQUIRE(run<etcd::LeaseRevokeResponse>(f.io, [&](auto done) { f.client->lease_revoke(f.lease_id, std::move(done)); }).ok());
+  REQUIRE(await_etcd<etcd::LeaseRevokeResponse>(f.io, [&](auto done) { f.client->lease_revoke(f.lease_id, std::move(done)); }).ok());
   REQUIRE(log.stage(2, "cs-2"));
   REQUIRE(log.flush());
   REQUIRE(run_until(f.io, [&] { return !fatal.empty(); }, 5s));

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <optional>
 
+#include "cluster/etcd_await.hpp"
 #include "cluster/etcd_process.hpp"
 #include "tradeshard/cluster/etcd_client.hpp"
 #include "tradeshard/cluster/membership.hpp"
@@ -115,21 +116,6 @@ TEST_CASE("Ledger log: a damaged batch is refused with where and why") {
   CHECK(error.find("empty") != std::string::npos);
 }
 
-namespace {
-template <class T, class Call>
-etcd::Result<T> run(boost::asio::io_context& io, Call call) {
-  std::optional<etcd::Result<T>> out;
-  call([&out](etcd::Result<T> r) { out = std::move(r); });
-  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-       !out && std::chrono::steady_clock::now() < end;) {
-    io.restart();  // a loop that ran out of work for a moment is stopped until restarted
-    io.run_for(std::chrono::milliseconds(5));
-  }
-  REQUIRE(out);
-  return std::move(*out);
-}
-}  // namespace
-
 TEST_CASE("Ledger log: fenced appends land in order; a stale head or a lost leadership is refused") {
   EtcdCluster etcd(1, 55);
   boost::asio::io_context io;
@@ -137,14 +123,8 @@ TEST_CASE("Ledger log: fenced appends land in order; a stale head or a lost lead
   o.endpoints = etcd.endpoints();
   EtcdClient client(io, o);
   const LedgerKeys keys{"/t"};
-  const auto lease = run<etcd::LeaseGrantResponse>(io, [&](auto done) { client.lease_grant(5, std::move(done)); });
-  REQUIRE(lease.ok());
-  std::unique_ptr<EtcdClient::Stream> campaign;
-  const auto won = run<etcd::CampaignResponse>(io, [&](auto done) {
-    campaign = client.campaign("/t/gateway", lease.value->id, "gw-1", std::move(done));
-  });
-  REQUIRE(won.ok());
-  const etcd::LeaderKey leader = won.value->leader;
+  WonElection won(io, client, "/t/gateway");
+  const etcd::LeaderKey leader = won.leader;
   const auto epoch = static_cast<std::uint64_t>(leader.rev);
 
   // Two batches, each fenced on the head the last one wrote.
@@ -154,7 +134,7 @@ TEST_CASE("Ledger log: fenced appends land in order; a stale head or a lost lead
     for (std::uint64_t i = 0; i < 3; ++i) REQUIRE(w.add(batch * 3 + i + 1, "cs-" + std::to_string(batch * 3 + i + 1)));
     const auto first = w.first();
     const LedgerHead head{epoch, w.last(), 0};
-    const auto r = run<etcd::TxnResponse>(io, [&](auto done) {
+    const auto r = await_etcd<etcd::TxnResponse>(io, [&](auto done) {
       client.txn(append_batch(keys, leader, head_mod, first, w.take(), head), std::move(done));
     });
     REQUIRE(r.ok());
@@ -164,7 +144,7 @@ TEST_CASE("Ledger log: fenced appends land in order; a stale head or a lost lead
 
   // A stale head revision (as if another writer had appended): refused; the leader is still ours.
   REQUIRE(w.add(7, "cs-7"));
-  auto r = run<etcd::TxnResponse>(io, [&](auto done) {
+  auto r = await_etcd<etcd::TxnResponse>(io, [&](auto done) {
     client.txn(append_batch(keys, leader, head_mod - 1, 7, w.take(), LedgerHead{epoch, 7, 0}), std::move(done));
   });
   REQUIRE(r.ok());
@@ -177,8 +157,8 @@ TEST_CASE("Ledger log: fenced appends land in order; a stale head or a lost lead
   CHECK(decode_head(head_read->kvs[0].value) == LedgerHead{epoch, 6, 0});
 
   // The leader key gone (another gateway's takeover): refused and read as lost.
-  REQUIRE(run<etcd::LeaseRevokeResponse>(io, [&](auto done) { client.lease_revoke(lease.value->id, std::move(done)); }).ok());
-  r = run<etcd::TxnResponse>(io, [&](auto done) {
+  REQUIRE(await_etcd<etcd::LeaseRevokeResponse>(io, [&](auto done) { client.lease_revoke(won.lease_id, std::move(done)); }).ok());
+  r = await_etcd<etcd::TxnResponse>(io, [&](auto done) {
     client.txn(append_batch(keys, leader, head_mod, 7, "TSLB1\n", LedgerHead{epoch, 7, 0}), std::move(done));
   });
   REQUIRE(r.ok());
@@ -186,7 +166,7 @@ TEST_CASE("Ledger log: fenced appends land in order; a stale head or a lost lead
   CHECK(lost_leadership(leader, *r.value));
 
   // What is stored: two batches in version order, exactly the records written.
-  const auto stored = run<etcd::RangeResponse>(io, [&](auto done) {
+  const auto stored = await_etcd<etcd::RangeResponse>(io, [&](auto done) {
     client.range(etcd::RangeRequest{keys.log_prefix(), etcd::prefix_end(keys.log_prefix()), 0, 0, false, false},
                  std::move(done));
   });
@@ -206,6 +186,6 @@ TEST_CASE("Ledger log: fenced appends land in order; a stale head or a lost lead
     }
   }
   CHECK(next == 7);
-  campaign.reset();
+  won.campaign.reset();
   client.stop();
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <optional>
 
+#include "cluster/etcd_await.hpp"
 #include "cluster/etcd_process.hpp"
 #include "tradeshard/cluster/etcd_client.hpp"
 
@@ -60,21 +61,6 @@ TEST_CASE("Membership: assignments round-trip; a wrong shape is refused") {
   CHECK(error.find("nodes") != std::string::npos);
 }
 
-namespace {
-template <class T, class Call>
-etcd::Result<T> run(boost::asio::io_context& io, Call call) {
-  std::optional<etcd::Result<T>> out;
-  call([&out](etcd::Result<T> r) { out = std::move(r); });
-  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-       !out && std::chrono::steady_clock::now() < end;) {
-    io.restart();  // a loop that ran out of work for a moment is stopped until restarted
-    io.run_for(std::chrono::milliseconds(5));
-  }
-  REQUIRE(out);
-  return std::move(*out);
-}
-}  // namespace
-
 TEST_CASE("Membership: the fenced write lands only while the leader key is the one that won") {
   EtcdCluster etcd(1, 53);
   boost::asio::io_context io;
@@ -82,19 +68,13 @@ TEST_CASE("Membership: the fenced write lands only while the leader key is the o
   o.endpoints = etcd.endpoints();
   EtcdClient client(io, o);
   const Keys keys{"/t"};
-  const auto lease = run<etcd::LeaseGrantResponse>(io, [&](auto done) { client.lease_grant(5, std::move(done)); });
-  REQUIRE(lease.ok());
-  std::unique_ptr<EtcdClient::Stream> campaign;
-  const auto won = run<etcd::CampaignResponse>(io, [&](auto done) {
-    campaign = client.campaign(keys.election(), lease.value->id, "gw-1", std::move(done));
-  });
-  REQUIRE(won.ok());
-  const etcd::LeaderKey leader = won.value->leader;
+  WonElection won(io, client, keys.election());
+  const etcd::LeaderKey leader = won.leader;
   CHECK(leader.rev > 0);
 
   // First write: the key is absent (expected mod 0).
   const Assignments a{static_cast<std::uint64_t>(leader.rev), 1, "gw-1", {"worker-1"}, {}};
-  auto r = run<etcd::TxnResponse>(io, [&](auto done) {
+  auto r = await_etcd<etcd::TxnResponse>(io, [&](auto done) {
     client.txn(fenced_put(leader, keys.assignments(), encode(a), 0), std::move(done));
   });
   REQUIRE(r.ok());
@@ -102,7 +82,7 @@ TEST_CASE("Membership: the fenced write lands only while the leader key is the o
   const auto mod = r.value->header.revision;
 
   // A stale expected revision: refused, and the leader key is still ours (not a lost leadership).
-  r = run<etcd::TxnResponse>(io, [&](auto done) {
+  r = await_etcd<etcd::TxnResponse>(io, [&](auto done) {
     client.txn(fenced_put(leader, keys.assignments(), encode(a), mod - 1), std::move(done));
   });
   REQUIRE(r.ok());
@@ -110,20 +90,20 @@ TEST_CASE("Membership: the fenced write lands only while the leader key is the o
   CHECK_FALSE(lost_leadership(leader, *r.value));
 
   // The leader key gone (revoked: what another gateway's takeover looks like): refused, and read as lost.
-  REQUIRE(run<etcd::LeaseRevokeResponse>(io, [&](auto done) { client.lease_revoke(lease.value->id, std::move(done)); }).ok());
-  r = run<etcd::TxnResponse>(io, [&](auto done) {
+  REQUIRE(await_etcd<etcd::LeaseRevokeResponse>(io, [&](auto done) { client.lease_revoke(won.lease_id, std::move(done)); }).ok());
+  r = await_etcd<etcd::TxnResponse>(io, [&](auto done) {
     client.txn(fenced_put(leader, keys.assignments(), encode(a), mod), std::move(done));
   });
   REQUIRE(r.ok());
   CHECK_FALSE(r.value->succeeded);
   CHECK(lost_leadership(leader, *r.value));
   // What is stored is still the leader's write.
-  const auto stored = run<etcd::RangeResponse>(io, [&](auto done) {
+  const auto stored = await_etcd<etcd::RangeResponse>(io, [&](auto done) {
     client.range(etcd::RangeRequest{keys.assignments(), {}, 0, 0, false, false}, std::move(done));
   });
   REQUIRE(stored.ok());
   REQUIRE(stored.value->kvs.size() == 1);
   CHECK(stored.value->kvs[0].mod_revision == mod);
-  campaign.reset();
+  won.campaign.reset();
   client.stop();
 }

@@ -4,29 +4,14 @@
 
 #include <string>
 
+#include "config_text.hpp"
 #include "tradeshard/protocol/config_loader.hpp"
 
 using namespace tradeshard;
 
 namespace {
-
-std::string with_cluster(const std::string& cluster) {
-  return R"({
-  "instruments": [{ "symbol": "BTCUSDT", "class": "crypto", "base": "BTC", "quote": "USDT", "tick_size": "0.01", "lot_size": "0.00001" }],
-  "workers": [{"id":"w-one","capacity":10}],
-  "ledger": { "durable": false, "data_dir": "" },
-  "cluster": )" + cluster + "}";
-}
-
-std::string refusal(const std::string& cluster) {
-  try {
-    (void)protocol::parse_config(with_cluster(cluster));
-  } catch (const protocol::ConfigError& e) {
-    return e.what();
-  }
-  return {};
-}
-
+std::string with_cluster(const std::string& cluster) { return testing::config_with("cluster", cluster); }
+std::string refusal(const std::string& cluster) { return testing::refusal_of(with_cluster(cluster)); }
 }  // namespace
 
 TEST_CASE("cluster: a gateway on etcd needs no worker list; its defaults") {

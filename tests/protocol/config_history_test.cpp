@@ -3,29 +3,14 @@
 
 #include <string>
 
+#include "config_text.hpp"
 #include "tradeshard/protocol/config_loader.hpp"
 
 using namespace tradeshard;
 
 namespace {
-
-std::string with_history(const std::string& history) {
-  return R"({
-  "instruments": [{ "symbol": "BTCUSDT", "class": "crypto", "base": "BTC", "quote": "USDT", "tick_size": "0.01", "lot_size": "0.00001" }],
-  "workers": [{"id":"w-one","capacity":10}],
-  "ledger": { "durable": false, "data_dir": "" },
-  "history": )" + history + "}";
-}
-
-std::string refusal(const std::string& history) {
-  try {
-    (void)protocol::parse_config(with_history(history));
-  } catch (const protocol::ConfigError& e) {
-    return e.what();
-  }
-  return {};
-}
-
+std::string with_history(const std::string& history) { return testing::config_with("history", history); }
+std::string refusal(const std::string& history) { return testing::refusal_of(with_history(history)); }
 }  // namespace
 
 TEST_CASE("history: off by default; on with its defaults") {

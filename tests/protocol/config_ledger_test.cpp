@@ -3,28 +3,14 @@
 
 #include <string>
 
+#include "config_text.hpp"
 #include "tradeshard/protocol/config_loader.hpp"
 
 using namespace tradeshard;
 
 namespace {
-
-std::string with_ledger(const std::string& ledger) {
-  return R"({
-  "instruments": [{ "symbol": "BTCUSDT", "class": "crypto", "base": "BTC", "quote": "USDT", "tick_size": "0.01", "lot_size": "0.00001" }],
-  "workers": [{"id":"w-one","capacity":10}],
-  "ledger": )" + ledger + "}";
-}
-
-std::string refusal(const std::string& ledger) {
-  try {
-    (void)protocol::parse_config(with_ledger(ledger));
-  } catch (const protocol::ConfigError& e) {
-    return e.what();
-  }
-  return {};
-}
-
+std::string with_ledger(const std::string& ledger) { return testing::config_with("ledger", ledger); }
+std::string refusal(const std::string& ledger) { return testing::refusal_of(with_ledger(ledger)); }
 }  // namespace
 
 TEST_CASE("ledger: ack_after is write by default; fsync with a durable log") {
@@ -46,20 +32,10 @@ TEST_CASE("ledger: ack_after refusals name the key and the reason") {
 
 TEST_CASE("ledger: a cluster gateway on etcd waits for etcd by default; fsync is refused there") {
   const std::string gw = R"(,"cluster":{"role":"gateway","etcd":["http://127.0.0.40:2379"]})";
-  const auto parse = [](const std::string& text) {
-    return protocol::parse_config(R"({
-  "instruments": [{ "symbol": "BTCUSDT", "class": "crypto", "base": "BTC", "quote": "USDT", "tick_size": "0.01", "lot_size": "0.00001" }],
-  "workers": [{"id":"w-one","capacity":10}],
-  "ledger": )" + text + "}");
-  };
+  const auto parse = [](const std::string& text) { return protocol::parse_config(with_ledger(text)); };
   CHECK(parse(R"({"data_dir":"d"})" + gw).ledger.ack_after == app::AckAfter::replicated);
   CHECK(parse(R"({"data_dir":"d","ack_after":"write"})" + gw).ledger.ack_after == app::AckAfter::write);
   CHECK(parse(R"({"data_dir":"d","ack_after":"replicated"})" + gw).ledger.ack_after == app::AckAfter::replicated);
-  std::string why;
-  try {
-    (void)parse(R"({"data_dir":"d","ack_after":"fsync"})" + gw);
-  } catch (const protocol::ConfigError& e) {
-    why = e.what();
-  }
-  CHECK(why.find("ledger.ack_after: a gateway on etcd keeps the ledger's log in etcd") != std::string::npos);
+  CHECK(refusal(R"({"data_dir":"d","ack_after":"fsync"})" + gw)
+            .find("ledger.ack_after: a gateway on etcd keeps the ledger's log in etcd") != std::string::npos);
 }
