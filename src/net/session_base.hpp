@@ -7,7 +7,8 @@
 //
 // Ownership rule for every connection object in src/net (TCP, WebSocket, HTTP, feed client):
 //  1. A session is owned by the handlers it has pending (each captures shared_from_this()). The
-//     Server's registry holds weak_ptrs; the Gateway holds a raw ClientPort* from
+//     Server's registry and its list of sessions waiting for the ledger (ack_after "fsync" or
+//     "replicated") hold weak_ptrs; the Gateway holds a raw ClientPort* from
 //     register_with_gateway() to unregister_from_gateway(), which close() calls exactly once.
 //  2. send(), pause_reading() and resume_reading() are called from inside the Gateway: while it
 //     handles a command, and while a publish iterates a channel's subscribers. They never call
