@@ -151,7 +151,7 @@ TEST_CASE("etcd ledger log: a cut connection's unknown outcome is resolved from 
   REQUIRE(log.stage(2, "cs-2"));
   REQUIRE(log.stage(3, "cs-3"));
   REQUIRE(log.flush());
-  run_until(f.io, [] { return false; }, 2500ms);  // past the request timeout (2 s)
+  run_until(f.io, [] { return false; }, 3000ms);  // past the request timeout (2 s)
   REQUIRE(log.stage(4, "cs-4"));
   REQUIRE(log.stage(5, "cs-5"));
   REQUIRE(log.flush());
