@@ -37,17 +37,19 @@ std::optional<app::Endpoint> split_addr(const std::string& addr) {
   return app::Endpoint{addr.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
 
-// The registered processes of `role`, by id; a value that does not decode is logged and left out.
-std::vector<cluster::MemberInfo> decode_members(const std::vector<etcd::KeyValue>& kvs, const std::string& role) {
-  std::vector<cluster::MemberInfo> out;
+// The registered processes of `role`, by id, their addresses parsed; a value that does not decode
+// is logged and left out.
+std::vector<app::ClusterPeer> decode_members(const std::vector<etcd::KeyValue>& kvs, const std::string& role) {
+  std::vector<app::ClusterPeer> out;
   for (const auto& kv : kvs) {
     std::string error;
-    auto m = cluster::decode_member(kv.value, &error);
-    if (!m || m->role != role || !split_addr(m->addr)) {
+    const auto m = cluster::decode_member(kv.value, &error);
+    const auto addr = m ? split_addr(m->addr) : std::nullopt;
+    if (!m || m->role != role || !addr) {
       spdlog::get("main")->warn("etcd: member key {} ignored: {}", kv.key, m ? "bad addr or role" : error);
       continue;
     }
-    out.push_back(std::move(*m));
+    out.push_back(app::ClusterPeer{m->id, *addr});
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return out;
@@ -174,7 +176,7 @@ ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
   // 4. The registered workers (at least one) and nodes (at least cluster.min_nodes), waiting up
   // to the deadline.
   const auto registered = [&](const std::string& role, std::size_t at_least) {
-    std::vector<cluster::MemberInfo> found;
+    std::vector<app::ClusterPeer> found;
     for (;;) {
       const auto r = await<etcd::RangeResponse>(io, [&](auto done) {
         client.range(etcd::RangeRequest{keys.members(role), etcd::prefix_end(keys.members(role)), 0, 0, false, false},
@@ -190,12 +192,10 @@ ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
       sleep_on(io, milliseconds(100));
     }
   };
-  const auto workers = registered("worker", 1);
-  const auto nodes = registered("node", cc.min_nodes);
-  cc.workers.clear();
-  for (const auto& w : workers) cc.workers.push_back(app::ClusterPeer{w.id, *split_addr(w.addr)});
-  cc.nodes.clear();
-  for (const auto& n : nodes) cc.nodes.push_back(app::ClusterPeer{n.id, *split_addr(n.addr)});
+  cc.workers = registered("worker", 1);
+  cc.nodes = registered("node", cc.min_nodes);
+  const auto& workers = cc.workers;
+  const auto& nodes = cc.nodes;
   if (nodes.empty()) log->info("etcd: no node process registered: the processing nodes run in this gateway");
 
   // 5. The placement, fenced on the leader key and on the key's last write.
@@ -277,8 +277,7 @@ void ClusterCoordinator::watch(cluster::PrefixMirror& mirror, const std::string&
   mirror.start([this, role](const cluster::PrefixMirror::State& state) {
     std::vector<etcd::KeyValue> kvs;
     for (const auto& [key, kv] : state) kvs.push_back(kv);
-    Members m;
-    for (const auto& info : decode_members(kvs, role)) m.push_back(app::ClusterPeer{info.id, *split_addr(info.addr)});
+    const Members m = decode_members(kvs, role);
     (role == "node" ? registered_nodes_ : registered_workers_) = m.size();
     if (on_members_) on_members_(role, m);
   });

@@ -87,6 +87,11 @@ void EtcdLedgerLog::send() {
   } else {
     return;
   }
+  transmit();
+}
+
+// The in-flight batch's fenced append, on the head this writer last saw (a resend sends it again).
+void EtcdLedgerLog::transmit() {
   const cluster::LedgerHead next{head_.epoch, in_flight_->last, head_.snapshot};
   client_.txn(cluster::append_batch(keys_, leader_, head_mod_, in_flight_->first, in_flight_->bytes, next),
               [this](etcd::Result<etcd::TxnResponse> r) { sent(r); });
@@ -161,9 +166,7 @@ void EtcdLedgerLog::retry_later(milliseconds delay, bool resolve_first) {
     if (ec || stopped_ || fatal_) return;
     if (resolve_first) return resolve();
     ++resends_;
-    const cluster::LedgerHead next{head_.epoch, in_flight_->last, head_.snapshot};
-    client_.txn(cluster::append_batch(keys_, leader_, head_mod_, in_flight_->first, in_flight_->bytes, next),
-                [this](etcd::Result<etcd::TxnResponse> r) { sent(r); });
+    transmit();
   });
 }
 

@@ -59,6 +59,7 @@ class EtcdLedgerLog final : public app::LedgerLog {
     std::string bytes;
   };
   void send();
+  void transmit();
   void sent(const cluster::etcd::Result<cluster::etcd::TxnResponse>& r);
   void committed(std::int64_t head_mod);
   void resolve();
