@@ -107,7 +107,7 @@ etcd_peer="$(plan 'p["etcd"]["peer"]')"
   --listen-client-urls "http://$etcd_client" --advertise-client-urls "http://$etcd_client" \
   --listen-peer-urls "http://$etcd_peer" --initial-advertise-peer-urls "http://$etcd_peer" \
   --initial-cluster "e1=http://$etcd_peer" --initial-cluster-state new \
-  --auto-compaction-mode revision --auto-compaction-retention 1000 >/dev/null 2>"$dir/etcd.log" &
+  --auto-compaction-mode periodic --auto-compaction-retention 1m >/dev/null 2>"$dir/etcd.log" &
 echo $! >"$dir/etcd.pid"
 for _ in $(seq 1 200); do
   curl -sf "http://$etcd_client/health" 2>/dev/null | grep -q '"true"' && break

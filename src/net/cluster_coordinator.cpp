@@ -77,14 +77,16 @@ void sleep_on(asio::io_context& io, milliseconds d) {
   }
 }
 
-// The head and the whole log, checked: batches contiguous from version 1 up to the head's.
-LedgerLogSeed read_ledger_log(asio::io_context& io, cluster::EtcdClient& client, const std::string& prefix) {
+// The head, its snapshot and the log after it, checked (cluster::LogAssembler), all read at one
+// revision: a consistent view even if the ledger was being written meanwhile.
+LedgerLogSeed read_ledger_log_once(asio::io_context& io, cluster::EtcdClient& client, const std::string& prefix) {
   const cluster::LedgerKeys keys{prefix};
   LedgerLogSeed out;
   const auto head = await<etcd::RangeResponse>(io, [&](auto done) {
     client.range(etcd::RangeRequest{keys.head(), {}, 0, 0, false, false}, std::move(done));
   });
   if (!head.ok()) throw std::runtime_error("etcd: reading " + keys.head() + ": " + etcd::describe(head.error));
+  const auto at = head.value->header.revision;
   if (!head.value->kvs.empty()) {
     std::string error;
     const auto h = cluster::decode_head(head.value->kvs.front().value, &error);
@@ -92,38 +94,51 @@ LedgerLogSeed read_ledger_log(asio::io_context& io, cluster::EtcdClient& client,
     out.head = *h;
     out.head_mod = head.value->kvs.front().mod_revision;
   }
-  // At the head's revision (a consistent view of the log as it was when the head was read), 16
-  // batches (at most 16 MB) per read.
-  std::uint64_t next = 1;
-  std::string from = keys.log_prefix();
-  for (bool more = true; more;) {
-    const auto logged = await<etcd::RangeResponse>(io, [&](auto done) {
-      client.range(etcd::RangeRequest{from, etcd::prefix_end(keys.log_prefix()), 16, head.value->header.revision,
-                                      false, false},
-                   std::move(done));
-    });
-    if (!logged.ok()) throw std::runtime_error("etcd: reading " + keys.log_prefix() + ": " + etcd::describe(logged.error));
-    for (const auto& kv : logged.value->kvs) {
-      const auto first = keys.log_version(kv.key);
-      std::string error;
-      if (!first) throw std::runtime_error("etcd: " + kv.key + " is not a ledger log key");
-      if (*first != next) {
-        throw std::runtime_error("etcd: the ledger's log has a gap: " + kv.key + " where version " +
-                                 std::to_string(next) + " belongs");
-      }
-      auto records = cluster::decode_batch(kv.value, *first, &error);
-      if (!records) throw std::runtime_error("etcd: " + kv.key + " does not decode: " + error);
-      for (auto& r : *records) out.records.push_back(std::move(r.bytes));
-      next = records->back().version + 1;
+  // Every key under `from`..`end` at the head's revision, 16 values (at most 16 MB) per read.
+  const auto read_all = [&](std::string from, const std::string& end, const auto& each) {
+    for (bool more = true; more;) {
+      const auto r = await<etcd::RangeResponse>(io, [&](auto done) {
+        client.range(etcd::RangeRequest{from, end, 16, at, false, false}, std::move(done));
+      });
+      if (!r.ok()) throw etcd::Error(r.error);
+      for (const auto& kv : r.value->kvs) each(kv);
+      more = r.value->more && !r.value->kvs.empty();
+      if (more) from = r.value->kvs.back().key + '\0';
     }
-    more = logged.value->more && !logged.value->kvs.empty();
-    if (more) from = logged.value->kvs.back().key + '\0';
+  };
+  if (out.head.snapshot != 0) {
+    std::vector<etcd::KeyValue> kvs;
+    read_all(keys.snapshot(out.head.snapshot), etcd::prefix_end(keys.snapshot(out.head.snapshot)),
+             [&kvs](const etcd::KeyValue& kv) { kvs.push_back(kv); });
+    std::vector<cluster::ChunkKV> chunks;
+    for (const auto& kv : kvs) chunks.push_back(cluster::ChunkKV{kv.key, kv.value});
+    std::string error;
+    out.snapshot = cluster::join_snapshot(keys, out.head.snapshot, chunks, &error);
+    if (!out.snapshot) throw std::runtime_error("etcd: the ledger's snapshot: " + error);
   }
-  if (next - 1 != out.head.version) {
-    throw std::runtime_error("etcd: the ledger's log ends at version " + std::to_string(next - 1) + " but its head says " +
-                             std::to_string(out.head.version));
-  }
+  cluster::LogAssembler log(keys, out.head.snapshot);
+  read_all(keys.log_prefix(), etcd::prefix_end(keys.log_prefix()), [&log](const etcd::KeyValue& kv) {
+    std::string error;
+    if (!log.add(kv.key, kv.value, &error)) throw std::runtime_error("etcd: " + error);
+  });
+  if (std::string error; !log.ends_at(out.head.version, &error)) throw std::runtime_error("etcd: " + error);
+  for (auto& r : log.records()) out.records.push_back(std::move(r.bytes));
+  out.batches = log.batches();
   return out;
+}
+
+// The same, again when etcd compacted the revision read at meanwhile (auto-compaction).
+LedgerLogSeed read_ledger_log(asio::io_context& io, cluster::EtcdClient& client, const std::string& prefix) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return read_ledger_log_once(io, client, prefix);
+    } catch (const etcd::Error& e) {
+      if (e.code != etcd::Code::out_of_range || attempt == 5) {
+        throw std::runtime_error("etcd: reading the ledger's log: " + etcd::describe(e));
+      }
+      spdlog::get("main")->info("etcd: {} while reading the ledger's log; reading again", etcd::describe(e));
+    }
+  }
 }
 
 }  // namespace
@@ -171,7 +186,8 @@ ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
   // 3. The ledger's log: read after winning, so nothing is appended meanwhile (every append is
   // fenced on the leader key; the first one of this gateway also on the head read here).
   seed.ledger = read_ledger_log(io, client, cc.prefix);
-  log->info("etcd: ledger log at version {} ({} change sets read)", seed.ledger.head.version, seed.ledger.records.size());
+  log->info("etcd: ledger log at version {} (snapshot at {}, {} change sets after it)", seed.ledger.head.version,
+            seed.ledger.head.snapshot, seed.ledger.records.size());
 
   // 4. The registered workers (at least one) and nodes (at least cluster.min_nodes), waiting up
   // to the deadline.

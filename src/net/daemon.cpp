@@ -118,10 +118,11 @@ struct Daemon::Impl {
   // has committed its change set.
   void attach_etcd_log() {
     auto& ledger = gateway.ledger();
-    if (auto err = ledger.recover(std::nullopt, seed->ledger.records); !err.empty()) {
+    if (auto err = ledger.recover(seed->ledger.snapshot, seed->ledger.records); !err.empty()) {
       throw std::runtime_error("etcd: the ledger's log: " + err);
     }
     seed->ledger.records = {};  // replayed: not kept twice
+    seed->ledger.snapshot.reset();
     etcd_log = std::make_unique<EtcdLedgerLog>(
         io, config.cluster, seed->leader, seed->ledger,
         EtcdLedgerLog::Hooks{[this](std::uint64_t v) {

@@ -17,7 +17,7 @@ namespace {
 cluster::EtcdOptions options_of(const app::ClusterConfig& c) {
   cluster::EtcdOptions o;
   o.endpoints = c.etcd;
-  o.connections = 1;  // one batch in flight
+  o.connections = 3;  // an append (or a switch), a snapshot chunk and an alarm read in flight
   return o;
 }
 }  // namespace
@@ -30,10 +30,14 @@ EtcdLedgerLog::EtcdLedgerLog(boost::asio::io_context& io, const app::ClusterConf
       client_(io, options_of(config)),
       hooks_(std::move(hooks)),
       retry_(io),
+      snapshot_retry_(io),
+      alarm_timer_(io),
       head_(seed.head),
       head_mod_(seed.head_mod),
+      logged_(seed.batches.begin(), seed.batches.end()),
       staged_(seed.head.version) {
   head_.epoch = static_cast<std::uint64_t>(leader_.rev);
+  poll_alarms();
 }
 
 EtcdLedgerLog::~EtcdLedgerLog() { stop(); }
@@ -42,6 +46,8 @@ void EtcdLedgerLog::stop() {
   if (stopped_) return;
   stopped_ = true;
   retry_.cancel();
+  snapshot_retry_.cancel();
+  alarm_timer_.cancel();
   client_.stop();  // no handler of ours runs after this
 }
 
@@ -69,32 +75,108 @@ bool EtcdLedgerLog::flush() {
   return true;
 }
 
-void EtcdLedgerLog::snapshot(std::uint64_t version, std::string /*bytes*/) {
-  if (snapshot_warned_) return;
-  snapshot_warned_ = true;
-  spdlog::get("ledger")->warn("ledger log: snapshots in etcd are not built yet (version {}); the log in etcd keeps "
-                              "every change set until they are",
-                              version);
+void EtcdLedgerLog::snapshot(std::uint64_t version, std::string bytes) {
+  if (stopped_ || fatal_ || version <= head_.snapshot) return;
+  if (snap_) {
+    if (snap_next_) ++snapshots_skipped_;  // a newer one replaces it
+    snap_next_.emplace(version, std::move(bytes));
+    return;
+  }
+  start_snapshot(version, std::move(bytes));
+}
+
+void EtcdLedgerLog::start_snapshot(std::uint64_t version, std::string bytes) {
+  auto chunks = cluster::split_snapshot(version, bytes);
+  if (chunks.empty()) {
+    snapshot_error_ = "the snapshot at version " + std::to_string(version) + " (" + std::to_string(bytes.size()) +
+                      " bytes) needs more than " + std::to_string(cluster::max_chunks) + " chunks";
+    spdlog::get("ledger")->error("ledger log: {}; the log in etcd keeps growing", snapshot_error_);
+    return;
+  }
+  snapshot_bytes_ = bytes.size();
+  snap_ = SnapshotJob{version, std::move(chunks), 0, false};
+  write_snapshot();
+}
+
+// One step of the snapshot being written: clear its keys, then put its chunks one by one; once
+// all are in etcd, the switch goes out through the head pipeline (send()).
+void EtcdLedgerLog::write_snapshot() {
+  if (stopped_ || fatal_ || !snap_) return;
+  if (snap_->cleared && snap_->next == snap_->chunks.size()) return send();
+  const auto version = snap_->version;
+  auto request = !snap_->cleared
+                     ? cluster::clear_snapshot(keys_, leader_, version)
+                     : cluster::put_chunk(keys_, leader_, version, static_cast<std::uint32_t>(snap_->next),
+                                          snap_->chunks[snap_->next]);
+  client_.txn(request, [this, version](etcd::Result<etcd::TxnResponse> r) {
+    if (stopped_ || fatal_ || !snap_ || snap_->version != version) return;
+    if (r.ok() && !r.value->succeeded) {
+      return fatal("etcd refused a snapshot chunk: this gateway (epoch " + std::to_string(head_.epoch) +
+                   ") no longer leads");
+    }
+    if (!r.ok()) {  // a put or a delete may be sent again whatever happened to it
+      snapshot_error_ = etcd::describe(r.error);
+      spdlog::get("ledger")->warn("ledger log: writing the snapshot at version {}: {}", version, snapshot_error_);
+      snapshot_retry_.expires_after(milliseconds(200));
+      snapshot_retry_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) write_snapshot();
+      });
+      return;
+    }
+    snapshot_error_.clear();
+    if (!snap_->cleared) {
+      snap_->cleared = true;
+    } else {
+      snap_->chunks[snap_->next].clear();
+      snap_->chunks[snap_->next].shrink_to_fit();  // written: not kept
+      ++snap_->next;
+    }
+    write_snapshot();
+  });
 }
 
 void EtcdLedgerLog::send() {
   if (in_flight_ || stopped_ || fatal_) return;
-  if (!full_.empty()) {
-    in_flight_ = std::move(full_.front());
-    full_.pop_front();
-  } else if (!growing_.empty()) {
-    in_flight_ = Batch{growing_.first(), growing_.last(), growing_.take()};
+  Op op;
+  if (snap_ && snap_->cleared && snap_->next == snap_->chunks.size() && head_.version >= snap_->version) {
+    // The switch: the snapshot whole in etcd and its version covered by the head.
+    op.target = cluster::LedgerHead{head_.epoch, head_.version, snap_->version};
+    op.keep_log_from = head_.version + 1;
+    for (const auto& b : logged_) {
+      if (b.last > snap_->version) {
+        op.keep_log_from = b.first;
+        break;
+      }
+    }
   } else {
-    return;
+    if (!full_.empty()) {
+      op.batch = std::move(full_.front());
+      full_.pop_front();
+    } else if (!growing_.empty()) {
+      op.batch = Batch{growing_.first(), growing_.last(), growing_.take()};
+    } else {
+      return;
+    }
+    op.target = cluster::LedgerHead{head_.epoch, op.batch.last, head_.snapshot};
   }
+  in_flight_ = std::move(op);
+  in_flight_since_ = std::chrono::steady_clock::now();
   transmit();
 }
 
-// The in-flight batch's fenced append, on the head this writer last saw (a resend sends it again).
+// The in-flight operation's fenced transaction, on the head this writer last saw (a resend sends
+// it again).
 void EtcdLedgerLog::transmit() {
-  const cluster::LedgerHead next{head_.epoch, in_flight_->last, head_.snapshot};
-  client_.txn(cluster::append_batch(keys_, leader_, head_mod_, in_flight_->first, in_flight_->bytes, next),
+  const auto& op = *in_flight_;
+  client_.txn(op.is_switch() ? cluster::switch_snapshot(keys_, leader_, head_mod_, op.target, op.keep_log_from)
+                             : cluster::append_batch(keys_, leader_, head_mod_, op.batch.first, op.batch.bytes, op.target),
               [this](etcd::Result<etcd::TxnResponse> r) { sent(r); });
+}
+
+// Whether the head etcd holds says the in-flight operation landed (after an unknown outcome).
+bool EtcdLedgerLog::landed(const cluster::LedgerHead& there) const {
+  return there.epoch == head_.epoch && there.version >= in_flight_->target.version &&
+         there.snapshot >= in_flight_->target.snapshot;
 }
 
 void EtcdLedgerLog::sent(const etcd::Result<etcd::TxnResponse>& r) {
@@ -109,15 +191,18 @@ void EtcdLedgerLog::sent(const etcd::Result<etcd::TxnResponse>& r) {
     const auto* read = r.value->responses.size() == 2 ? std::get_if<etcd::RangeResponse>(&r.value->responses[1]) : nullptr;
     if (read != nullptr && !read->kvs.empty()) {
       const auto there = cluster::decode_head(read->kvs.front().value);
-      if (there && there->epoch == head_.epoch && there->version >= in_flight_->last) {
-        return committed(read->kvs.front().mod_revision);
-      }
+      if (there && landed(*there)) return committed(read->kvs.front().mod_revision);
     }
     return fatal("the ledger's head in etcd was written by another writer: two gateways wrote the ledger");
   }
   last_error_ = etcd::describe(r.error);
-  spdlog::get("ledger")->warn("ledger log: appending versions {}..{}: {}", in_flight_->first, in_flight_->last,
-                              last_error_);
+  if (in_flight_->is_switch()) {
+    spdlog::get("ledger")->warn("ledger log: switching to the snapshot at version {}: {}", in_flight_->target.snapshot,
+                                last_error_);
+  } else {
+    spdlog::get("ledger")->warn("ledger log: appending versions {}..{}: {}", in_flight_->batch.first,
+                                in_flight_->batch.last, last_error_);
+  }
   switch (r.error.kind) {
     case etcd::Error::Kind::ambiguous:
       return retry_later(milliseconds(100), true);  // it may have landed: read the head first
@@ -131,12 +216,28 @@ void EtcdLedgerLog::sent(const etcd::Result<etcd::TxnResponse>& r) {
 
 void EtcdLedgerLog::committed(std::int64_t head_mod) {
   head_mod_ = head_mod;
-  head_.version = in_flight_->last;
-  ++batches_;
-  records_ += in_flight_->last - in_flight_->first + 1;
-  bytes_ += in_flight_->bytes.size();
+  const Op op = std::move(*in_flight_);
   in_flight_.reset();
   last_error_.clear();
+  if (op.is_switch()) {
+    head_.snapshot = op.target.snapshot;
+    while (!logged_.empty() && logged_.front().last <= head_.snapshot) logged_.pop_front();
+    ++snapshots_;
+    spdlog::get("ledger")->info("ledger log: snapshot at version {} ({} bytes) in etcd; the log before it deleted",
+                                head_.snapshot, snapshot_bytes_);
+    snap_.reset();
+    if (snap_next_) {
+      auto [version, bytes] = std::move(*snap_next_);
+      snap_next_.reset();
+      if (version > head_.snapshot) start_snapshot(version, std::move(bytes));
+    }
+    return send();
+  }
+  head_.version = op.batch.last;
+  logged_.push_back(cluster::BatchSpan{op.batch.first, op.batch.last});
+  ++batches_;
+  records_ += op.batch.last - op.batch.first + 1;
+  bytes_ += op.batch.bytes.size();
   if (hooks_.durable) hooks_.durable(head_.version);
   send();
 }
@@ -154,7 +255,7 @@ void EtcdLedgerLog::resolve() {
       there = cluster::decode_head(r.value->kvs.front().value);
       if (!there) return fatal("the ledger's head in etcd does not decode");
     }
-    if (there && there->epoch == head_.epoch && there->version >= in_flight_->last) return committed(mod);
+    if (there && landed(*there)) return committed(mod);
     if (mod == head_mod_) return retry_later(milliseconds(0), false);  // not applied: send it again
     return fatal("the ledger's head in etcd was written by another writer: two gateways wrote the ledger");
   });
@@ -180,8 +281,29 @@ void EtcdLedgerLog::fatal(const std::string& why) {
   });
 }
 
+// etcd's alarms, every second: NOSPACE means etcd takes no writes until an operator frees space
+// (docs/cluster.md), so the ledger's appends stall and /health says why.
+void EtcdLedgerLog::poll_alarms() {
+  if (stopped_) return;
+  client_.alarms([this](etcd::Result<etcd::AlarmResponse> r) {
+    if (stopped_) return;
+    if (r.ok()) {
+      std::vector<std::string> now;
+      for (const auto& a : r.value->alarms) now.push_back(fmt::format("{} on member {:x}", a.alarm, a.member_id));
+      if (now != alarms_ && !now.empty()) spdlog::get("ledger")->error("ledger log: etcd alarms: {}", fmt::join(now, ", "));
+      if (now != alarms_ && now.empty()) spdlog::get("ledger")->info("ledger log: etcd's alarms are cleared");
+      alarms_ = std::move(now);
+    }
+    alarm_timer_.expires_after(std::chrono::seconds(1));
+    alarm_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) poll_alarms();
+    });
+  });
+}
+
 nlohmann::json EtcdLedgerLog::to_json() const {
   return nlohmann::json{{"head_version", head_.version},
+                        {"snapshot_version", head_.snapshot},
                         {"epoch", head_.epoch},
                         {"staged_version", staged_},
                         {"batches", batches_},
@@ -190,12 +312,29 @@ nlohmann::json EtcdLedgerLog::to_json() const {
                         {"in_flight", in_flight_.has_value()},
                         {"resends", resends_},
                         {"resolved", resolved_},
+                        {"log_batches", logged_.size()},
+                        {"snapshots", snapshots_},
+                        {"snapshot_bytes", snapshot_bytes_},
+                        {"snapshots_skipped", snapshots_skipped_},
+                        {"snapshot_writing", snap_ ? nlohmann::json(snap_->version) : nlohmann::json(nullptr)},
+                        {"snapshot_error", snapshot_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(snapshot_error_)},
+                        {"alarms", alarms_},
                         {"last_error", last_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error_)}};
 }
 
 std::string EtcdLedgerLog::health_problem() const {
   if (fatal_) return "ledger log: " + last_error_;
+  if (!alarms_.empty()) {
+    return fmt::format("ledger log: etcd alarm {}: etcd takes no writes, fills are held (docs/cluster.md)",
+                       fmt::join(alarms_, ", "));
+  }
   if (!last_error_.empty()) return "ledger log: appends to etcd failing: " + last_error_;
+  if (in_flight_) {
+    const auto waited = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - in_flight_since_);
+    if (waited >= milliseconds(1000)) {
+      return "ledger log: an append has waited " + std::to_string(waited.count()) + " ms for etcd; fills are held";
+    }
+  }
   return {};
 }
 

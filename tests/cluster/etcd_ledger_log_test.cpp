@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -39,7 +40,7 @@ bool run_until(boost::asio::io_context& io, Pred done, std::chrono::milliseconds
 
 // A leader key won on `endpoints`, and the records etcd holds under /t.
 struct Fixture {
-  explicit Fixture(int octet) : etcd(1, octet) {
+  explicit Fixture(int octet, std::vector<std::string> etcd_args = {}) : etcd(1, octet, std::move(etcd_args)) {
     if (!spdlog::get("ledger")) spdlog::create<spdlog::sinks::null_sink_mt>("ledger");
     cluster::EtcdOptions o;
     o.endpoints = etcd.endpoints();
@@ -97,6 +98,34 @@ struct Fixture {
   std::int64_t lease_id = 0;
   etcd::LeaderKey leader;
 };
+
+// Every key and value under `prefix` in /t's etcd.
+std::vector<etcd::KeyValue> under(Fixture& f, const std::string& prefix) {
+  const auto r = await_etcd<etcd::RangeResponse>(f.io, [&](auto done) {
+    f.client->range(etcd::RangeRequest{prefix, etcd::prefix_end(prefix), 0, 0, false, false}, std::move(done));
+  });
+  REQUIRE(r.ok());
+  return r.value->kvs;
+}
+
+void put(Fixture& f, const std::string& key, const std::string& value) {
+  REQUIRE(await_etcd<etcd::PutResponse>(f.io, [&](auto done) {
+            f.client->put(etcd::PutRequest{key, value, 0, false}, std::move(done));
+          }).ok());
+}
+
+// Stages `from`..`to` over a few loop turns and waits until etcd has them all.
+void append(Fixture& f, net::EtcdLedgerLog& log, std::uint64_t from, std::uint64_t to) {
+  for (std::uint64_t v = from; v <= to; ++v) {
+    REQUIRE(log.stage(v, "cs-" + std::to_string(v)));
+    if (v % 7 == 0 || v == to) {
+      REQUIRE(log.flush());
+      f.io.restart();
+      f.io.poll();
+    }
+  }
+  REQUIRE(run_until(f.io, [&] { return !f.durable.empty() && f.durable.back() == to; }, 10s));
+}
 
 std::vector<std::uint64_t> one_to(std::uint64_t n) {
   std::vector<std::uint64_t> v;
@@ -184,4 +213,113 @@ TEST_CASE("etcd ledger log: after the leader key is gone an append is refused an
   CHECK_FALSE(log.stage(3, "cs-3"));  // nothing more after stepping down
   CHECK_FALSE(log.flush());
   CHECK(f.stored_versions() == one_to(1));
+}
+
+TEST_CASE("etcd ledger log: a snapshot goes in chunks of at most 1 MB; the switch drops the log and snapshots before it") {
+  Fixture f(59);
+  const cluster::LedgerKeys keys{"/t"};
+  auto owned = f.open_log(f.etcd.endpoints());
+  auto& log = *owned;
+  append(f, log, 1, 100);
+  // What other writers left: a stale chunk under the version about to be written, and chunks of
+  // an older and of a newer (never switched to) snapshot.
+  put(f, keys.chunk(60, 5), "stale");
+  put(f, keys.chunk(10, 0), "older");
+  put(f, keys.chunk(900, 0), "never switched to");
+  std::string state(2'500'000, '\0');  // three chunks
+  for (std::size_t i = 0; i < state.size(); ++i) state[i] = static_cast<char>(i * 7919 % 251);
+  log.snapshot(60, state);
+  REQUIRE(run_until(f.io, [&] { return log.snapshot_version() == 60; }, 10s));
+  CHECK(f.fatal.empty());
+
+  const auto head_kv = under(f, keys.head());
+  REQUIRE(head_kv.size() == 1);
+  CHECK(*cluster::decode_head(head_kv.front().value) == cluster::LedgerHead{static_cast<std::uint64_t>(f.leader.rev), 100, 60});
+  const auto chunks = under(f, keys.snapshot_prefix());
+  REQUIRE(chunks.size() == 3);  // only the new snapshot's: the stale, older and newer ones are gone
+  std::vector<cluster::ChunkKV> parts;
+  for (const auto& kv : chunks) {
+    CHECK(kv.value.size() <= cluster::max_chunk_bytes);
+    parts.push_back(cluster::ChunkKV{kv.key, kv.value});
+  }
+  const auto joined = cluster::join_snapshot(keys, 60, parts);
+  REQUIRE(joined);
+  CHECK(*joined == state);
+  // The log: no batch wholly at or before 60 is left, and what is left continues right after it.
+  cluster::LogAssembler rest(keys, 60);
+  const auto batches = under(f, keys.log_prefix());
+  for (const auto& kv : batches) {
+    CHECK(cluster::decode_batch(kv.value, *keys.log_version(kv.key))->back().version > 60);
+    std::string error;
+    CHECK_MESSAGE(rest.add(kv.key, kv.value, &error), error);
+  }
+  CHECK(rest.ends_at(100));
+  REQUIRE(rest.records().size() == 40);
+  CHECK(rest.records().front().version == 61);
+  CHECK(log.to_json()["snapshots"] == 1);
+
+  // A snapshot of a version etcd does not hold yet waits for it; those asked for meanwhile are
+  // replaced by the newest.
+  log.snapshot(120, "state at 120");
+  log.snapshot(130, "state at 130");
+  log.snapshot(140, "state at 140");
+  f.io.restart();
+  f.io.poll();
+  CHECK(log.snapshot_version() == 60);
+  append(f, log, 101, 140);
+  REQUIRE(run_until(f.io, [&] { return log.snapshot_version() == 140; }, 10s));
+  CHECK(log.to_json()["snapshots"] == 2);  // 120, then 140 (130 was replaced before it started)
+  CHECK(log.to_json()["snapshots_skipped"] == 1);
+  CHECK(under(f, keys.log_prefix()).empty());  // every batch is covered by the snapshot
+  const auto last = under(f, keys.snapshot_prefix());
+  REQUIRE(last.size() == 1);
+  CHECK(last.front().key == keys.chunk(140, 0));
+  CHECK(cluster::join_snapshot(keys, 140, {cluster::ChunkKV{last.front().key, last.front().value}}) == "state at 140");
+  // The log goes on after it.
+  append(f, log, 141, 150);
+  cluster::LogAssembler after(keys, 140);
+  for (const auto& kv : under(f, keys.log_prefix())) REQUIRE(after.add(kv.key, kv.value));
+  CHECK(after.ends_at(150));
+  CHECK(f.fatal.empty());
+}
+
+TEST_CASE("etcd ledger log: etcd's NOSPACE alarm holds the appends and makes the health degraded until disarmed") {
+  // A 1 MiB quota: a few puts of large values raise the alarm.
+  Fixture f(60, {"--quota-backend-bytes", "1048576"});
+  auto owned = f.open_log(f.etcd.endpoints());
+  auto& log = *owned;
+  append(f, log, 1, 10);
+  CHECK(log.health_problem().empty());
+  const std::string filler(300'000, 'x');
+  bool full = false;
+  for (int i = 0; i < 40 && !full; ++i) {
+    const auto r = await_etcd<etcd::PutResponse>(f.io, [&](auto done) {
+      f.client->put(etcd::PutRequest{"/filler/" + std::to_string(i), filler, 0, false}, std::move(done));
+    });
+    full = !r.ok() && r.error.code == etcd::Code::resource_exhausted;
+  }
+  REQUIRE(full);
+  REQUIRE(run_until(f.io, [&] { return log.health_problem().find("NOSPACE") != std::string::npos; }, 5s));
+  // Appends are held, not lost: they fail and are retried.
+  REQUIRE(log.stage(11, "cs-11"));
+  REQUIRE(log.flush());
+  run_until(f.io, [] { return false; }, 1000ms);
+  CHECK(f.durable.back() == 10);
+  CHECK(f.fatal.empty());
+  CHECK(log.to_json()["alarms"].size() == 1);
+  // The operator's way out (docs/cluster.md): delete what filled it, compact, defragment, disarm.
+  const auto deleted = await_etcd<etcd::DeleteResponse>(f.io, [&](auto done) {
+    f.client->del(etcd::DeleteRequest{"/filler/", etcd::prefix_end("/filler/"), false}, std::move(done));
+  });
+  REQUIRE(deleted.ok());
+  REQUIRE(await_etcd<etcd::Header>(f.io, [&](auto done) {
+            f.client->compact(deleted.value->header.revision, std::move(done));
+          }).ok());
+  const std::string etcd_path = TRADESHARD_ETCD_PATH;
+  const std::string ctl = "ETCDCTL_API=3 " + etcd_path.substr(0, etcd_path.rfind('/') + 1) + "etcdctl --endpoints=" +
+                          f.etcd.endpoints().front();
+  REQUIRE(std::system((ctl + " defrag >/dev/null && " + ctl + " alarm disarm >/dev/null").c_str()) == 0);
+  REQUIRE(run_until(f.io, [&] { return !f.durable.empty() && f.durable.back() == 11; }, 10s));
+  REQUIRE(run_until(f.io, [&] { return log.health_problem().empty(); }, 5s));
+  CHECK(f.stored_versions() == one_to(11));
 }

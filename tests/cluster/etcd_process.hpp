@@ -171,7 +171,10 @@ class EtcdCluster {
                                      "--initial-advertise-peer-urls", peer,
                                      "--initial-cluster", initial_cluster(),
                                      "--initial-cluster-state", existing ? "existing" : "new",
-                                     "--initial-cluster-token", "tradeshard-test"};
+                                     "--initial-cluster-token", "tradeshard-test",
+                                     // as scripts/cluster.sh runs it (docs/cluster.md "Compaction")
+                                     "--auto-compaction-mode", "periodic",
+                                     "--auto-compaction-retention", "1m"};
     for (const auto& a : extra_) args.push_back(a);
     const std::string log_path = m.dir + ".log";
     const pid_t pid = ::fork();

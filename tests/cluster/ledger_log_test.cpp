@@ -189,3 +189,134 @@ TEST_CASE("Ledger log: fenced appends land in order; a stale head or a lost lead
   won.campaign.reset();
   client.stop();
 }
+
+TEST_CASE("Ledger log: snapshot keys sort by version under their own prefix, chunks by index") {
+  const LedgerKeys keys{"/ts"};
+  CHECK(keys.snapshot(7) == "/ts/ledger/snap/00000000000000000007/");
+  CHECK(keys.chunk(7, 2) == "/ts/ledger/snap/00000000000000000007/000002");
+  CHECK(keys.chunk(7, 999) < keys.chunk(8, 0));
+  CHECK(keys.chunk(7, 10) > keys.chunk(7, 9));
+  CHECK_FALSE(keys.log_version(keys.chunk(7, 0)));  // a chunk is never read as a batch
+}
+
+TEST_CASE("Ledger log: a snapshot splits into chunks of at most 1 MB and joins back; a damaged set is refused") {
+  const LedgerKeys keys{"/ts"};
+  std::string state(2'100'000, '\0');
+  for (std::size_t i = 0; i < state.size(); ++i) state[i] = static_cast<char>(i % 253);
+  const auto chunks = split_snapshot(42, state);
+  REQUIRE(chunks.size() == 3);
+  std::vector<std::string> names;
+  std::vector<ChunkKV> kvs;
+  for (std::uint32_t i = 0; i < chunks.size(); ++i) {
+    CHECK(chunks[i].size() <= max_chunk_bytes);
+    names.push_back(keys.chunk(42, i));
+  }
+  for (std::size_t i = 0; i < chunks.size(); ++i) kvs.push_back(ChunkKV{names[i], chunks[i]});
+  CHECK(join_snapshot(keys, 42, kvs) == state);
+  // An empty state is one chunk.
+  const auto empty = split_snapshot(1, "");
+  REQUIRE(empty.size() == 1);
+  const auto one = keys.chunk(1, 0);
+  CHECK(join_snapshot(keys, 1, {ChunkKV{one, empty[0]}}) == std::string());
+
+  std::string why;
+  auto missing = kvs;
+  missing.pop_back();
+  CHECK_FALSE(join_snapshot(keys, 42, missing, &why));
+  CHECK(why.find("2 of its 3 chunks") != std::string::npos);
+  auto gap = kvs;
+  gap.erase(gap.begin() + 1);
+  CHECK_FALSE(join_snapshot(keys, 42, gap, &why));
+  CHECK(why.find("where chunk 1") != std::string::npos);
+  CHECK_FALSE(join_snapshot(keys, 43, kvs, &why));  // another version's keys
+  const auto other = split_snapshot(41, state);
+  auto mixed = kvs;
+  mixed[1].value = other[1];  // the right key, another snapshot's chunk
+  CHECK_FALSE(join_snapshot(keys, 42, mixed, &why));
+  CHECK(why.find("of version 41") != std::string::npos);
+  auto torn = kvs;
+  const std::string short_value = chunks[0].substr(0, 10);
+  torn[0].value = short_value;
+  CHECK_FALSE(join_snapshot(keys, 42, torn, &why));
+  CHECK(why.find("not a snapshot chunk") != std::string::npos);
+  CHECK_FALSE(join_snapshot(keys, 42, {}, &why));
+}
+
+TEST_CASE("Ledger log: the log after a snapshot is assembled from where it covers; gaps and short logs are refused") {
+  const LedgerKeys keys{"/ts"};
+  const auto batch = [](std::uint64_t first, std::uint64_t last) {
+    BatchWriter w;
+    for (auto v = first; v <= last; ++v) REQUIRE(w.add(v, "cs-" + std::to_string(v)));
+    return w.take();
+  };
+  std::string why;
+  {  // The snapshot at 12; the batch 10..14 straddles it: 13 and 14 are taken, then 15..20.
+    LogAssembler log(keys, 12);
+    CHECK(log.add(keys.log(10), batch(10, 14), &why));
+    CHECK(log.add(keys.log(15), batch(15, 20), &why));
+    CHECK(log.ends_at(20));
+    CHECK_FALSE(log.ends_at(21, &why));
+    CHECK(why.find("ends at version 20") != std::string::npos);
+    REQUIRE(log.records().size() == 8);
+    CHECK(log.records().front() == LogRecord{13, "cs-13"});
+    CHECK(log.batches() == std::vector<BatchSpan>{{10, 14}, {15, 20}});
+  }
+  {  // A batch wholly inside the snapshot (left by a switch never made) is skipped.
+    LogAssembler log(keys, 12);
+    CHECK(log.add(keys.log(1), batch(1, 9), &why));
+    CHECK(log.add(keys.log(10), batch(10, 14), &why));
+    CHECK(log.records().size() == 2);
+  }
+  {  // The log starts after the snapshot's next version: a gap.
+    LogAssembler log(keys, 12);
+    CHECK_FALSE(log.add(keys.log(14), batch(14, 15), &why));
+    CHECK(why.find("gap") != std::string::npos);
+  }
+  {  // A gap between batches, a batch under the wrong key, a foreign key.
+    LogAssembler log(keys, 0);
+    CHECK(log.add(keys.log(1), batch(1, 3), &why));
+    CHECK_FALSE(log.add(keys.log(5), batch(5, 6), &why));
+    CHECK_FALSE(log.add(keys.log(4), batch(5, 6), &why));
+    CHECK(why.find("does not decode") != std::string::npos);
+    CHECK_FALSE(log.add(keys.chunk(4, 0), batch(4, 6), &why));
+    CHECK(why.find("not a ledger log key") != std::string::npos);
+    CHECK(log.last() == 3);
+  }
+  {  // A head that was snapshotted whole: no batch at all.
+    LogAssembler log(keys, 40);
+    CHECK(log.ends_at(40));
+    CHECK(log.records().empty());
+  }
+}
+
+TEST_CASE("Ledger log: the switch is fenced like an append, puts the head and deletes the covered log and other snapshots") {
+  const LedgerKeys keys{"/ts"};
+  const tradeshard::cluster::etcd::LeaderKey leader{"/ts/gateway", "/ts/gateway/abc", 77, 1};
+  const auto t = switch_snapshot(keys, leader, 1234, LedgerHead{77, 500, 450}, 441);
+  REQUIRE(t.compare.size() == 2);
+  CHECK(t.compare[0].key == leader.key);
+  CHECK(t.compare[0].number == 77);
+  CHECK(t.compare[1].key == keys.head());
+  CHECK(t.compare[1].number == 1234);
+  REQUIRE(t.success.size() == 4);
+  const auto& put = std::get<tradeshard::cluster::etcd::PutRequest>(t.success[0]);
+  CHECK(put.key == keys.head());
+  CHECK(decode_head(put.value) == LedgerHead{77, 500, 450});
+  const auto& log = std::get<tradeshard::cluster::etcd::DeleteRequest>(t.success[1]);
+  CHECK(log.key == keys.log_prefix());
+  CHECK(log.range_end == keys.log(441));  // batches that begin before 441: all of them end by 440
+  const auto& older = std::get<tradeshard::cluster::etcd::DeleteRequest>(t.success[2]);
+  const auto& newer = std::get<tradeshard::cluster::etcd::DeleteRequest>(t.success[3]);
+  // The kept snapshot's chunks fall in neither range; every other snapshot's in one of them.
+  const auto inside = [](const auto& d, const std::string& k) { return k >= d.key && k < d.range_end; };
+  CHECK_FALSE(inside(older, keys.chunk(450, 0)));
+  CHECK_FALSE(inside(newer, keys.chunk(450, 0)));
+  CHECK_FALSE(inside(newer, keys.chunk(450, 2047)));
+  CHECK(inside(older, keys.chunk(449, 3)));
+  CHECK(inside(older, keys.chunk(1, 0)));
+  CHECK(inside(newer, keys.chunk(451, 0)));
+  CHECK(inside(newer, keys.chunk(45000, 0)));
+  CHECK_FALSE(inside(newer, keys.head()));
+  CHECK_FALSE(inside(older, keys.log(1)));
+  REQUIRE(t.failure.size() == 2);  // the leader key, then the head: read like an append's refusal
+}

@@ -699,12 +699,14 @@ struct EtcdView {
 // etcd, workers and node processes that register themselves, and a gateway that finds them there
 // (waiting for the nodes: cluster.min_nodes).
 struct EtcdBackedCluster {
-  explicit EtcdBackedCluster(int workers_at_start, int nodes_at_start = 0) {
+  explicit EtcdBackedCluster(int workers_at_start, int nodes_at_start = 0, json gateway_patch = json::object()) {
     for (int i = 0; i < workers_at_start; ++i) add_worker();
     for (int i = 0; i < nodes_at_start; ++i) add_node();
     json cluster{{"role", "gateway"}, {"id", "gw-1"}, {"etcd", etcd.endpoints()}, {"prefix", "/ts"}};
     if (nodes_at_start > 0) cluster["min_nodes"] = nodes_at_start;
-    gateway = std::make_unique<DaemonProcess>(test_config({{"cluster", cluster}, {"history", {{"enabled", false}}}}));
+    gateway_patch["cluster"] = cluster;
+    gateway_patch["history"] = {{"enabled", false}};
+    gateway = std::make_unique<DaemonProcess>(test_config(gateway_patch));
     REQUIRE(wait_up(static_cast<std::size_t>(workers_at_start + nodes_at_start), 10s));
   }
   // Node processes on 127.0.0.20 and up, ids np-1, np-2, …
@@ -987,4 +989,60 @@ TEST_CASE("Cluster on etcd: the ledger's log is in etcd: fills only once committ
   b.send(order("b4", "B", "buy", "100.00", "1", "BTCUSDT"));
   CHECK(expect(b, "fill", "b4")["trade_id"] == "t-4");
   CHECK(head_version() == 4);
+}
+
+TEST_CASE("Cluster on etcd: the ledger's snapshots go to etcd and the log before them is deleted; a new gateway starts from one") {
+  EtcdBackedCluster c(1, 0, {{"ledger", {{"snapshot_every", 4}}}});
+  const auto log_stats = [&] { return get(c.gateway->http_port(), "/stats")["ledger_log"]; };
+  {
+    LineClient s(c.gateway->tcp_port()), b(c.gateway->tcp_port());
+    for (int i = 1; i <= 10; ++i) {
+      const std::string n = std::to_string(i);
+      s.send(order("s" + n, "S", "sell", "100.00", "1", "BTCUSDT"));
+      expect(s, "ack", "s" + n);
+      b.send(order("b" + n, "B", "buy", "100.00", "1", "BTCUSDT"));
+      expect(b, "fill", "b" + n);
+      expect(s, "fill", "s" + n);
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (log_stats()["snapshot_version"].get<std::uint64_t>() < 8 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const json st = log_stats();
+  REQUIRE_MESSAGE(st["snapshot_version"].get<std::uint64_t>() >= 8, st.dump());
+  const std::uint64_t snap = st["snapshot_version"];
+  const tradeshard::cluster::LedgerKeys keys{"/ts"};
+  // In etcd: the head names the snapshot, its chunks are there, no batch wholly before it is.
+  const auto heads = c.view.under(keys.head());
+  REQUIRE(heads.size() == 1);
+  const auto head = tradeshard::cluster::decode_head(heads[0].value);
+  REQUIRE(head);
+  CHECK(head->version == 10);
+  CHECK(head->snapshot == snap);
+  const auto chunks = c.view.under(keys.snapshot_prefix());
+  REQUIRE(chunks.size() == 1);
+  CHECK(chunks[0].key == keys.chunk(snap, 0));
+  tradeshard::cluster::LogAssembler rest(keys, snap);
+  for (const auto& kv : c.view.under(keys.log_prefix())) {
+    std::string why;
+    CHECK_MESSAGE(rest.add(kv.key, kv.value, &why), why);
+    CHECK(tradeshard::cluster::decode_batch(kv.value, *keys.log_version(kv.key))->back().version > snap);
+  }
+  CHECK(rest.ends_at(10));
+  const std::string before_b = http_request(c.gateway->http_port(), "GET", "/accounts/B").body;
+  CHECK(before_b.find("\"qty\":\"10.00000\"") != std::string::npos);
+
+  // The machine is lost; the next gateway reads the snapshot and the log after it.
+  REQUIRE(c.gateway->stop(SIGKILL).has_value());
+  std::filesystem::remove_all(c.gateway->dir() + "/ledger");
+  c.gateway->restart();
+  REQUIRE(c.wait_up(1, 15s));
+  CHECK(c.gateway->log().find("snapshot at " + std::to_string(snap)) != std::string::npos);
+  CHECK(http_request(c.gateway->http_port(), "GET", "/accounts/B").body == before_b);
+  LineClient s(c.gateway->tcp_port()), b(c.gateway->tcp_port());
+  s.send(order("s11", "S", "sell", "100.00", "1", "BTCUSDT"));
+  expect(s, "ack", "s11");
+  b.send(order("b11", "B", "buy", "100.00", "1", "BTCUSDT"));
+  CHECK(expect(b, "fill", "b11")["trade_id"] == "t-11");
 }

@@ -1,7 +1,7 @@
 // libFuzzer target: what etcd's JSON gateway sends back (cluster mode, docs/cluster.md): every
 // answer decoder of include/tradeshard/cluster/etcd_codec.hpp, a stream body split into messages
 // wherever its bytes arrive, the member and assignment values of membership.hpp, and the ledger
-// log's head and batches (ledger_log.hpp).
+// log's head, batches, snapshot chunks and the log assembled after a snapshot (ledger_log.hpp).
 //
 // Input: byte 0 picks the decoder, byte 1 where the stream is cut; the rest is the body.
 // Oracles: nothing crashes or trips a sanitizer; a decoded key or value re-encodes to base64
@@ -29,6 +29,17 @@ void round_trip(const KeyValue& kv) {
   check(base64_decode(base64_encode(kv.value)) == kv.value);
 }
 
+// The pieces of `body` between "||" (several values in one input).
+std::vector<std::string_view> pieces(std::string_view body) {
+  std::vector<std::string_view> out;
+  for (std::size_t at = 0;;) {
+    const auto bar = body.find("||", at);
+    out.push_back(body.substr(at, bar == std::string_view::npos ? std::string_view::npos : bar - at));
+    if (bar == std::string_view::npos) return out;
+    at = bar + 2;
+  }
+}
+
 std::vector<std::string> split(std::string_view body, std::size_t cut) {
   StreamSplitter s(1 << 16);
   std::vector<std::string> out;
@@ -43,7 +54,7 @@ std::vector<std::string> split(std::string_view body, std::size_t cut) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  const int mode = data[0] % 18;
+  const int mode = data[0] % 20;
   const std::size_t cut = 1 + data[1] % 64;
   const std::string_view body(reinterpret_cast<const char*>(data + 2), size - 2);
   switch (mode) {
@@ -110,6 +121,42 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(w.take() == body);
       }
       break;
+    case 18: {
+      // A snapshot's chunks (values between "||", under the keys of version 1 + byte 1 % 8): what
+      // joins splits and joins again to the same bytes.
+      const tradeshard::cluster::LedgerKeys keys{"/f"};
+      const std::uint64_t version = 1 + data[1] % 8;
+      std::vector<std::string> names;
+      const auto values = pieces(body);
+      for (std::size_t i = 0; i < values.size(); ++i) names.push_back(keys.chunk(version, static_cast<std::uint32_t>(i)));
+      std::vector<tradeshard::cluster::ChunkKV> chunks;
+      for (std::size_t i = 0; i < values.size(); ++i) chunks.push_back({names[i], values[i]});
+      if (auto joined = tradeshard::cluster::join_snapshot(keys, version, chunks)) {
+        check(joined->size() <= body.size());
+        const auto again = tradeshard::cluster::split_snapshot(version, *joined);
+        std::vector<tradeshard::cluster::ChunkKV> kvs;
+        for (std::size_t i = 0; i < again.size(); ++i) kvs.push_back({names.size() > i ? names[i] : "", again[i]});
+        if (again.size() <= names.size()) check(tradeshard::cluster::join_snapshot(keys, version, kvs) == joined);
+      }
+      break;
+    }
+    case 19: {
+      // The log after a snapshot at byte 1 % 16: batches between "||", each keyed by its first
+      // version (its first byte % 32 + 1); what the assembler takes is contiguous from the snapshot.
+      const tradeshard::cluster::LedgerKeys keys{"/f"};
+      const std::uint64_t snapshot = data[1] % 16;
+      tradeshard::cluster::LogAssembler log(keys, snapshot);
+      for (const auto piece : pieces(body)) {
+        if (piece.empty()) continue;
+        const std::uint64_t first = 1 + static_cast<unsigned char>(piece[0]) % 32;
+        if (!log.add(keys.log(first), piece.substr(1))) break;
+      }
+      std::uint64_t expect = snapshot + 1;
+      for (const auto& r : log.records()) check(r.version == expect++);
+      check(log.last() == expect - 1);
+      check(log.ends_at(log.last()));
+      break;
+    }
     default: {
       const auto decoded = base64_decode(body);
       if (decoded) check(base64_encode(*decoded) == body);
