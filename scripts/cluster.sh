@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
-# A local tradeshard cluster on loopback (docs/cluster.md): etcd, a gateway, worker processes and
-# node processes, each on its own 127.0.0.x address, from config/tradeshard.json.
+# A local tradeshard cluster on loopback (docs/cluster.md): etcd, a gateway, worker processes,
+# node processes and ledger replicas, each on its own 127.0.0.x address, from config/tradeshard.json.
 #
-#   scripts/cluster.sh start DIR [WORKERS]   start (default 3 workers, and a node process per
-#                                            processing-node slot of the config: 2); returns once
-#                                            the gateway serves orders and every link is up
+#   scripts/cluster.sh start DIR [WORKERS]   start (default 3 workers, a node process per
+#                                            processing-node slot of the config: 2, and REPLICAS
+#                                            replica processes: 1); returns once the gateway
+#                                            serves orders, every link is up and the replicas follow
 #   scripts/cluster.sh stop DIR              SIGTERM everything started in DIR (etcd last)
 #
 # DIR/cluster.json then says where everything is:
-#   {"etcd":"http://…","gateway":{"pid","tcp","http"},"workers":[{"id","pid","addr"}],
-#    "nodes":[{"id","pid","addr"}]}
+#   {"etcd":"http://…","gateway":{"pid","tcp","http"},"gateways":[{"id","pid","tcp","http"}],
+#    "workers":[{"id","pid","addr"}],"nodes":[{"id","pid","addr"}],"replicas":[{"id","pid","http"}]}
+# ("gateway" is the leader at start; "gateways" lists every gateway, the leader included.)
 # Each process logs to DIR/<id>.log; configs are DIR/<id>.json; etcd's data is DIR/etcd.
 # The workers register in etcd and the gateway finds them there (cluster.etcd). TRADESHARDD
 # overrides the binary (default build/tradeshardd), ETCD etcd's (default: etcd on the PATH).
-# The nodes register in etcd too; the gateway waits for all of them (cluster.min_nodes). Not yet
-# here: standby gateways.
+# The nodes register in etcd too; the gateway waits for all of them (cluster.min_nodes). The
+# replicas follow the ledger's log in etcd. Not yet here: standby gateways.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 bin="${TRADESHARDD:-$root/build/tradeshardd}"
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 2 ] || usage
 cmd="$1"
 dir="$2"
@@ -51,6 +53,7 @@ case "$cmd" in
 esac
 
 workers="${3:-3}"
+replicas="${REPLICAS:-1}"
 etcd_bin="${ETCD:-$(command -v etcd || true)}"
 [ -x "$bin" ] || { echo "cluster.sh: $bin not found (make build first, or set TRADESHARDD)"; exit 1; }
 [ -n "$etcd_bin" ] && [ -x "$etcd_bin" ] || { echo "cluster.sh: etcd not found (scripts/install-deps.sh installs it, or set ETCD)"; exit 1; }
@@ -60,9 +63,9 @@ dir="$(cd "$dir" && pwd)"
 
 # Configs: free ports picked now, one 127.0.0.x per process (the gateway on .2, workers from .3,
 # then the nodes, etcd on .10).
-python3 - "$root/config/tradeshard.json" "$dir" "$workers" <<'EOF'
+python3 - "$root/config/tradeshard.json" "$dir" "$workers" "$replicas" <<'EOF'
 import json, socket, sys
-base, out, n = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+base, out, n, nrep = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 
 def free_port(ip):
     s = socket.socket()
@@ -97,7 +100,19 @@ gw["cluster"] = {"role": "gateway", "id": "gw-1", "etcd": endpoints, "min_nodes"
 gw["ledger"] = dict(base.get("ledger", {}), data_dir=f"{out}/gateway/ledger")
 gw["history"] = dict(base.get("history", {}), dir=f"{out}/gateway/history", archive_dir=f"{out}/gateway/history-archive")
 json.dump(gw, open(f"{out}/gateway.json", "w"), indent=2)
-json.dump({"etcd": etcd, "workers": peers, "nodes": nodes, "gateway": gw["listen"]}, open(f"{out}/plan.json", "w"))
+replicas = []
+for i in range(nrep):  # replicas from 127.0.0.11
+    ip = f"127.0.0.{11 + i}"
+    rid = f"r-{i + 1}"
+    cfg = dict(base)
+    cfg["listen"] = {"tcp": f"{ip}:{free_port(ip)}", "http": f"{ip}:{free_port(ip)}"}  # tcp: not opened
+    cfg["cluster"] = {"role": "replica", "id": rid, "etcd": endpoints}
+    cfg["history"] = {"enabled": False}
+    cfg.pop("feeds", None)
+    replicas.append({"id": rid, "http": cfg["listen"]["http"]})
+    json.dump(cfg, open(f"{out}/{rid}.json", "w"), indent=2)
+json.dump({"etcd": etcd, "workers": peers, "nodes": nodes, "gateway": gw["listen"], "replicas": replicas},
+          open(f"{out}/plan.json", "w"))
 EOF
 plan() { python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"p": p}))' "$dir/plan.json" "$1"; }
 
@@ -140,6 +155,10 @@ for i in $(seq 1 "$workers"); do wait_ports "worker-$i"; done
 for id in "${node_ids[@]}"; do wait_ports "$id"; done
 gw_pid="$(start_process gateway gateway)"
 wait_ports gateway
+replica_ids=($(plan '" ".join(r["id"] for r in p["replicas"])'))
+replica_pids=()
+for id in "${replica_ids[@]}"; do replica_pids+=("$(start_process "$id" replica)"); done
+for id in "${replica_ids[@]}"; do wait_ports "$id"; done
 
 http="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["http"])' "$dir/plan.json")"
 for _ in $(seq 1 200); do
@@ -151,20 +170,31 @@ sys.exit(0 if c["members"] and all(m["state"] == "up" for m in c["members"]) els
   fi
   sleep 0.05
 done
+for id in "${replica_ids[@]}"; do  # following: bootstrapped from etcd and watching
+  rhttp="$(plan "[r['http'] for r in p['replicas'] if r['id'] == '$id'][0]")"
+  for _ in $(seq 1 200); do
+    curl -sf "http://$rhttp/stats" 2>/dev/null | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["ledger_follower"]["watching"] else 1)' && break
+    sleep 0.05
+  done
+done
 
-python3 - "$dir" "$gw_pid" "${node_pids[*]}" "${worker_pids[@]}" <<'EOF'
+python3 - "$dir" "$gw_pid" "${node_pids[*]}" "${replica_pids[*]}" "${worker_pids[@]}" <<'EOF'
 import json, sys
-out, gw_pid, pids = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[4:]]
+out, gw_pid, pids = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[5:]]
 npids = [int(p) for p in sys.argv[3].split()]
+rpids = [int(p) for p in sys.argv[4].split()]
 plan = json.load(open(f"{out}/plan.json"))
+gateway = {"pid": gw_pid, "tcp": plan["gateway"]["tcp"], "http": plan["gateway"]["http"]}
 cluster = {
     "etcd": f"http://{plan['etcd']['client']}",
-    "gateway": {"pid": gw_pid, "tcp": plan["gateway"]["tcp"], "http": plan["gateway"]["http"]},
+    "gateway": gateway,
+    "gateways": [dict(id="gw-1", **gateway)],
     "workers": [{"id": w["id"], "pid": pid, "addr": w["addr"]} for w, pid in zip(plan["workers"], pids)],
     "nodes": [{"id": n["id"], "pid": pid, "addr": n["addr"]} for n, pid in zip(plan["nodes"], npids)],
+    "replicas": [{"id": r["id"], "pid": pid, "http": r["http"]} for r, pid in zip(plan["replicas"], rpids)],
 }
 json.dump(cluster, open(f"{out}/cluster.json", "w"), indent=2)
 print(json.dumps(cluster))
 EOF
 curl -sf "http://$http/cluster" >/dev/null || { echo "cluster.sh: the gateway does not answer; see $dir/gateway.log"; stop; exit 1; }
-echo "cluster.sh: gateway on $http (HTTP), $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$dir/plan.json") (TCP); $workers workers, ${#node_ids[@]} nodes"
+echo "cluster.sh: gateway on $http (HTTP), $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$dir/plan.json") (TCP); $workers workers, ${#node_ids[@]} nodes, ${#replica_ids[@]} replicas"

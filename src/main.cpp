@@ -54,7 +54,7 @@ void raise_open_files_limit(std::uint32_t max_connections) {
 void usage() {
   std::cout << "usage: tradeshardd [--config FILE] [--role ROLE] [--check-config] [--ports-file FILE] [--version]\n"
                "  --config FILE      JSON config (default config/tradeshard.json)\n"
-               "  --role ROLE        embedded (default), gateway, worker or node: overrides cluster.role (docs/cluster.md)\n"
+               "  --role ROLE        embedded (default), gateway, worker, node or replica: overrides cluster.role (docs/cluster.md)\n"
                "  --check-config     validate the config and exit 0 (valid) or 1 (invalid)\n"
                "  --ports-file FILE  write the bound ports as JSON once listening (for tests, port 0)\n";
 }
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
       }
     }
     if (!known) {
-      std::cerr << "tradeshardd: --role must be embedded, gateway, worker or node (got \"" << role << "\")\n";
+      std::cerr << "tradeshardd: --role must be embedded, gateway, worker, node or replica (got \"" << role << "\")\n";
       return 1;
     }
     if (config.cluster.role == tradeshard::app::Role::gateway && config.cluster.workers.empty() &&
@@ -113,10 +113,16 @@ int main(int argc, char** argv) {
                 << ": cluster.workers: a gateway needs at least one worker process (or cluster.etcd to find them)\n";
       return 1;
     }
-    if ((config.cluster.role == tradeshard::app::Role::worker || config.cluster.role == tradeshard::app::Role::node) &&
+    if ((config.cluster.role == tradeshard::app::Role::worker || config.cluster.role == tradeshard::app::Role::node ||
+         config.cluster.role == tradeshard::app::Role::replica) &&
         config.cluster.id.empty()) {
       std::cerr << "tradeshardd: " << config_path << ": cluster.id: a " << tradeshard::app::to_string(config.cluster.role)
                 << " needs an id\n";
+      return 1;
+    }
+    if (config.cluster.role == tradeshard::app::Role::replica && config.cluster.etcd.empty()) {
+      std::cerr << "tradeshardd: " << config_path
+                << ": cluster.etcd: a replica follows the ledger's log in etcd: list etcd's endpoints\n";
       return 1;
     }
   }

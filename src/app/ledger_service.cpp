@@ -3,6 +3,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "tradeshard/core/hash.hpp"
 #include "tradeshard/ledger/codec.hpp"
 #include "tradeshard/ledger/ledger_state.hpp"
 
@@ -41,24 +42,55 @@ LedgerService::LedgerService(const Config& config, const core::InstrumentTable& 
 
 std::string LedgerService::recover(const std::optional<std::string>& snapshot, const std::vector<std::string>& records) {
   if (snapshot) {
-    auto s = ledger::decode_snapshot(*snapshot, &rules_);
-    if (!s.ok() || !s.value) return "ledger snapshot does not decode (config instruments changed?)";
-    if (!coord_.restore(*s.value)) return "ledger snapshot could not be restored";
+    if (auto err = restore_snapshot(*snapshot); !err.empty()) return err;
   }
-  std::uint64_t n = 0;
   for (const auto& bytes : records) {
-    ++n;
-    auto cs = ledger::decode_change_set(bytes);
-    if (!cs.ok()) return "ledger record " + std::to_string(n) + " after the snapshot does not decode";
-    const auto r = coord_.replay(cs.value);
-    if (!r.committed) {
-      return "ledger record version " + std::to_string(cs.value.version) + " does not apply: " +
-             std::string(ledger::to_string(r.error));
-    }
+    if (auto err = replay(bytes); !err.empty()) return err;
   }
   // What was recovered was read back from the files.
   stats_.durable_version = coord_.committed_version();
   return {};
+}
+
+std::string LedgerService::restore_snapshot(std::string_view bytes) {
+  auto s = ledger::decode_snapshot(bytes, &rules_);
+  if (!s.ok() || !s.value) {
+    return "ledger snapshot does not decode (" + std::string(ledger::to_string(s.error)) + "; config instruments changed?)";
+  }
+  if (!coord_.restore(*s.value)) return "ledger snapshot could not be restored";
+  stats_.durable_version = coord_.committed_version();
+  return {};
+}
+
+std::string LedgerService::replay(std::string_view change_set) {
+  const auto next = coord_.committed_version() + 1;
+  auto cs = ledger::decode_change_set(change_set);
+  if (!cs.ok()) {
+    return "ledger record version " + std::to_string(next) + " does not decode (" +
+           std::string(ledger::to_string(cs.error)) + ")";
+  }
+  const auto r = coord_.replay(cs.value);
+  if (!r.committed) {
+    return "ledger record version " + std::to_string(cs.value.version) + " does not apply: " +
+           std::string(ledger::to_string(r.error));
+  }
+  stats_.durable_version = coord_.committed_version();
+  checkpoint();
+  return {};
+}
+
+std::uint64_t LedgerService::digest() const {
+  const auto* state = coord_.committed_state();
+  if (state == nullptr) return 0;
+  std::string bytes;
+  ledger::encode(*state, bytes);
+  return core::stable_hash(bytes);
+}
+
+void LedgerService::checkpoint() {
+  if (checkpoint_every_ == 0 || coord_.committed_version() % checkpoint_every_ != 0) return;
+  if (checkpoints_.size() == 16) checkpoints_.erase(checkpoints_.begin());
+  checkpoints_.push_back(Checkpoint{coord_.committed_version(), digest()});
 }
 
 bool LedgerService::available() const {
@@ -75,6 +107,7 @@ bool LedgerService::propose(ledger::ChangeSet& cs) {
   }
   ++stats_.commits;
   ++since_snapshot_;
+  checkpoint();
   if (log_) {
     buf_.clear();
     ledger::encode(cs, buf_);

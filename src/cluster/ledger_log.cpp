@@ -17,6 +17,12 @@ constexpr std::size_t kFrame = 8 + 4;           // [u64 version][u32 length]
 constexpr std::string_view kChunkMagic = "TSSC1\n";  // tradeshard snapshot chunk, format 1
 constexpr std::size_t kChunkHeader = kChunkMagic.size() + 8 + 4 + 4;  // [u64 version][u32 index][u32 count]
 
+std::string fmt_hex(std::uint64_t v) {
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(v));
+  return out;
+}
+
 std::string digits(std::uint64_t v, int width) {
   char out[24];
   std::snprintf(out, sizeof out, "%0*llu", width, static_cast<unsigned long long>(v));
@@ -74,6 +80,58 @@ std::optional<LedgerHead> decode_head(std::string_view value, std::string* error
   if (h.epoch == 0) return fail("\"epoch\": a leader's, never 0");
   if (h.snapshot > h.version) return fail("\"snapshot\" after \"version\"");
   return h;
+}
+
+namespace {
+json digest_json(const DigestAt& d) { return json{{"version", d.version}, {"digest", fmt_hex(d.digest)}}; }
+}  // namespace
+
+std::string encode(const FollowerStatus& s) {
+  return json{{"id", s.id},
+              {"process", s.process},
+              {"http", s.http},
+              {"applied", s.applied},
+              {"checkpoint", s.checkpoint ? digest_json(*s.checkpoint) : json(nullptr)},
+              {"digest", digest_json(s.current)}}
+      .dump();
+}
+
+std::optional<FollowerStatus> decode_follower(std::string_view value, std::string* error) {
+  const auto fail = [error](const std::string& why) -> std::optional<FollowerStatus> {
+    if (error != nullptr) *error = why;
+    return std::nullopt;
+  };
+  const json j = json::parse(value, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail("not a JSON object");
+  for (const char* f : {"id", "process", "http", "applied", "checkpoint", "digest"}) {
+    if (!j.contains(f)) return fail(std::string("no \"") + f + "\"");
+  }
+  if (j.size() != 6) return fail("unknown fields");
+  if (!j["id"].is_string() || j["id"].get<std::string>().empty()) return fail("\"id\": a non-empty string");
+  if (!j["process"].is_string() || (j["process"] != "replica" && j["process"] != "standby")) {
+    return fail("\"process\": \"replica\" or \"standby\"");
+  }
+  if (!j["http"].is_string()) return fail("\"http\": host:port");
+  if (!j["applied"].is_number_unsigned()) return fail("\"applied\": a non-negative integer");
+  const auto digest_of = [](const json& d) -> std::optional<DigestAt> {
+    if (!d.is_object() || d.size() != 2 || !d.contains("version") || !d.contains("digest")) return std::nullopt;
+    if (!d["version"].is_number_unsigned() || !d["digest"].is_string()) return std::nullopt;
+    const auto hex = d["digest"].get<std::string>();
+    std::uint64_t v = 0;
+    const auto r = std::from_chars(hex.data(), hex.data() + hex.size(), v, 16);
+    if (hex.size() != 16 || r.ec != std::errc{} || r.ptr != hex.data() + hex.size()) return std::nullopt;
+    return DigestAt{d["version"].get<std::uint64_t>(), v};
+  };
+  FollowerStatus s{j["id"].get<std::string>(), j["process"].get<std::string>(), j["http"].get<std::string>(),
+                   j["applied"].get<std::uint64_t>(), std::nullopt, {}};
+  if (!j["checkpoint"].is_null()) {
+    s.checkpoint = digest_of(j["checkpoint"]);
+    if (!s.checkpoint) return fail("\"checkpoint\": null or {\"version\", \"digest\": 16 hex digits}");
+  }
+  const auto current = digest_of(j["digest"]);
+  if (!current) return fail("\"digest\": {\"version\", \"digest\": 16 hex digits}");
+  s.current = *current;
+  return s;
 }
 
 bool BatchWriter::fits(std::size_t size) const noexcept {

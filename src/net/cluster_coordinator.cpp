@@ -263,6 +263,7 @@ ClusterCoordinator::ClusterCoordinator(asio::io_context& io, const app::ClusterC
       members_(io, client_, keys_.members("worker")),
       node_members_(io, client_, keys_.members("node")),
       leader_watch_(io, client_, seed_.leader.key),
+      followers_(io, client_, cluster::LedgerKeys{config.prefix}.followers()),
       retry_(io) {
   wanted_ = seed_.assignments;
 }
@@ -287,6 +288,24 @@ void ClusterCoordinator::start(std::function<void(const std::string&, const Memb
   });
   watch(members_, "worker");
   watch(node_members_, "node");
+  followers_.start([](const cluster::PrefixMirror::State&) {});  // read when asked (followers())
+}
+
+void ClusterCoordinator::proclaim(const std::string& value) {
+  client_.proclaim(seed_.leader, value, [this, value](etcd::Result<etcd::Header> r) {
+    if (stopped_) return;
+    if (!r.ok()) {
+      spdlog::get("main")->warn("etcd: proclaiming {} as the leader's value: {}", value, etcd::describe(r.error));
+    }
+  });
+}
+
+std::vector<cluster::FollowerStatus> ClusterCoordinator::followers() const {
+  std::vector<cluster::FollowerStatus> out;
+  for (const auto& [key, kv] : followers_.state()) {
+    if (auto f = cluster::decode_follower(kv.value)) out.push_back(std::move(*f));
+  }
+  return out;
 }
 
 void ClusterCoordinator::watch(cluster::PrefixMirror& mirror, const std::string& role) {
@@ -306,6 +325,7 @@ void ClusterCoordinator::stop() {
   members_.stop();
   node_members_.stop();
   leader_watch_.stop();
+  followers_.stop();
   lease_.stop();
   client_.stop();
 }
@@ -315,6 +335,7 @@ void ClusterCoordinator::release(std::function<void()> done) {
   members_.stop();
   node_members_.stop();
   leader_watch_.stop();
+  followers_.stop();
   auto once = std::make_shared<std::function<void()>>(std::move(done));
   const auto finish = [this, once] {
     if (!*once) return;

@@ -65,7 +65,14 @@ class ClusterCoordinator {
   // resolved by reading the key back.
   void assign(const std::string& role, std::vector<std::string> hosts);
 
+  // The leader key's value again, with the addresses the listeners bound (a port 0 in the config
+  // is only known then): what GET /leader shows on every gateway and replica.
+  void proclaim(const std::string& value);
+
   [[nodiscard]] std::uint64_t epoch() const noexcept;
+  // The followers (replica processes, standby gateways) as they publish themselves under
+  // <prefix>/replicas/ (a value that does not decode is left out), by id.
+  [[nodiscard]] std::vector<cluster::FollowerStatus> followers() const;
   [[nodiscard]] nlohmann::json to_json() const;  // /cluster "etcd"
   [[nodiscard]] std::string health_problem() const;
 
@@ -84,6 +91,7 @@ class ClusterCoordinator {
   cluster::PrefixMirror members_;       // <prefix>/members/worker/
   cluster::PrefixMirror node_members_;  // <prefix>/members/node/
   cluster::PrefixMirror leader_watch_;  // the leader key itself: gone or replaced = step down
+  cluster::PrefixMirror followers_;     // <prefix>/replicas/
   boost::asio::steady_timer retry_;
   std::function<void(const std::string&)> on_fatal_;
   std::function<void(const std::string&, const Members&)> on_members_;

@@ -26,7 +26,10 @@
 #include "link_manager.hpp"
 #include "ledger_storage.hpp"
 #include "etcd_ledger_log.hpp"
+#include "follower_registration.hpp"
 #include "http_api.hpp"
+#include "ledger_follower.hpp"
+#include "views.hpp"
 #include "routes.hpp"
 #include "tradeshard/net/server.hpp"
 
@@ -51,6 +54,9 @@ std::unique_ptr<app::Venue> cluster_venue(const app::Config& c, link::RemoteVenu
   remote = venue.get();
   return venue;
 }
+// Digests of the ledger's state every this many versions, on an etcd gateway and its followers
+// (/replicas/consistency compares them): O(state) each, so not every version.
+constexpr std::uint64_t kCheckpointEvery = 1000;
 // Cluster gateway with cluster.etcd: lead and learn the workers and nodes before anything is built.
 std::optional<ClusterSeed> lead_if_etcd(app::Config& c) {
   if (c.cluster.role != app::Role::gateway || c.cluster.etcd.empty()) return std::nullopt;
@@ -94,13 +100,15 @@ struct Daemon::Impl {
     gateway.set_stats_source([this](bool full) { return dashboard.render(full); });
     if (seed) {
       attach_etcd_log();
+    } else if (follows()) {
+      attach_follower();
     } else if (c.ledger.durable) {
       storage = std::make_unique<LedgerStorage>(
           io, c.ledger, gateway.ledger(),
           LedgerStorage::Hooks{[this](std::uint64_t v) { server.on_durable(v); }, [this] { server.durability_failed(); }});
       server.on_durable(gateway.ledger().coordinator().committed_version());  // what recovery loaded is on disk
     }
-    if (c.history.enabled) {
+    if (c.history.enabled && !follows()) {
       history = std::make_unique<history::HistoryService>(
           c.history, [this](std::function<void()> f) { boost::asio::post(io, std::move(f)); });
       gateway.set_history(history.get());
@@ -108,6 +116,7 @@ struct Daemon::Impl {
     }
     std::random_device seed;  // backoff jitter only: feeds must not reconnect in lockstep
     for (const auto& f : c.feeds) {
+      if (follows()) break;  // market data goes to the leading gateway
       feeds.push_back(std::make_shared<FeedClient>(io, f, gateway, [this] { server.schedule_pump(); }, seed()));
       server.http_api().add_feed([feed = feeds.back().get()] { return feed->stats_json(); });
     }
@@ -137,9 +146,92 @@ struct Daemon::Impl {
     }
     spdlog::get("ledger")->info("ledger: recovered version {} from etcd; fills are released after {}",
                                 ledger.coordinator().committed_version(), app::to_string(config.ledger.ack_after));
+    ledger.keep_checkpoints(kCheckpointEvery);
     auto& api = server.http_api();
     api.add_stats_section("ledger_log", [this] { return etcd_log->to_json(); });
     api.add_health_check([this] { return etcd_log->health_problem(); });
+    api.set_replica_extras(HttpApi::ReplicaExtras{
+        [this](nlohmann::json& body) {
+          views::add_followers(body, gateway.ledger(), coordinator->followers(), etcd_log->etcd_members());
+        },
+        [this](nlohmann::json& body) { views::add_follower_digests(body, gateway.ledger(), coordinator->followers()); }});
+    api.route("GET", "/leader", false, [this](const HttpRequest&, const HttpApi::Params&) {
+      auto j = leader_value();
+      j["epoch"] = config.cluster.epoch;
+      return HttpApi::reply(200, j);
+    });
+  }
+  // The leader key's value: this gateway's id and the addresses its listeners bound.
+  nlohmann::json leader_value() const {
+    return nlohmann::json{{"id", config.cluster.id.empty() ? "gateway" : config.cluster.id},
+                          {"tcp", config.tcp.host + ":" + std::to_string(server.tcp_port())},
+                          {"http", config.http.host + ":" + std::to_string(server.http_port())}};
+  }
+  // A replica process: the ledger follows the log in etcd (docs/cluster.md "Replicas"); HTTP
+  // serves it read-only; no client listener, feed or history.
+  [[nodiscard]] bool follows() const { return config.cluster.role == app::Role::replica; }
+  void attach_follower() {
+    cluster::EtcdOptions o;
+    o.endpoints = config.cluster.etcd;
+    follower_client = std::make_unique<cluster::EtcdClient>(io, o);
+    auto& ledger = gateway.ledger();
+    ledger.keep_checkpoints(kCheckpointEvery);
+    follower = std::make_unique<LedgerFollower>(
+        io, *follower_client, config.cluster.prefix, ledger.coordinator().committed_version(),
+        LedgerFollower::Sink{[this](std::uint64_t, const std::string& b) { return gateway.ledger().restore_snapshot(b); },
+                             [this](std::uint64_t, const std::string& b) { return gateway.ledger().replay(b); }});
+    registration = std::make_unique<FollowerRegistration>(io, *follower_client, config.cluster,
+                                                          [this] { return follower_status(); });
+    auto& api = server.http_api();
+    api.set_read_only(std::string(app::to_string(config.cluster.role)) + " " + config.cluster.id +
+                          " serves reads only: orders and admin actions go to the leading gateway (GET /leader)",
+                      [this] { return leader; });
+    api.add_stats_section("ledger_follower", [this] { return follower->to_json(); });
+    api.add_stats_section("registration", [this] { return registration->to_json(); });
+    api.add_health_check([this] {
+      auto p = follower->health_problem();
+      return p.empty() ? registration->health_problem() : p;
+    });
+    api.route("GET", "/leader", false, [this](const HttpRequest&, const HttpApi::Params&) {
+      if (leader.is_null()) return HttpApi::error(503, "no_leader", "no gateway leads the cluster now");
+      return HttpApi::reply(200, leader);
+    });
+  }
+  // What this follower publishes: its applied version, the digest there (computed again only
+  // when the version moved) and its last checkpoint.
+  cluster::FollowerStatus follower_status() {
+    const auto& l = gateway.ledger();
+    const auto applied = l.coordinator().committed_version();
+    if (applied != digest_at.version || digest_at.version == 0) digest_at = cluster::DigestAt{applied, l.digest()};
+    cluster::FollowerStatus s{config.cluster.id, "replica",
+                              config.http.host + ":" + std::to_string(server.http_port()), applied, std::nullopt,
+                              digest_at};
+    if (!l.checkpoints().empty()) s.checkpoint = cluster::DigestAt{l.checkpoints().back().version, l.checkpoints().back().digest};
+    return s;
+  }
+  // GET /leader on a follower: the election's leader as etcd shows it (observed).
+  void observe_leader() {
+    leader_observe = follower_client->observe(
+        cluster::Keys{config.cluster.prefix}.election(),
+        [this](const cluster::etcd::LeaderResponse& r) {
+          if (r.kv.key.empty()) {
+            leader = nullptr;
+            return;
+          }
+          auto v = nlohmann::json::parse(r.kv.value, nullptr, false);
+          if (!v.is_object()) v = nlohmann::json::object();
+          leader = nlohmann::json{{"id", v.value("id", "")},
+                                  {"tcp", v.value("tcp", "")},
+                                  {"http", v.value("http", "")},
+                                  {"epoch", r.kv.create_revision}};
+        },
+        [this](const cluster::etcd::Error&) {
+          leader = nullptr;
+          observe_timer.expires_after(std::chrono::milliseconds(500));
+          observe_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) observe_leader();
+          });
+        });
   }
   // Cluster gateway with cluster.nodes: the processing-node slots run in node processes.
   void attach_nodes() {
@@ -239,6 +331,10 @@ struct Daemon::Impl {
     for (auto& f : feeds) f->stop();
     if (links) links->stop();
     if (node_links) node_links->stop();
+    if (follower) follower->stop();
+    if (registration) registration->stop();
+    observe_timer.cancel();
+    leader_observe.reset();
     server.stop([this] {
       if (!coordinator || exit_code != 0) return io.stop();
       coordinator->release([this] { io.stop(); });  // the leader key goes now, not a TTL later
@@ -266,6 +362,15 @@ struct Daemon::Impl {
   // After io: its threads are joined (stop) before the loop they post to is destroyed.
   std::unique_ptr<history::HistoryService> history;
   std::unique_ptr<EtcdLedgerLog> etcd_log;  // cluster gateway on etcd: the ledger's log
+  // A replica process: its etcd client (declared first: destroyed after what uses it), the
+  // follower of the ledger's log, its status in etcd, the leader it observes.
+  std::unique_ptr<cluster::EtcdClient> follower_client;
+  std::unique_ptr<LedgerFollower> follower;
+  std::unique_ptr<FollowerRegistration> registration;
+  std::unique_ptr<cluster::EtcdClient::Stream> leader_observe;
+  boost::asio::steady_timer observe_timer{io};
+  nlohmann::json leader;  // GET /leader on a follower (null: none known)
+  cluster::DigestAt digest_at;
   std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
 };
 
@@ -276,7 +381,7 @@ int Daemon::run(const std::string& ports_file) {
   auto& d = *impl_;
   auto log = spdlog::get("main");
   std::signal(SIGPIPE, SIG_IGN);
-  d.server.start();
+  d.server.start(!d.follows());
   if (!ports_file.empty()) {
     const std::string tmp = ports_file + ".tmp";
     std::ofstream(tmp) << "{\"tcp\":" << d.server.tcp_port() << ",\"http\":" << d.server.http_port() << "}\n";
@@ -295,7 +400,13 @@ int Daemon::run(const std::string& ports_file) {
   for (auto& f : d.feeds) f->start();  // after the Server: ticks may publish to subscribers at once
   if (d.links) d.links->start();
   if (d.node_links) d.node_links->start();
+  if (d.follower) {
+    d.follower->start();
+    d.registration->start();
+    d.observe_leader();
+  }
   if (d.coordinator) {
+    d.coordinator->proclaim(d.leader_value().dump());
     d.coordinator->start([&d](const std::string& role, const auto& members) { d.on_members(role, members); },
                          [&d](const std::string& why) { d.fatal(why); });
   }

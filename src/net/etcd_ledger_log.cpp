@@ -282,7 +282,8 @@ void EtcdLedgerLog::fatal(const std::string& why) {
 }
 
 // etcd's alarms, every second: NOSPACE means etcd takes no writes until an operator frees space
-// (docs/cluster.md), so the ledger's appends stall and /health says why.
+// (docs/cluster.md), so the ledger's appends stall and /health says why. With them, etcd's
+// members and the status of the member answering (its leader, its database size) for /replicas.
 void EtcdLedgerLog::poll_alarms() {
   if (stopped_) return;
   client_.alarms([this](etcd::Result<etcd::AlarmResponse> r) {
@@ -294,11 +295,34 @@ void EtcdLedgerLog::poll_alarms() {
       if (now != alarms_ && now.empty()) spdlog::get("ledger")->info("ledger log: etcd's alarms are cleared");
       alarms_ = std::move(now);
     }
-    alarm_timer_.expires_after(std::chrono::seconds(1));
-    alarm_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) poll_alarms();
+    client_.member_list([this](etcd::Result<etcd::MemberListResponse> m) {
+      if (stopped_) return;
+      if (m.ok()) members_ = std::move(m.value->members);
+      client_.status([this](etcd::Result<etcd::StatusResponse> st) {
+        if (stopped_) return;
+        if (st.ok()) {
+          etcd_leader_ = st.value->leader;
+          etcd_db_size_ = st.value->db_size;
+        }
+        alarm_timer_.expires_after(std::chrono::seconds(1));
+        alarm_timer_.async_wait([this](const boost::system::error_code& ec) {
+          if (!ec) poll_alarms();
+        });
+      });
     });
   });
+}
+
+nlohmann::json EtcdLedgerLog::etcd_members() const {
+  auto out = nlohmann::json::array();
+  for (const auto& m : members_) {
+    out.push_back({{"id", fmt::format("{:x}", m.id)},
+                   {"name", m.name},
+                   {"client_urls", m.client_urls},
+                   {"leader", m.id == etcd_leader_},
+                   {"learner", m.learner}});
+  }
+  return out;
 }
 
 nlohmann::json EtcdLedgerLog::to_json() const {
@@ -319,6 +343,7 @@ nlohmann::json EtcdLedgerLog::to_json() const {
                         {"snapshot_writing", snap_ ? nlohmann::json(snap_->version) : nlohmann::json(nullptr)},
                         {"snapshot_error", snapshot_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(snapshot_error_)},
                         {"alarms", alarms_},
+                        {"etcd_db_size", etcd_db_size_},
                         {"last_error", last_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error_)}};
 }
 

@@ -12,7 +12,7 @@
 // and deletes the log before them (ledger_log.hpp). The latest snapshot asked for wins: one is
 // written at a time, and one asked for meanwhile waits (a newer one replaces it).
 // Health: an append waiting over a second, failing appends, or an etcd alarm (NOSPACE: etcd
-// takes no more writes) make the gateway degraded; etcd's alarms are read every second.
+// takes no more writes) make the gateway degraded; etcd's alarms (and members) are read every second.
 // Loop thread only; its own etcd connections (an append, a chunk and an alarm read at most in
 // flight, one connection each), so the log never waits behind a watch or a lease.
 #include <boost/asio/io_context.hpp>
@@ -65,6 +65,8 @@ class EtcdLedgerLog final : public app::LedgerLog {
   [[nodiscard]] std::uint64_t snapshot_version() const noexcept { return head_.snapshot; }
   [[nodiscard]] nlohmann::json to_json() const;      // /replicas "etcd_log"
   [[nodiscard]] std::string health_problem() const;  // "" when healthy
+  // etcd's members as last listed (every second): [{"id","name","client_urls","leader","learner"}].
+  [[nodiscard]] nlohmann::json etcd_members() const;
 
  private:
   struct Batch {
@@ -118,6 +120,9 @@ class EtcdLedgerLog final : public app::LedgerLog {
   std::uint64_t snapshots_ = 0, snapshot_bytes_ = 0, snapshots_skipped_ = 0;
   std::string last_error_, snapshot_error_;
   std::vector<std::string> alarms_;  // etcd's alarms, e.g. "NOSPACE on member 8e9e05c52164694d"
+  std::vector<cluster::etcd::Member> members_;
+  std::uint64_t etcd_leader_ = 0;
+  std::int64_t etcd_db_size_ = 0;
 };
 
 }  // namespace tradeshard::net

@@ -100,6 +100,7 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
       allow += (allow.empty() ? "" : ", ") + r.method;
       continue;
     }
+    if (read_only() && r.method != "GET") return not_leader();
     if (r.admin) {
       const auto& token = admin_token_;
       constexpr std::string_view bearer = "Bearer ";
@@ -119,6 +120,10 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
     return res;
   }
   return error(404, "not_found", "no such endpoint: " + std::string(req.path));
+}
+
+HttpResponse HttpApi::not_leader() const {
+  return reply(503, json{{"error", "not_leader"}, {"message", read_only_}, {"leader", leader_ ? leader_() : json(nullptr)}});
 }
 
 json HttpApi::feeds_json() const {

@@ -63,6 +63,22 @@ class HttpApi {
   [[nodiscard]] history::HistoryService* history() const noexcept { return history_; }
   // Extra /health checks: each returns why the daemon is degraded, or "" when it is not.
   void add_health_check(std::function<std::string()> check) { health_checks_.push_back(std::move(check)); }
+  // A follower (replica process, standby gateway): every route but GET answers 503 "not_leader"
+  // with `why` and `leader()` (GET /leader's answer), and so does a WebSocket upgrade.
+  void set_read_only(std::string why, std::function<nlohmann::json()> leader) {
+    read_only_ = std::move(why);
+    leader_ = std::move(leader);
+  }
+  [[nodiscard]] bool read_only() const noexcept { return !read_only_.empty(); }
+  [[nodiscard]] HttpResponse not_leader() const;
+  // Cluster mode: what /replicas and /replicas/consistency add (the follower processes, etcd's
+  // members), set by the composition root; null: nothing.
+  struct ReplicaExtras {
+    std::function<void(nlohmann::json& replicas)> replicas;
+    std::function<void(nlohmann::json& consistency)> consistency;
+  };
+  void set_replica_extras(ReplicaExtras e) { replica_extras_ = std::move(e); }
+  [[nodiscard]] const ReplicaExtras& replica_extras() const noexcept { return replica_extras_; }
 
   static HttpResponse reply(unsigned status, const nlohmann::json& body);
   static HttpResponse error(unsigned status, std::string_view code, std::string_view message);
@@ -88,6 +104,9 @@ class HttpApi {
   std::vector<std::function<nlohmann::json()>> feeds_;
   std::vector<std::function<std::string()>> health_checks_;
   history::HistoryService* history_ = nullptr;
+  std::string read_only_;
+  std::function<nlohmann::json()> leader_;
+  ReplicaExtras replica_extras_;
   app::MetricsRegistry metrics_;
 };
 

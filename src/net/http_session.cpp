@@ -202,6 +202,10 @@ void HttpSession::on_read(const beast::error_code& ec, std::size_t n) {
       return respond(404, HttpApi::error(404, "not_found", "WebSocket endpoint is /ws").body, "application/json", "",
                      false);
     }
+    if (server_.http_api().read_only()) {  // a follower: clients go to the leading gateway
+      log_->info("http {} websocket upgrade refused: not the leader", id_);
+      return respond(503, server_.http_api().not_leader().body, "application/json", "", false);
+    }
     // No admit_connection() here: this connection was admitted when it was accepted and stays one
     // connection (checking again counted it twice, refusing the last slot under max_connections).
     // Frames a client sent right behind its upgrade request are in buffer_ already: hand them over.

@@ -48,11 +48,15 @@ HttpResponse transfer(app::Gateway& g, const HttpRequest& req, std::string_view 
 }  // namespace
 
 void add_ledger_routes(HttpApi& api, app::Gateway& g) {
-  api.route("GET", "/replicas", false, [&g](const HttpRequest&, const HttpApi::Params&) {
-    return HttpApi::reply(200, views::replicas(g.ledger()));
+  api.route("GET", "/replicas", false, [&g, &api](const HttpRequest&, const HttpApi::Params&) {
+    auto body = views::replicas(g.ledger());
+    if (api.replica_extras().replicas) api.replica_extras().replicas(body);
+    return HttpApi::reply(200, body);
   });
-  api.route("GET", "/replicas/consistency", false, [&g](const HttpRequest&, const HttpApi::Params&) {
-    return HttpApi::reply(200, views::consistency(g.ledger()));
+  api.route("GET", "/replicas/consistency", false, [&g, &api](const HttpRequest&, const HttpApi::Params&) {
+    auto body = views::consistency(g.ledger());
+    if (api.replica_extras().consistency) api.replica_extras().consistency(body);
+    return HttpApi::reply(200, body);
   });
   api.route("GET", "/accounts/{}", false, [&g](const HttpRequest&, const HttpApi::Params& p) {
     const auto* st = g.ledger().coordinator().committed_state();

@@ -51,18 +51,23 @@ Server::Server(asio::io_context& io, const app::Config& config, app::Gateway& ga
 
 Server::~Server() = default;
 
-void Server::start() {
-  open_acceptor(tcp_acceptor_, config_.tcp, "tcp");
+void Server::start(bool client_listener) {
+  if (client_listener) open_acceptor(tcp_acceptor_, config_.tcp, "tcp");
   open_acceptor(http_acceptor_, config_.http, "http");
   auto log = spdlog::get("net");
-  log->info("listening tcp {}:{} (JSON lines), http {}:{} (JSON, /metrics, WebSocket /ws)", config_.tcp.host,
-            tcp_port(), config_.http.host, http_port());
-  accept_tcp();
+  if (client_listener) {
+    log->info("listening tcp {}:{} (JSON lines), http {}:{} (JSON, /metrics, WebSocket /ws)", config_.tcp.host,
+              tcp_port(), config_.http.host, http_port());
+    accept_tcp();
+  } else {
+    log->info("listening http {}:{} (reads only: this process follows the leading gateway)", config_.http.host,
+              http_port());
+  }
   accept_http();
   sweep();
 }
 
-std::uint16_t Server::tcp_port() const { return tcp_acceptor_.local_endpoint().port(); }
+std::uint16_t Server::tcp_port() const { return tcp_acceptor_.is_open() ? tcp_acceptor_.local_endpoint().port() : 0; }
 std::uint16_t Server::http_port() const { return http_acceptor_.local_endpoint().port(); }
 
 std::uint64_t Server::undurable_commit() const {

@@ -1,6 +1,11 @@
 // Domain state as JSON for the HTTP API: every rendering of a domain view lives here.
 #include "views.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
+
 #include "tradeshard/app/gateway.hpp"
 #include "tradeshard/ledger/ledger_state.hpp"
 #include "tradeshard/protocol/codec.hpp"
@@ -272,8 +277,11 @@ json replicas(const app::LedgerService& ledger) {
   const auto& c = ledger.coordinator();
   json list = json::array();
   for (const auto& r : c.replicas()) {
-    list.push_back(
-        {{"node_id", r.node_id}, {"version", r.version}, {"state", ledger::to_string(r.state)}, {"lag", r.lag}});
+    list.push_back({{"node_id", r.node_id},
+                    {"version", r.version},
+                    {"state", ledger::to_string(r.state)},
+                    {"lag", r.lag},
+                    {"process", "in-process"}});
   }
   return json{{"replicas", list},
               {"committed_version", c.committed_version()},
@@ -285,11 +293,68 @@ json replicas(const app::LedgerService& ledger) {
 json consistency(const app::LedgerService& ledger) {
   const auto r = ledger.coordinator().consistency();
   json versions = json::array();
-  for (const auto& v : r.versions) versions.push_back({{"node_id", v.node_id}, {"version", v.version}});
+  for (const auto& v : r.versions) {
+    versions.push_back({{"node_id", v.node_id}, {"version", v.version}, {"process", "in-process"}});
+  }
   return json{{"replica_count", r.replica_count},
               {"versions", versions},
               {"is_consistent", r.is_consistent},
               {"version_lag", r.version_lag}};
+}
+
+void add_followers(json& replicas, const app::LedgerService& ledger, const std::vector<cluster::FollowerStatus>& followers,
+                   json etcd_members) {
+  const auto committed = ledger.coordinator().committed_version();
+  for (const auto& f : followers) {
+    replicas["replicas"].push_back({{"node_id", f.id},
+                                    {"version", f.applied},
+                                    {"state", "active"},
+                                    {"lag", committed > f.applied ? committed - f.applied : 0},
+                                    {"process", f.process},
+                                    {"http", f.http}});
+  }
+  replicas["etcd"] = std::move(etcd_members);
+}
+
+void add_follower_digests(json& consistency, const app::LedgerService& ledger,
+                          const std::vector<cluster::FollowerStatus>& followers) {
+  const auto committed = ledger.coordinator().committed_version();
+  std::optional<std::uint64_t> now;  // the leader's digest at `committed`, computed once if needed
+  const auto hex = [](std::uint64_t d) { return fmt::format("{:016x}", d); };
+  json digests = json::array();
+  bool all_match = true;
+  std::uint64_t lag = 0;
+  for (const auto& f : followers) {
+    consistency["versions"].push_back({{"node_id", f.id}, {"version", f.applied}, {"process", f.process}});
+    lag = std::max(lag, committed > f.applied ? committed - f.applied : 0);
+    json d{{"node_id", f.id}, {"process", f.process}, {"version", nullptr}, {"digest", nullptr},
+           {"leader_digest", nullptr}, {"matches", nullptr}};
+    std::optional<std::uint64_t> leader_digest;
+    std::optional<cluster::DigestAt> theirs;
+    if (f.current.version == committed) {
+      if (!now) now = ledger.digest();
+      leader_digest = *now;
+      theirs = f.current;
+    } else if (f.checkpoint) {
+      for (const auto& c : ledger.checkpoints()) {
+        if (c.version == f.checkpoint->version) {
+          leader_digest = c.digest;
+          theirs = f.checkpoint;
+        }
+      }
+    }
+    if (theirs && leader_digest) {
+      d["version"] = theirs->version;
+      d["digest"] = hex(theirs->digest);
+      d["leader_digest"] = hex(*leader_digest);
+      d["matches"] = theirs->digest == *leader_digest;
+      all_match = all_match && theirs->digest == *leader_digest;
+    }
+    digests.push_back(std::move(d));
+  }
+  consistency["digests"] = std::move(digests);
+  consistency["process_lag"] = lag;
+  consistency["is_consistent"] = consistency["is_consistent"].get<bool>() && all_match;
 }
 
 json ledger_stats(const app::LedgerService& ledger) {

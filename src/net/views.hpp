@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tradeshard/cluster/ledger_log.hpp"
 #include "tradeshard/core/instrument.hpp"
 #include "tradeshard/market/bar_series.hpp"
 #include "tradeshard/partition/partitioner.hpp"
@@ -48,6 +49,15 @@ namespace tradeshard::net::views {
                                      const ledger::Account& a);
 [[nodiscard]] nlohmann::json replicas(const app::LedgerService& ledger);
 [[nodiscard]] nlohmann::json consistency(const app::LedgerService& ledger);
+// Cluster mode (the leading gateway): the follower processes beside the in-process replicas
+// (`"process"`: "replica" or "standby"; the in-process ones say "in-process") and etcd's members
+// in /replicas; in /replicas/consistency their versions and, per follower, its digest against the
+// leader's at a common version: its applied version when it equals the leader's committed one,
+// else its last checkpoint if the leader still has that one (`"matches"`: null when neither).
+void add_followers(nlohmann::json& replicas, const app::LedgerService& ledger,
+                   const std::vector<cluster::FollowerStatus>& followers, nlohmann::json etcd_members);
+void add_follower_digests(nlohmann::json& consistency, const app::LedgerService& ledger,
+                          const std::vector<cluster::FollowerStatus>& followers);
 [[nodiscard]] nlohmann::json ledger_stats(const app::LedgerService& ledger);
 
 }  // namespace tradeshard::net::views

@@ -460,8 +460,12 @@ app::Config parse_config(const std::string& text) {
     if (cc.role == app::Role::gateway && cc.workers.empty() && cc.etcd.empty()) {
       fail("cluster.workers", "a gateway needs at least one worker process (or cluster.etcd to find them)");
     }
-    if ((cc.role == app::Role::worker || cc.role == app::Role::node) && cc.id.empty()) {
+    if ((cc.role == app::Role::worker || cc.role == app::Role::node || cc.role == app::Role::replica) &&
+        cc.id.empty()) {
       fail("cluster.id", std::string("a ") + std::string(app::to_string(cc.role)) + " needs an id");
+    }
+    if (cc.role == app::Role::replica && cc.etcd.empty()) {
+      fail("cluster.etcd", "a replica follows the ledger's log in etcd: list etcd's endpoints");
     }
     k.finish();
   }

@@ -3,6 +3,7 @@
 // back (through a fault proxy that cuts the connection: every version lands exactly once, in
 // order), and a lost leadership ending in `fatal`, with nothing more written.
 #include "etcd_ledger_log.hpp"
+#include "ledger_follower.hpp"
 
 #include <doctest/doctest.h>
 
@@ -268,7 +269,7 @@ TEST_CASE("etcd ledger log: a snapshot goes in chunks of at most 1 MB; the switc
   CHECK(log.snapshot_version() == 60);
   append(f, log, 101, 140);
   REQUIRE(run_until(f.io, [&] { return log.snapshot_version() == 140; }, 10s));
-  CHECK(log.to_json()["snapshots"] == 2);  // 120, then 140 (130 was replaced before it started)
+  CHECK(log.to_json()["snapshots"] == 3);  // 60, 120, then 140 (130 was replaced before it started)
   CHECK(log.to_json()["snapshots_skipped"] == 1);
   CHECK(under(f, keys.log_prefix()).empty());  // every batch is covered by the snapshot
   const auto last = under(f, keys.snapshot_prefix());
@@ -322,4 +323,102 @@ TEST_CASE("etcd ledger log: etcd's NOSPACE alarm holds the appends and makes the
   REQUIRE(run_until(f.io, [&] { return !f.durable.empty() && f.durable.back() == 11; }, 10s));
   REQUIRE(run_until(f.io, [&] { return log.health_problem().empty(); }, 5s));
   CHECK(f.stored_versions() == one_to(11));
+}
+
+TEST_CASE("ledger follower: starts from the snapshot and the log after it, follows the appends, reads again after compaction") {
+  Fixture f(61);
+  auto owned = f.open_log(f.etcd.endpoints());
+  auto& log = *owned;
+  append(f, log, 1, 30);
+  log.snapshot(20, "state at 20");
+  REQUIRE(run_until(f.io, [&] { return log.snapshot_version() == 20; }, 10s));
+
+  // The follower reaches etcd through a proxy that can cut it off.
+  FaultProxy proxy("127.0.0.61", f.etcd.member(0).ip, f.etcd.member(0).client_port);
+  cluster::EtcdOptions o;
+  o.endpoints = {"http://" + proxy.addr()};
+  auto client = std::make_unique<cluster::EtcdClient>(f.io, o);
+  std::uint64_t state = 0;            // the version the sink's state is at
+  std::vector<std::uint64_t> loaded;  // snapshots restored
+  std::vector<std::uint64_t> applied;
+  std::string wrong;
+  auto follower = std::make_unique<net::LedgerFollower>(
+      f.io, *client, "/t", 0,
+      net::LedgerFollower::Sink{[&](std::uint64_t v, const std::string& bytes) {
+                                  if (bytes != "state at " + std::to_string(v)) wrong = "snapshot " + bytes;
+                                  loaded.push_back(v);
+                                  state = v;
+                                  return std::string();
+                                },
+                                [&](std::uint64_t v, const std::string& bytes) {
+                                  if (v != state + 1 || bytes != "cs-" + std::to_string(v)) {
+                                    wrong = "version " + std::to_string(v) + " after " + std::to_string(state);
+                                  }
+                                  applied.push_back(v);
+                                  state = v;
+                                  return std::string();
+                                }});
+  follower->start();
+  REQUIRE(run_until(f.io, [&] { return follower->caught_up() && follower->applied() == 30; }, 10s));
+  CHECK(loaded == std::vector<std::uint64_t>{20});
+  CHECK(applied.front() == 21);
+  // Appends reach it through the watch.
+  append(f, log, 31, 40);
+  REQUIRE(run_until(f.io, [&] { return follower->applied() == 40; }, 10s));
+  CHECK(follower->to_json()["bootstraps"] == 1);
+  CHECK(follower->health_problem().empty());
+
+  // Cut off while the leader goes on, snapshots at 50 (deleting the log before it) and etcd
+  // compacts: the follower cannot watch from where it stopped, so it reads the ledger again.
+  proxy.partition(true);
+  append(f, log, 41, 60);
+  log.snapshot(50, "state at 50");
+  REQUIRE(run_until(f.io, [&] { return log.snapshot_version() == 50; }, 10s));
+  const auto now = under(f, "/t/ledger/head");
+  REQUIRE(await_etcd<etcd::Header>(f.io, [&](auto done) { f.client->compact(now.front().mod_revision, std::move(done)); }).ok());
+  proxy.partition(false);
+  proxy.reset();
+  REQUIRE(run_until(f.io, [&] { return follower->caught_up() && follower->applied() == 60; }, 15s));
+  CHECK(loaded == std::vector<std::uint64_t>{20, 50});
+  CHECK(follower->to_json()["bootstraps"] == 2);
+  CHECK(wrong.empty());
+  CHECK(state == 60);
+  // Every version after a snapshot it loaded, once, in order.
+  std::vector<std::uint64_t> expect;
+  for (std::uint64_t v = 21; v <= 40; ++v) expect.push_back(v);
+  for (std::uint64_t v = 51; v <= 60; ++v) expect.push_back(v);
+  CHECK(applied == expect);
+  append(f, log, 61, 65);
+  REQUIRE(run_until(f.io, [&] { return follower->applied() == 65; }, 10s));
+  follower.reset();
+  client->stop();
+}
+
+TEST_CASE("ledger follower: a change set it cannot apply stops it, and its health says why") {
+  Fixture f(62);
+  auto owned = f.open_log(f.etcd.endpoints());
+  auto& log = *owned;
+  append(f, log, 1, 5);
+  cluster::EtcdOptions o;
+  o.endpoints = f.etcd.endpoints();
+  auto client = std::make_unique<cluster::EtcdClient>(f.io, o);
+  std::uint64_t state = 0;
+  auto follower = std::make_unique<net::LedgerFollower>(
+      f.io, *client, "/t", 0,
+      net::LedgerFollower::Sink{[](std::uint64_t, const std::string&) { return std::string(); },
+                                [&](std::uint64_t v, const std::string&) {
+                                  if (v == 7) return std::string("refused by the test");
+                                  state = v;
+                                  return std::string();
+                                }});
+  follower->start();
+  REQUIRE(run_until(f.io, [&] { return follower->applied() == 5; }, 10s));
+  append(f, log, 6, 9);
+  REQUIRE(run_until(f.io, [&] { return !follower->health_problem().empty(); }, 10s));
+  CHECK(follower->health_problem().find("version 7 does not apply: refused by the test") != std::string::npos);
+  CHECK(follower->applied() == 6);
+  run_until(f.io, [] { return false; }, 300ms);
+  CHECK(state == 6);  // nothing after the refused one
+  follower.reset();
+  client->stop();
 }

@@ -784,6 +784,10 @@ TEST_CASE("Cluster on etcd: members on leases, the leader key's revision is the 
   REQUIRE(leaders.size() == 1);
   const auto epoch = leaders[0].create_revision;
   json cl = c.cluster();
+  for (const auto end = std::chrono::steady_clock::now() + 5s;
+       cl["etcd"]["registered_workers"] != 3 && std::chrono::steady_clock::now() < end; cl = c.cluster()) {
+    std::this_thread::sleep_for(20ms);  // the coordinator's watch lists the member keys after the start
+  }
   CHECK(cl["etcd"]["epoch"] == epoch);
   CHECK(cl["etcd"]["registered_workers"] == 3);
   for (const auto& m : cl["members"]) {
@@ -866,6 +870,11 @@ TEST_CASE("Cluster on etcd: node processes are found through their member keys; 
     CHECK(m->pid == c.nodes[i]->pid());
   }
   json cl = c.cluster();
+  // The coordinator's watch of the member keys lists them shortly after the start.
+  for (const auto end = std::chrono::steady_clock::now() + 5s;
+       cl["etcd"]["registered_nodes"] != 2 && std::chrono::steady_clock::now() < end; cl = c.cluster()) {
+    std::this_thread::sleep_for(20ms);
+  }
   CHECK(cl["etcd"]["registered_nodes"] == 2);
   REQUIRE(cl["members"].size() == 3);
   CHECK(cl["members"][1]["id"] == "np-1");
@@ -1045,4 +1054,113 @@ TEST_CASE("Cluster on etcd: the ledger's snapshots go to etcd and the log before
   expect(s, "ack", "s11");
   b.send(order("b11", "B", "buy", "100.00", "1", "BTCUSDT"));
   CHECK(expect(b, "fill", "b11")["trade_id"] == "t-11");
+}
+
+TEST_CASE("Cluster on etcd: a replica process follows the ledger, serves it read-only, and the leader's /replicas shows it") {
+  EtcdBackedCluster c(1, 0, {{"ledger", {{"snapshot_every", 5}}}});
+  const auto trade = [&](int from, int to) {
+    LineClient s(c.gateway->tcp_port()), b(c.gateway->tcp_port());
+    for (int i = from; i <= to; ++i) {
+      const std::string n = std::to_string(i);
+      s.send(order("s" + n, "S", "sell", "100.00", "1", "BTCUSDT"));
+      expect(s, "ack", "s" + n);
+      b.send(order("b" + n, "B", "buy", "100.00", "1", "BTCUSDT"));
+      expect(b, "fill", "b" + n);
+      expect(s, "fill", "s" + n);
+    }
+  };
+  trade(1, 6);
+  // Through a proxy that can cut it off from etcd.
+  FaultProxy proxy("127.0.0.30", c.etcd.member(0).ip, c.etcd.member(0).client_port);
+  DaemonProcess replica(test_config({{"cluster",
+                                      {{"role", "replica"}, {"id", "r-1"}, {"etcd", {"http://" + proxy.addr()}},
+                                       {"prefix", "/ts"}, {"lease_ttl_s", 2}}},
+                                     {"history", {{"enabled", false}}}}));
+  CHECK(replica.tcp_port() == 0);  // no client listener
+  const auto follower = [&] { return get(replica.http_port(), "/stats")["ledger_follower"]; };
+  const auto wait_applied = [&](std::uint64_t v) {
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (follower()["applied_version"].get<std::uint64_t>() != v && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE_MESSAGE(follower()["applied_version"].get<std::uint64_t>() == v, follower().dump());
+  };
+  wait_applied(6);
+  CHECK(follower()["snapshots_loaded"] == 1);  // the snapshot at 5, then version 6 from the log
+  const auto same_account = [&](const std::string& account) {
+    CHECK(http_request(replica.http_port(), "GET", "/accounts/" + account).body ==
+          http_request(c.gateway->http_port(), "GET", "/accounts/" + account).body);
+  };
+  same_account("B");
+  same_account("S");
+
+  // Reads only: a write gets 503 not_leader with the leader; /leader names it on both.
+  const auto refused =
+      http_request(replica.http_port(), "POST", "/admin/accounts/B/deposit", R"({"currency":"USDT","amount":"1"})");
+  CHECK(refused.status == 503);
+  const json body = json::parse(refused.body);
+  CHECK(body["error"] == "not_leader");
+  const json leader = get(c.gateway->http_port(), "/leader");
+  CHECK(leader["id"] == "gw-1");
+  CHECK(leader["tcp"] == "127.0.0.1:" + std::to_string(c.gateway->tcp_port()));
+  CHECK(leader["epoch"] == c.cluster()["etcd"]["epoch"]);
+  // The leader proclaims its bound addresses once it listens; the replica observes the election.
+  for (const auto end = std::chrono::steady_clock::now() + 5s;
+       get(replica.http_port(), "/leader") != leader && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(get(replica.http_port(), "/leader") == leader);
+  CHECK(json::parse(http_request(replica.http_port(), "POST", "/admin/accounts/B/deposit", "{}").body)["leader"] == leader);
+  CHECK(http_request(replica.http_port(), "GET", "/health").status == 200);
+
+  // It follows the appends; the leader sees its version and digest.
+  trade(7, 12);
+  wait_applied(12);
+  same_account("B");
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  json consistency;
+  for (;;) {
+    consistency = get(c.gateway->http_port(), "/replicas/consistency");
+    bool matched = false;
+    for (const auto& d : consistency["digests"]) matched = matched || (d["node_id"] == "r-1" && d["matches"] == true);
+    if (matched || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  INFO(consistency.dump());
+  REQUIRE(consistency["digests"].size() == 1);
+  CHECK(consistency["digests"][0]["matches"] == true);
+  CHECK(consistency["digests"][0]["version"] == 12);
+  CHECK(consistency["is_consistent"] == true);
+  const json replicas = get(c.gateway->http_port(), "/replicas");
+  bool listed = false;
+  for (const auto& r : replicas["replicas"]) {
+    if (r["node_id"] == "r-1") {
+      listed = true;
+      CHECK(r["process"] == "replica");
+      CHECK(r["version"] == 12);
+      CHECK(r["lag"] == 0);
+    } else {
+      CHECK(r["process"] == "in-process");
+    }
+  }
+  CHECK(listed);
+  REQUIRE(replicas["etcd"].size() == 1);
+  CHECK(replicas["etcd"][0]["leader"] == true);
+
+  // Cut off from etcd while the leader goes on, snapshots and etcd compacts: it cannot watch
+  // from where it stopped, so it reads the ledger again (the newer snapshot, then the log).
+  proxy.partition(true);
+  trade(13, 21);
+  std::this_thread::sleep_for(300ms);  // the snapshot at 20 and its switch
+  const auto head = c.view.under("/ts/ledger/head");
+  REQUIRE(head.size() == 1);
+  CHECK(tradeshard::cluster::decode_head(head[0].value)->snapshot == 20);
+  c.view.run<etcd::Header>([&](auto done) { c.view.client->compact(head[0].mod_revision, std::move(done)); });
+  proxy.partition(false);
+  proxy.reset();
+  wait_applied(21);
+  CHECK(follower()["bootstraps"].get<int>() >= 2);
+  CHECK(follower()["snapshots_loaded"] == 2);
+  same_account("B");
+  same_account("S");
 }

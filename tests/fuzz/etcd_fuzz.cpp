@@ -1,7 +1,8 @@
 // libFuzzer target: what etcd's JSON gateway sends back (cluster mode, docs/cluster.md): every
 // answer decoder of include/tradeshard/cluster/etcd_codec.hpp, a stream body split into messages
 // wherever its bytes arrive, the member and assignment values of membership.hpp, and the ledger
-// log's head, batches, snapshot chunks and the log assembled after a snapshot (ledger_log.hpp).
+// log's head, batches, snapshot chunks, the log assembled after a snapshot and a follower's status
+// (ledger_log.hpp).
 //
 // Input: byte 0 picks the decoder, byte 1 where the stream is cut; the rest is the body.
 // Oracles: nothing crashes or trips a sanitizer; a decoded key or value re-encodes to base64
@@ -54,7 +55,7 @@ std::vector<std::string> split(std::string_view body, std::size_t cut) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  const int mode = data[0] % 20;
+  const int mode = data[0] % 21;
   const std::size_t cut = 1 + data[1] % 64;
   const std::string_view body(reinterpret_cast<const char*>(data + 2), size - 2);
   switch (mode) {
@@ -157,6 +158,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(log.ends_at(log.last()));
       break;
     }
+    case 20:
+      // A follower's status (replica process): what decodes re-encodes to a value that decodes the same.
+      if (auto f = tradeshard::cluster::decode_follower(body)) check(tradeshard::cluster::decode_follower(encode(*f)) == f);
+      break;
     default: {
       const auto decoded = base64_decode(body);
       if (decoded) check(base64_encode(*decoded) == body);

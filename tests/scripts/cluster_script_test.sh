@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# scripts/cluster.sh: start writes cluster.json as docs/cluster.md says (etcd and nodes included),
+# scripts/cluster.sh: start writes cluster.json as docs/cluster.md says (etcd, nodes, gateways and
+# replicas included), the replica follows the ledger (a fill reaches it; the leader lists it),
 # /cluster's member ids are cluster.json's and registered in etcd (nodes found there too), an
 # order crosses through the workers, a tick is processed in a node process, kill -9 of a worker
 # and of a node process fail over and each new placement is in etcd, stop stops every process.
@@ -12,7 +13,9 @@ python3 - "$dir" <<'PY'
 import json, socket, sys, time, urllib.request, os, signal
 d = sys.argv[1]
 c = json.load(open(f"{d}/cluster.json"))
-assert set(c) == {"etcd", "gateway", "workers", "nodes"}, c
+assert set(c) == {"etcd", "gateway", "gateways", "workers", "nodes", "replicas"}, c
+assert c["gateways"] == [dict(id="gw-1", **c["gateway"])], c
+assert [r["id"] for r in c["replicas"]] == ["r-1"] and c["replicas"][0]["http"].startswith("127.0.0.11:"), c
 assert [n["id"] for n in c["nodes"]] == ["node-1", "node-2"], c
 assert all(n["addr"].startswith(f"127.0.0.{5 + i}:") for i, n in enumerate(c["nodes"])), c
 assert c["etcd"].startswith("http://127.0.0.10:"), c
@@ -46,6 +49,15 @@ send({"type": "order", "id": "s-1", "account": "a", "symbol": "BTCUSDT", "side":
 until("ack", "s-1")
 send({"type": "order", "id": "b-1", "account": "b", "symbol": "BTCUSDT", "side": "buy", "price": "100", "qty": "0.5"})
 assert until("fill", "b-1")["price"] == "100.00"
+rget = lambda p: json.load(urllib.request.urlopen(f"http://{c['replicas'][0]['http']}{p}", timeout=5))
+deadline = time.time() + 3
+while time.time() < deadline and rget("/stats")["ledger_follower"]["applied_version"] < 1: time.sleep(0.02)
+assert rget("/accounts/b") == get("/accounts/b"), (rget("/accounts/b"), get("/accounts/b"))
+deadline = time.time() + 3
+while time.time() < deadline and not any(r["node_id"] == "r-1" and r["version"] == 1 for r in get("/replicas")["replicas"]):
+    time.sleep(0.05)
+assert [r["process"] for r in get("/replicas")["replicas"] if r["node_id"] == "r-1"] == ["replica"], get("/replicas")
+assert rget("/leader")["id"] == "gw-1" and rget("/leader")["tcp"] == c["gateway"]["tcp"], rget("/leader")
 send({"type": "tick", "symbol": "BTCUSDT", "bid": 100.0, "ask": 100.5, "bid_size": 1, "ask_size": 1})
 deadline = time.time() + 3
 while time.time() < deadline and sum(m.get("ticks", 0) for m in get("/cluster")["members"]) < 1: time.sleep(0.01)

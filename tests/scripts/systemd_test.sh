@@ -5,7 +5,8 @@ set -euo pipefail
 bin="$1"; src="$2"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # verify needs ExecStart's binary to exist: point the units at the built one. The worker and node
-# templates are checked as instances (tradeshard-worker@1.service, tradeshard-node@1.service).
+# templates are checked as instances (tradeshard-worker@1.service, tradeshard-node@1.service,
+# tradeshard-replica@1.service).
 check_unit() {
   local unit="$1" name="$2"
   sed -e "s|/usr/local/bin/tradeshardd|$bin|g" \
@@ -26,4 +27,5 @@ check_unit() {
 check_unit tradeshard.service tradeshard.service
 check_unit tradeshard-worker@.service tradeshard-worker@1.service
 check_unit tradeshard-node@.service tradeshard-node@1.service
+check_unit tradeshard-replica@.service tradeshard-replica@1.service
 echo "systemd units ok"

@@ -161,11 +161,16 @@ struct FeedConfig {
   std::string ca_file;  // wss:// only: extra trusted CA (PEM file) besides the system store
 };
 
-// Cluster mode (docs/cluster.md): which process this is. embedded runs everything here.
-enum class Role : std::uint8_t { embedded, gateway, worker, node };
-inline constexpr Role all_roles[] = {Role::embedded, Role::gateway, Role::worker, Role::node};
+// Cluster mode (docs/cluster.md): which process this is. embedded runs everything here; a
+// replica follows the ledger's log in etcd and serves it read-only over HTTP.
+enum class Role : std::uint8_t { embedded, gateway, worker, node, replica };
+inline constexpr Role all_roles[] = {Role::embedded, Role::gateway, Role::worker, Role::node, Role::replica};
 constexpr std::string_view to_string(Role r) noexcept {
-  return r == Role::gateway ? "gateway" : r == Role::worker ? "worker" : r == Role::node ? "node" : "embedded";
+  return r == Role::gateway   ? "gateway"
+         : r == Role::worker  ? "worker"
+         : r == Role::node    ? "node"
+         : r == Role::replica ? "replica"
+                              : "embedded";
 }
 struct ClusterPeer {
   std::string id;

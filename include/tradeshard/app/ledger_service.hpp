@@ -46,6 +46,21 @@ class LedgerService final : public TradeLedger {
 
   // Rebuilds committed state from a snapshot and the records after it; error text or empty.
   std::string recover(const std::optional<std::string>& snapshot, const std::vector<std::string>& records);
+  // A follower of the log (replica process, standby gateway): the state replaced by a snapshot's,
+  // then the change sets after it, one by one; error text or empty.
+  std::string restore_snapshot(std::string_view bytes);
+  std::string replay(std::string_view change_set);
+
+  // Digests of the committed state (core::stable_hash of its snapshot encoding) at every version
+  // that is a multiple of `checkpoint_every` (0: none), the last 16 kept: a replica and its
+  // leader compare them at a common version (/replicas/consistency). O(state) each.
+  struct Checkpoint {
+    std::uint64_t version = 0;
+    std::uint64_t digest = 0;
+  };
+  void keep_checkpoints(std::uint64_t every) { checkpoint_every_ = every; }
+  [[nodiscard]] const std::vector<Checkpoint>& checkpoints() const noexcept { return checkpoints_; }
+  [[nodiscard]] std::uint64_t digest() const;  // of the committed state now
   void attach_log(LedgerLog* log) { log_ = log; }
   void mark_durable(std::uint64_t version) { stats_.durable_version = version; }
   void storage_failed() { stats_.storage_failed = true; }
@@ -66,6 +81,7 @@ class LedgerService final : public TradeLedger {
 
  private:
   bool propose(ledger::ChangeSet& cs);
+  void checkpoint();
 
   const Config& config_;
   ledger::CashRules rules_;
@@ -74,6 +90,8 @@ class LedgerService final : public TradeLedger {
   std::string buf_;
   bool staged_ = false;
   std::uint64_t since_snapshot_ = 0;
+  std::uint64_t checkpoint_every_ = 0;
+  std::vector<Checkpoint> checkpoints_;
   LedgerStats stats_;
 };
 

@@ -49,7 +49,31 @@ struct LedgerKeys {
   // Every chunk of the snapshot at `version` is under this prefix.
   [[nodiscard]] std::string snapshot(std::uint64_t version) const;
   [[nodiscard]] std::string chunk(std::uint64_t version, std::uint32_t index) const;
+  // What each follower (replica process, standby gateway) publishes, on its lease.
+  [[nodiscard]] std::string followers() const { return prefix + "/replicas/"; }
+  [[nodiscard]] std::string follower(std::string_view id) const { return followers() + std::string(id); }
 };
+
+// A follower's status under followers(): {"id","process","http","applied","checkpoint":
+// {"version","digest"}|null,"digest":{"version","digest"}}. `process` is "replica" or "standby";
+// digests are 16 hex digits (LedgerService::digest at that version). Written at most twice a
+// second, only when it changed: never per change set.
+struct DigestAt {
+  std::uint64_t version = 0;
+  std::uint64_t digest = 0;
+  bool operator==(const DigestAt&) const = default;
+};
+struct FollowerStatus {
+  std::string id;
+  std::string process;  // "replica" | "standby"
+  std::string http;     // host:port
+  std::uint64_t applied = 0;
+  std::optional<DigestAt> checkpoint;  // the last checkpoint version it passed
+  DigestAt current;                    // at `applied`
+  bool operator==(const FollowerStatus&) const = default;
+};
+[[nodiscard]] std::string encode(const FollowerStatus& s);
+[[nodiscard]] std::optional<FollowerStatus> decode_follower(std::string_view value, std::string* error = nullptr);
 
 struct LedgerHead {
   std::uint64_t epoch = 0;     // the gateway that wrote it (its leader key's creation revision)

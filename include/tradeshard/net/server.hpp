@@ -34,8 +34,9 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds both listeners (throws std::system_error with the endpoint on failure) and accepts.
-  void start();
+  // Binds both listeners (throws std::system_error with the endpoint on failure) and accepts;
+  // a follower (replica, standby) binds HTTP alone: tcp_port() is then 0.
+  void start(bool client_listener = true);
   // Stops accepting, flushes every session, calls on_done when all are closed (or after 1.5 s).
   void stop(std::function<void()> on_done);
 
