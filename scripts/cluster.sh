@@ -3,26 +3,28 @@
 # node processes and ledger replicas, each on its own 127.0.0.x address, from config/tradeshard.json.
 #
 #   scripts/cluster.sh start DIR [WORKERS]   start (default 3 workers, a node process per
-#                                            processing-node slot of the config: 2, and REPLICAS
-#                                            replica processes: 1); returns once the gateway
-#                                            serves orders, every link is up and the replicas follow
+#                                            processing-node slot of the config: 2, REPLICAS
+#                                            replica processes: 1, and a standby gateway); returns
+#                                            once the leading gateway serves orders, every link is
+#                                            up and the replicas and the standby follow
 #   scripts/cluster.sh stop DIR              SIGTERM everything started in DIR (etcd last)
 #
 # DIR/cluster.json then says where everything is:
 #   {"etcd":"http://…","gateway":{"pid","tcp","http"},"gateways":[{"id","pid","tcp","http"}],
 #    "workers":[{"id","pid","addr"}],"nodes":[{"id","pid","addr"}],"replicas":[{"id","pid","http"}]}
-# ("gateway" is the leader at start; "gateways" lists every gateway, the leader included.)
+# ("gateway" is the leader at start, gw-1; "gateways" lists every gateway, the leader included:
+# gw-2 on 127.0.0.20 is a standby that takes over when gw-1 is lost; lease TTL 2 s.)
 # Each process logs to DIR/<id>.log; configs are DIR/<id>.json; etcd's data is DIR/etcd.
 # The workers register in etcd and the gateway finds them there (cluster.etcd). TRADESHARDD
 # overrides the binary (default build/tradeshardd), ETCD etcd's (default: etcd on the PATH).
 # The nodes register in etcd too; the gateway waits for all of them (cluster.min_nodes). The
-# replicas follow the ledger's log in etcd. Not yet here: standby gateways.
+# replicas and the standby follow the ledger's log in etcd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 bin="${TRADESHARDD:-$root/build/tradeshardd}"
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 2 ] || usage
 cmd="$1"
 dir="$2"
@@ -94,12 +96,16 @@ for i, _ in enumerate(base.get("partitioning", {}).get("nodes", [{"id": "node-1"
     cfg["cluster"] = {"role": "node", "id": nid, "link": nodes[-1]["addr"], "etcd": endpoints}
     cfg["history"] = {"enabled": False}
     json.dump(cfg, open(f"{out}/{nid}.json", "w"), indent=2)
-gw = dict(base)
-gw["listen"] = {"tcp": f"127.0.0.2:{free_port('127.0.0.2')}", "http": f"127.0.0.2:{free_port('127.0.0.2')}"}
-gw["cluster"] = {"role": "gateway", "id": "gw-1", "etcd": endpoints, "min_nodes": len(nodes)}
-gw["ledger"] = dict(base.get("ledger", {}), data_dir=f"{out}/gateway/ledger")
-gw["history"] = dict(base.get("history", {}), dir=f"{out}/gateway/history", archive_dir=f"{out}/gateway/history-archive")
-json.dump(gw, open(f"{out}/gateway.json", "w"), indent=2)
+gateways = []
+for gid, ip, name in (("gw-1", "127.0.0.2", "gateway"), ("gw-2", "127.0.0.20", "gateway-2")):
+    gw = dict(base)
+    gw["listen"] = {"tcp": f"{ip}:{free_port(ip)}", "http": f"{ip}:{free_port(ip)}"}
+    gw["cluster"] = {"role": "gateway", "id": gid, "etcd": endpoints, "min_nodes": len(nodes), "lease_ttl_s": 2}
+    gw["ledger"] = dict(base.get("ledger", {}), data_dir=f"{out}/{name}/ledger")
+    gw["history"] = dict(base.get("history", {}), dir=f"{out}/{name}/history", archive_dir=f"{out}/{name}/history-archive")
+    json.dump(gw, open(f"{out}/{name}.json", "w"), indent=2)
+    gateways.append(dict(id=gid, file=name, **gw["listen"]))
+gw = json.load(open(f"{out}/gateway.json"))
 replicas = []
 for i in range(nrep):  # replicas from 127.0.0.11
     ip = f"127.0.0.{11 + i}"
@@ -111,8 +117,8 @@ for i in range(nrep):  # replicas from 127.0.0.11
     cfg.pop("feeds", None)
     replicas.append({"id": rid, "http": cfg["listen"]["http"]})
     json.dump(cfg, open(f"{out}/{rid}.json", "w"), indent=2)
-json.dump({"etcd": etcd, "workers": peers, "nodes": nodes, "gateway": gw["listen"], "replicas": replicas},
-          open(f"{out}/plan.json", "w"))
+json.dump({"etcd": etcd, "workers": peers, "nodes": nodes, "gateway": gw["listen"], "gateways": gateways,
+           "replicas": replicas}, open(f"{out}/plan.json", "w"))
 EOF
 plan() { python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"p": p}))' "$dir/plan.json" "$1"; }
 
@@ -153,8 +159,17 @@ node_pids=()
 for id in "${node_ids[@]}"; do node_pids+=("$(start_process "$id" node)"); done
 for i in $(seq 1 "$workers"); do wait_ports "worker-$i"; done
 for id in "${node_ids[@]}"; do wait_ports "$id"; done
+wait_leading() {  # id: its ports file says it leads (a gateway on etcd is a standby until it wins)
+  for _ in $(seq 1 400); do
+    python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("role") == "gateway" else 1)' "$dir/$1.ports" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "cluster.sh: $1 did not take the lead; its log:"; cat "$dir/$1.log"; stop; exit 1
+}
 gw_pid="$(start_process gateway gateway)"
-wait_ports gateway
+wait_leading gateway
+gw2_pid="$(start_process gateway-2 gateway)"
+wait_ports gateway-2
 replica_ids=($(plan '" ".join(r["id"] for r in p["replicas"])'))
 replica_pids=()
 for id in "${replica_ids[@]}"; do replica_pids+=("$(start_process "$id" replica)"); done
@@ -170,25 +185,26 @@ sys.exit(0 if c["members"] and all(m["state"] == "up" for m in c["members"]) els
   fi
   sleep 0.05
 done
-for id in "${replica_ids[@]}"; do  # following: bootstrapped from etcd and watching
-  rhttp="$(plan "[r['http'] for r in p['replicas'] if r['id'] == '$id'][0]")"
+for rhttp in $(plan '" ".join([r["http"] for r in p["replicas"]] + [p["gateways"][1]["http"]])'); do
+  # following: bootstrapped from etcd and watching (the replicas and the standby)
   for _ in $(seq 1 200); do
     curl -sf "http://$rhttp/stats" 2>/dev/null | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["ledger_follower"]["watching"] else 1)' && break
     sleep 0.05
   done
 done
 
-python3 - "$dir" "$gw_pid" "${node_pids[*]}" "${replica_pids[*]}" "${worker_pids[@]}" <<'EOF'
+python3 - "$dir" "$gw_pid $gw2_pid" "${node_pids[*]}" "${replica_pids[*]}" "${worker_pids[@]}" <<'EOF'
 import json, sys
-out, gw_pid, pids = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[5:]]
+out, pids = sys.argv[1], [int(p) for p in sys.argv[5:]]
+gpids = [int(p) for p in sys.argv[2].split()]
 npids = [int(p) for p in sys.argv[3].split()]
 rpids = [int(p) for p in sys.argv[4].split()]
 plan = json.load(open(f"{out}/plan.json"))
-gateway = {"pid": gw_pid, "tcp": plan["gateway"]["tcp"], "http": plan["gateway"]["http"]}
+gateways = [{"id": g["id"], "pid": pid, "tcp": g["tcp"], "http": g["http"]} for g, pid in zip(plan["gateways"], gpids)]
 cluster = {
     "etcd": f"http://{plan['etcd']['client']}",
-    "gateway": gateway,
-    "gateways": [dict(id="gw-1", **gateway)],
+    "gateway": {k: v for k, v in gateways[0].items() if k != "id"},
+    "gateways": gateways,
     "workers": [{"id": w["id"], "pid": pid, "addr": w["addr"]} for w, pid in zip(plan["workers"], pids)],
     "nodes": [{"id": n["id"], "pid": pid, "addr": n["addr"]} for n, pid in zip(plan["nodes"], npids)],
     "replicas": [{"id": r["id"], "pid": pid, "http": r["http"]} for r, pid in zip(plan["replicas"], rpids)],
@@ -197,4 +213,4 @@ json.dump(cluster, open(f"{out}/cluster.json", "w"), indent=2)
 print(json.dumps(cluster))
 EOF
 curl -sf "http://$http/cluster" >/dev/null || { echo "cluster.sh: the gateway does not answer; see $dir/gateway.log"; stop; exit 1; }
-echo "cluster.sh: gateway on $http (HTTP), $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$dir/plan.json") (TCP); $workers workers, ${#node_ids[@]} nodes, ${#replica_ids[@]} replicas"
+echo "cluster.sh: gateway on $http (HTTP), $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$dir/plan.json") (TCP); a standby gateway; $workers workers, ${#node_ids[@]} nodes, ${#replica_ids[@]} replicas"

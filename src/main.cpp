@@ -137,6 +137,19 @@ int main(int argc, char** argv) {
       tradeshard::net::WorkerProcess worker(config);
       return worker.run(ports_file);
     }
+    if (config.cluster.role == tradeshard::app::Role::gateway && !config.cluster.etcd.empty()) {
+      // A gateway on etcd follows the ledger as a standby until it wins the election, then leads
+      // (docs/cluster.md "Standby gateways"): the second daemon starts from what the first followed.
+      std::optional<tradeshard::net::Promotion> won;
+      {
+        tradeshard::net::Daemon standby(config);
+        const int rc = standby.run(ports_file);
+        won = standby.take_promotion();
+        if (!won) return rc;
+      }
+      tradeshard::net::Daemon leader(config, std::move(*won));
+      return leader.run(ports_file);
+    }
     tradeshard::net::Daemon daemon(config);
     return daemon.run(ports_file);
   } catch (const std::exception& e) {

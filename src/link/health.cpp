@@ -89,6 +89,14 @@ HealthDecision ClusterHealth::on_heartbeat(std::size_t i, std::int64_t now_ms) {
 
 HealthDecision ClusterHealth::on_closed(std::size_t i, std::int64_t now_ms, std::string reason) {
   HealthDecision d;
+  PeerHealth& p = peers_.at(i);
+  if (!p.ever_up && !p.given_up) {  // refused before it ever served: not listening, so dead
+    p.given_up = true;
+    ++p.deaths;
+    p.reason = std::move(reason);
+    d.failed.push_back(i);
+    return d;
+  }
   die(i, now_ms, std::move(reason), d);
   return d;
 }
@@ -99,6 +107,13 @@ HealthDecision ClusterHealth::tick(std::int64_t now_ms) {
   std::size_t serving = 0;
   for (std::size_t i = 0; i < peers_.size(); ++i) {
     PeerHealth& p = peers_[i];
+    if (p.watched_since_ms < 0) p.watched_since_ms = now_ms;
+    if (!p.ever_up && !p.given_up && now_ms - p.watched_since_ms >= options_.peer_timeout_ms) {
+      p.given_up = true;
+      ++p.deaths;
+      p.reason = "never connected within " + std::to_string(options_.peer_timeout_ms) + " ms";
+      d.failed.push_back(i);
+    }
     if (p.state == PeerState::dead) continue;
     if (p.state == PeerState::up || p.state == PeerState::suspect) ++serving;
     const std::int64_t silent = now_ms - p.last_heard_ms;

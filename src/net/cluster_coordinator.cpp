@@ -79,7 +79,15 @@ void sleep_on(asio::io_context& io, milliseconds d) {
 
 // The head, its snapshot and the log after it, checked (cluster::LogAssembler), all read at one
 // revision: a consistent view even if the ledger was being written meanwhile.
-LedgerLogSeed read_ledger_log_once(asio::io_context& io, cluster::EtcdClient& client, const std::string& prefix) {
+// What a standby already holds: the ledger's state at `version`, the next batch's first version.
+struct LedgerBase {
+  std::uint64_t version = 0;
+  const std::string* state = nullptr;
+  std::uint64_t next_batch = 0;
+};
+
+LedgerLogSeed read_ledger_log_once(asio::io_context& io, cluster::EtcdClient& client, const std::string& prefix,
+                                   const LedgerBase& base) {
   const cluster::LedgerKeys keys{prefix};
   LedgerLogSeed out;
   const auto head = await<etcd::RangeResponse>(io, [&](auto done) {
@@ -106,7 +114,15 @@ LedgerLogSeed read_ledger_log_once(asio::io_context& io, cluster::EtcdClient& cl
       if (more) from = r.value->kvs.back().key + '\0';
     }
   };
-  if (out.head.snapshot != 0) {
+  if (out.head.version < base.version) {
+    throw std::runtime_error("etcd: the ledger's head is at version " + std::to_string(out.head.version) +
+                             " but this gateway followed it to " + std::to_string(base.version));
+  }
+  // From etcd's snapshot when it is newer than what this gateway holds; else only the tail.
+  std::uint64_t start = 0;
+  std::string log_from = keys.log_prefix();
+  if (out.head.snapshot != 0 && out.head.snapshot > base.version) {
+    start = out.head.snapshot;
     std::vector<etcd::KeyValue> kvs;
     read_all(keys.snapshot(out.head.snapshot), etcd::prefix_end(keys.snapshot(out.head.snapshot)),
              [&kvs](const etcd::KeyValue& kv) { kvs.push_back(kv); });
@@ -115,9 +131,16 @@ LedgerLogSeed read_ledger_log_once(asio::io_context& io, cluster::EtcdClient& cl
     std::string error;
     out.snapshot = cluster::join_snapshot(keys, out.head.snapshot, chunks, &error);
     if (!out.snapshot) throw std::runtime_error("etcd: the ledger's snapshot: " + error);
+  } else if (base.state != nullptr && base.version > 0) {
+    start = base.version;
+    out.snapshot = *base.state;
+    if (base.next_batch == base.version + 1) log_from = keys.log(base.next_batch);
+  } else {
+    start = out.head.snapshot;
+    if (start != 0) throw std::runtime_error("etcd: the ledger has a snapshot but this gateway holds no state");
   }
-  cluster::LogAssembler log(keys, out.head.snapshot);
-  read_all(keys.log_prefix(), etcd::prefix_end(keys.log_prefix()), [&log](const etcd::KeyValue& kv) {
+  cluster::LogAssembler log(keys, start);
+  read_all(log_from, etcd::prefix_end(keys.log_prefix()), [&log](const etcd::KeyValue& kv) {
     std::string error;
     if (!log.add(kv.key, kv.value, &error)) throw std::runtime_error("etcd: " + error);
   });
@@ -128,10 +151,11 @@ LedgerLogSeed read_ledger_log_once(asio::io_context& io, cluster::EtcdClient& cl
 }
 
 // The same, again when etcd compacted the revision read at meanwhile (auto-compaction).
-LedgerLogSeed read_ledger_log(asio::io_context& io, cluster::EtcdClient& client, const std::string& prefix) {
+LedgerLogSeed read_ledger_log(asio::io_context& io, cluster::EtcdClient& client, const std::string& prefix,
+                              const LedgerBase& base) {
   for (int attempt = 1;; ++attempt) {
     try {
-      return read_ledger_log_once(io, client, prefix);
+      return read_ledger_log_once(io, client, prefix, base);
     } catch (const etcd::Error& e) {
       if (e.code != etcd::Code::out_of_range || attempt == 5) {
         throw std::runtime_error("etcd: reading the ledger's log: " + etcd::describe(e));
@@ -143,7 +167,7 @@ LedgerLogSeed read_ledger_log(asio::io_context& io, cluster::EtcdClient& client,
 
 }  // namespace
 
-ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
+ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots, const Promotion& won) {
   auto& cc = config.cluster;
   auto log = spdlog::get("main");
   asio::io_context io{1};
@@ -152,44 +176,30 @@ ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
   const auto deadline = Clock::now() + milliseconds(cc.startup_timeout_ms);
   const std::string me = cc.id.empty() ? "gateway" : cc.id;
 
-  // 1. A lease, kept alive while this loop runs (the campaign may wait for a long time).
-  cluster::LeaseKeeper lease(io, client, cc.lease_ttl_s);
-  std::int64_t lease_id = 0;
+  // 1. The lease the standby campaigned with, kept alive on this loop until the coordinator
+  // takes it over on the daemon's.
+  cluster::LeaseKeeper lease(io, client, won.lease_ttl);
   std::string lost;
-  lease.start([&lease_id](std::int64_t id) { lease_id = id; }, [&lost](const std::string& why) { lost = why; });
-  while (lease_id == 0) {
-    if (Clock::now() > deadline) {
-      throw std::runtime_error("etcd: no lease from " + fmt::format("{}", fmt::join(cc.etcd, ",")) + " within " +
-                               std::to_string(cc.startup_timeout_ms) + " ms (cluster.startup_timeout_ms)");
-    }
-    sleep_on(io, milliseconds(20));
-  }
-
-  // 2. Lead: the campaign answers once this lease's key leads the election.
-  const std::string value = json{{"id", me},
-                                 {"tcp", config.tcp.host + ":" + std::to_string(config.tcp.port)},
-                                 {"http", config.http.host + ":" + std::to_string(config.http.port)}}
-                                .dump();
-  log->info("etcd: campaigning for {} (lease {:x})", keys.election(), lease_id);
-  std::unique_ptr<cluster::EtcdClient::Stream> campaign;
-  const auto won = await<etcd::CampaignResponse>(io, [&](auto done) {
-    campaign = client.campaign(keys.election(), lease_id, value, std::move(done));
-  });
-  if (!won.ok()) throw std::runtime_error("etcd: campaign for " + keys.election() + ": " + etcd::describe(won.error));
-  if (!lost.empty()) throw std::runtime_error("etcd: lease lost while campaigning: " + lost);
+  lease.adopt(won.leader.lease, won.lease_ttl, [&lost](const std::string& why) { lost = why; });
   ClusterSeed seed;
-  seed.leader = won.value->leader;
-  seed.lease_ttl = lease.ttl_seconds();
+  seed.leader = won.leader;
+  seed.lease_ttl = won.lease_ttl;
   cc.epoch = static_cast<std::uint64_t>(seed.leader.rev);
   log->info("etcd: leading as {} with epoch {} (leader key {})", me, cc.epoch, seed.leader.key);
+  // Its status as a standby goes (it was on the same lease).
+  (void)await<etcd::DeleteResponse>(io, [&](auto done) {
+    client.del(etcd::DeleteRequest{cluster::LedgerKeys{cc.prefix}.follower(me), {}, false}, std::move(done));
+  });
 
-  // 3. The ledger's log: read after winning, so nothing is appended meanwhile (every append is
-  // fenced on the leader key; the first one of this gateway also on the head read here).
-  seed.ledger = read_ledger_log(io, client, cc.prefix);
-  log->info("etcd: ledger log at version {} (snapshot at {}, {} change sets after it)", seed.ledger.head.version,
-            seed.ledger.head.snapshot, seed.ledger.records.size());
+  // 2. The ledger: what the standby followed, and what etcd holds after it (read after winning,
+  // so nothing is appended meanwhile: every append is fenced on the leader key; this gateway's
+  // first one also on the head read here).
+  seed.ledger = read_ledger_log(io, client, cc.prefix, LedgerBase{won.version, &won.state, won.next_batch});
+  log->info("etcd: ledger log at version {} (snapshot at {}; this gateway followed it to {}; {} change sets to replay)",
+            seed.ledger.head.version, seed.ledger.head.snapshot, won.version, seed.ledger.records.size());
+  if (!lost.empty()) throw std::runtime_error("etcd: lease lost while taking the lead: " + lost);
 
-  // 4. The registered workers (at least one) and nodes (at least cluster.min_nodes), waiting up
+  // 3. The registered workers (at least one) and nodes (at least cluster.min_nodes), waiting up
   // to the deadline.
   const auto registered = [&](const std::string& role, std::size_t at_least) {
     std::vector<app::ClusterPeer> found;
@@ -208,17 +218,20 @@ ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
       sleep_on(io, milliseconds(100));
     }
   };
-  cc.workers = registered("worker", 1);
-  cc.nodes = registered("node", cc.min_nodes);
-  const auto& workers = cc.workers;
-  const auto& nodes = cc.nodes;
-  if (nodes.empty()) log->info("etcd: no node process registered: the processing nodes run in this gateway");
-
-  // 5. The placement, fenced on the leader key and on the key's last write.
+  // A placement in etcd means an earlier gateway led: this is a takeover, which must not wait
+  // for cluster.min_nodes (a node process may have been lost with it): the registered ones serve.
   const auto current = await<etcd::RangeResponse>(io, [&](auto done) {
     client.range(etcd::RangeRequest{keys.assignments(), {}, 0, 0, false, false}, std::move(done));
   });
   if (!current.ok()) throw std::runtime_error("etcd: reading " + keys.assignments() + ": " + etcd::describe(current.error));
+  const bool takeover = !current.value->kvs.empty();
+  cc.workers = registered("worker", 1);
+  cc.nodes = registered("node", takeover ? 0 : cc.min_nodes);
+  const auto& workers = cc.workers;
+  const auto& nodes = cc.nodes;
+  if (nodes.empty()) log->info("etcd: no node process registered: the processing nodes run in this gateway");
+
+  // 4. The placement, fenced on the leader key and on the key's last write (read above).
   std::int64_t mod = 0;
   std::uint64_t version = 0;
   if (!current.value->kvs.empty()) {
@@ -245,8 +258,8 @@ ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots) {
   log->info("etcd: {} version {}: {} slots on {} workers, {} node slots on {} nodes", keys.assignments(), a.version,
             a.hosts.size(), workers.size(), a.nodes.size(), nodes.size());
   // The lease stays: the coordinator keeps it alive on the daemon's loop (stop(), not revoke()).
+  if (!lost.empty()) throw std::runtime_error("etcd: lease lost while taking the lead: " + lost);
   lease.stop();
-  campaign.reset();
   client.stop();
   return seed;
 }

@@ -20,6 +20,7 @@
 #include "tradeshard/app/config.hpp"
 #include "tradeshard/cluster/etcd_client.hpp"
 #include "tradeshard/cluster/membership.hpp"
+#include "tradeshard/net/daemon.hpp"
 #include "etcd_ledger_log.hpp"
 
 namespace tradeshard::net {
@@ -33,14 +34,15 @@ struct ClusterSeed {
   LedgerLogSeed ledger;              // the ledger's log as etcd held it when this gateway won
 };
 
-// Blocking, before the daemon is built: grants a lease, campaigns for <prefix>/gateway (waiting
-// while another gateway leads), lists the registered workers and nodes (waiting up to
-// cluster.startup_timeout_ms for a first worker and cluster.min_nodes nodes), places worker slot
-// i on the i-th worker by id and node slot j (of `node_slots`) on the j-th node, round robin, and
-// writes that, fenced; reads the ledger's log (every change set in etcd, checked). Sets
-// config.cluster.epoch, .workers and .nodes (the registered processes, by id). Throws
-// std::runtime_error with the reason when it cannot.
-ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots);
+// Blocking, before the leading daemon is built, once its standby phase won the election (`won`:
+// the leader key, whose lease this keeps alive meanwhile): reads the ledger (etcd's snapshot if it
+// is newer than the state the standby followed, then the log after it, checked), lists the
+// registered workers and nodes (waiting up to cluster.startup_timeout_ms for a first worker and
+// cluster.min_nodes nodes), places worker slot i on the i-th worker by id and node slot j (of
+// `node_slots`) on the j-th node, round robin, and writes that, fenced. Sets config.cluster.epoch,
+// .workers and .nodes (the registered processes, by id). Throws std::runtime_error with the
+// reason when it cannot.
+ClusterSeed lead_cluster(app::Config& config, std::size_t node_slots, const Promotion& won);
 
 class ClusterCoordinator {
  public:

@@ -19,6 +19,7 @@
 #include "tradeshard/link/remote_nodes.hpp"
 #include "tradeshard/link/remote_venue.hpp"
 #include "tradeshard/history/service.hpp"
+#include "tradeshard/ledger/codec.hpp"
 #include "tradeshard/net/notifier.hpp"
 #include "dashboard.hpp"
 #include "feed_client.hpp"
@@ -57,18 +58,21 @@ std::unique_ptr<app::Venue> cluster_venue(const app::Config& c, link::RemoteVenu
 // Digests of the ledger's state every this many versions, on an etcd gateway and its followers
 // (/replicas/consistency compares them): O(state) each, so not every version.
 constexpr std::uint64_t kCheckpointEvery = 1000;
-// Cluster gateway with cluster.etcd: lead and learn the workers and nodes before anything is built.
-std::optional<ClusterSeed> lead_if_etcd(app::Config& c) {
-  if (c.cluster.role != app::Role::gateway || c.cluster.etcd.empty()) return std::nullopt;
-  return lead_cluster(c, app::node_slot_configs(c).slots.size());
+// Cluster gateway with cluster.etcd that won the election: lead and learn the workers and nodes
+// before anything is built.
+std::optional<ClusterSeed> lead_if_won(app::Config& c, const std::optional<Promotion>& won) {
+  if (!won) return std::nullopt;
+  return lead_cluster(c, app::node_slot_configs(c).slots.size(), *won);
 }
 }  // namespace
 
 struct Daemon::Impl {
-  explicit Impl(app::Config given)
+  Impl(app::Config given, std::optional<Promotion> won)
       : config(std::move(given)),
-        seed(lead_if_etcd(config)),
-        gateway(config, cluster_venue(config, remote)),
+        standby(config.cluster.role == app::Role::gateway && !config.cluster.etcd.empty() && !won),
+        http_fd(won ? won->http_fd : -1),
+        seed(lead_if_won(config, won)),
+        gateway(config, standby ? nullptr : cluster_venue(config, remote)),
         server(io, config, gateway),
         notifier(io),
         signals(io),
@@ -167,9 +171,11 @@ struct Daemon::Impl {
                           {"tcp", config.tcp.host + ":" + std::to_string(server.tcp_port())},
                           {"http", config.http.host + ":" + std::to_string(server.http_port())}};
   }
-  // A replica process: the ledger follows the log in etcd (docs/cluster.md "Replicas"); HTTP
-  // serves it read-only; no client listener, feed or history.
-  [[nodiscard]] bool follows() const { return config.cluster.role == app::Role::replica; }
+  // A replica process, or a gateway on etcd before it leads (a standby): the ledger follows the
+  // log in etcd (docs/cluster.md "Replica processes", "Standby gateways"); HTTP serves it
+  // read-only; no client listener, feed or history.
+  [[nodiscard]] bool follows() const { return config.cluster.role == app::Role::replica || standby; }
+  [[nodiscard]] const char* process_kind() const { return standby ? "standby" : "replica"; }
   void attach_follower() {
     cluster::EtcdOptions o;
     o.endpoints = config.cluster.etcd;
@@ -183,7 +189,7 @@ struct Daemon::Impl {
     registration = std::make_unique<FollowerRegistration>(io, *follower_client, config.cluster,
                                                           [this] { return follower_status(); });
     auto& api = server.http_api();
-    api.set_read_only(std::string(app::to_string(config.cluster.role)) + " " + config.cluster.id +
+    api.set_read_only(std::string(process_kind()) + " " + config.cluster.id +
                           " serves reads only: orders and admin actions go to the leading gateway (GET /leader)",
                       [this] { return leader; });
     api.add_stats_section("ledger_follower", [this] { return follower->to_json(); });
@@ -203,11 +209,65 @@ struct Daemon::Impl {
     const auto& l = gateway.ledger();
     const auto applied = l.coordinator().committed_version();
     if (applied != digest_at.version || digest_at.version == 0) digest_at = cluster::DigestAt{applied, l.digest()};
-    cluster::FollowerStatus s{config.cluster.id, "replica",
+    cluster::FollowerStatus s{config.cluster.id, process_kind(),
                               config.http.host + ":" + std::to_string(server.http_port()), applied, std::nullopt,
                               digest_at};
     if (!l.checkpoints().empty()) s.checkpoint = cluster::DigestAt{l.checkpoints().back().version, l.checkpoints().back().digest};
     return s;
+  }
+  // A standby campaigns with its registration's lease (again with a new one if that is lost);
+  // having won, it hands over to the leading daemon (promote()).
+  void campaign_tick() {
+    campaign_timer.expires_after(std::chrono::milliseconds(200));
+    campaign_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || promotion) return;
+      const auto lease = registration->lease();
+      if (campaign && (lease != campaign_lease || campaign_ended)) campaign.reset();
+      if (!campaign && lease != 0) start_campaign(lease);
+      campaign_tick();
+    });
+  }
+  void start_campaign(std::int64_t lease) {
+    campaign_lease = lease;
+    campaign_ended = false;
+    spdlog::get("main")->info("etcd: {} campaigns for {} (lease {:x}) while following the ledger", config.cluster.id,
+                              cluster::Keys{config.cluster.prefix}.election(), lease);
+    campaign = follower_client->campaign(
+        cluster::Keys{config.cluster.prefix}.election(), lease, leader_value().dump(),
+        [this, lease](cluster::etcd::Result<cluster::etcd::CampaignResponse> r) {
+          campaign_ended = true;  // the stream is reset by the next tick, not inside its own handler
+          if (!r.ok()) {
+            spdlog::get("main")->warn("etcd: campaign: {}; again", cluster::etcd::describe(r.error));
+            return;
+          }
+          if (lease != registration->lease()) return;  // won with a lease since lost: campaign again
+          boost::asio::post(io, [this, won = r.value->leader] { promote(won); });
+        });
+  }
+  // The standby won: what it followed and its HTTP listener go to the leading daemon (main.cpp
+  // builds it once run() returns); the lease is kept, not revoked (the leader key is bound to it).
+  void promote(const cluster::etcd::LeaderKey& won) {
+    if (promotion || exit_code != 0 || server.stopping()) return;
+    Promotion p;
+    p.leader = won;
+    p.lease_ttl = static_cast<std::int64_t>(config.cluster.lease_ttl_s);
+    const auto& l = gateway.ledger();
+    p.version = l.coordinator().committed_version();
+    if (const auto* st = l.coordinator().committed_state(); st != nullptr && p.version > 0) ledger::encode(*st, p.state);
+    p.next_batch = follower->next_batch();
+    spdlog::get("main")->info("etcd: {} won the election (epoch {}) having followed the ledger to version {}; taking the lead",
+                              config.cluster.id, won.rev, p.version);
+    p.http_fd = server.release_http();
+    promotion = std::move(p);
+    campaign_timer.cancel();
+    campaign.reset();
+    follower->stop();
+    registration->stop();
+    observe_timer.cancel();
+    leader_observe.reset();
+    sampler.cancel();
+    stats_timer.cancel();
+    server.stop([this] { io.stop(); });
   }
   // GET /leader on a follower: the election's leader as etcd shows it (observed).
   void observe_leader() {
@@ -331,6 +391,8 @@ struct Daemon::Impl {
     for (auto& f : feeds) f->stop();
     if (links) links->stop();
     if (node_links) node_links->stop();
+    campaign_timer.cancel();
+    campaign.reset();
     if (follower) follower->stop();
     if (registration) registration->stop();
     observe_timer.cancel();
@@ -341,6 +403,8 @@ struct Daemon::Impl {
     });
   }
   app::Config config;
+  const bool standby;  // a gateway on etcd that does not lead (yet): it follows and campaigns
+  const int http_fd;   // the standby's HTTP listener, once it leads
   std::optional<ClusterSeed> seed;  // cluster gateway with etcd: what it won at start
   int exit_code = 0;
   boost::asio::io_context io{1};
@@ -371,20 +435,32 @@ struct Daemon::Impl {
   boost::asio::steady_timer observe_timer{io};
   nlohmann::json leader;  // GET /leader on a follower (null: none known)
   cluster::DigestAt digest_at;
+  // A standby: its campaign (with the registration's lease) and, once won, the hand-over.
+  std::unique_ptr<cluster::EtcdClient::Stream> campaign;
+  std::int64_t campaign_lease = 0;
+  bool campaign_ended = false;
+  boost::asio::steady_timer campaign_timer{io};
+  std::optional<Promotion> promotion;
   std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
 };
 
-Daemon::Daemon(const app::Config& config) : impl_(std::make_unique<Impl>(config)) {}
+Daemon::Daemon(const app::Config& config) : impl_(std::make_unique<Impl>(config, std::nullopt)) {}
+Daemon::Daemon(const app::Config& config, Promotion won) : impl_(std::make_unique<Impl>(config, std::move(won))) {}
 Daemon::~Daemon() = default;
+
+std::optional<Promotion> Daemon::take_promotion() { return std::move(impl_->promotion); }
 
 int Daemon::run(const std::string& ports_file) {
   auto& d = *impl_;
   auto log = spdlog::get("main");
   std::signal(SIGPIPE, SIG_IGN);
-  d.server.start(!d.follows());
+  d.server.start(!d.follows(), d.http_fd);
   if (!ports_file.empty()) {
+    // "role": a standby's file is rewritten once it leads (its "tcp" is 0 until then).
+    const std::string role = d.standby ? "standby" : std::string(app::to_string(d.config.cluster.role));
     const std::string tmp = ports_file + ".tmp";
-    std::ofstream(tmp) << "{\"tcp\":" << d.server.tcp_port() << ",\"http\":" << d.server.http_port() << "}\n";
+    std::ofstream(tmp) << "{\"tcp\":" << d.server.tcp_port() << ",\"http\":" << d.server.http_port() << ",\"role\":\""
+                       << role << "\"}\n";
     std::rename(tmp.c_str(), ports_file.c_str());
   }
   d.signals.add(SIGINT);
@@ -404,6 +480,7 @@ int Daemon::run(const std::string& ports_file) {
     d.follower->start();
     d.registration->start();
     d.observe_leader();
+    if (d.standby) d.campaign_tick();
   }
   if (d.coordinator) {
     d.coordinator->proclaim(d.leader_value().dump());

@@ -95,6 +95,7 @@ void LedgerFollower::bootstrap() {
                  return fail("the snapshot at version " + std::to_string(at) + " does not load: " + err);
                }
                applied_ = at;
+               next_batch_ = 0;
                ++snapshots_loaded_;
                spdlog::get("ledger")->info("ledger follower: loaded the snapshot at version {} ({} bytes)", at,
                                            bytes->size());
@@ -138,6 +139,7 @@ void LedgerFollower::bootstrapped(std::uint64_t gen, std::int64_t revision, cons
     return later(milliseconds(1000), [this] { bootstrap(); });
   }
   if (!apply_records(assembled.records())) return;
+  if (!assembled.batches().empty()) next_batch_ = assembled.batches().back().last + 1;
   last_error_.clear();
   seen_revision_ = revision;
   backoff_ = milliseconds(100);
@@ -180,6 +182,7 @@ void LedgerFollower::on_message(std::uint64_t gen, const etcd::WatchMessage& m) 
     }
     ++batches_;
     if (!apply_records(assembled.records())) return;
+    if (!assembled.batches().empty()) next_batch_ = assembled.batches().back().last + 1;
   }
 }
 

@@ -43,6 +43,9 @@ class LedgerFollower {
   void stop();
 
   [[nodiscard]] std::uint64_t applied() const noexcept { return applied_; }
+  // The first version of the next batch in etcd: applied() + 1 once a batch was applied since
+  // the last snapshot loaded; 0 when not known.
+  [[nodiscard]] std::uint64_t next_batch() const noexcept { return next_batch_; }
   // The head as last read or watched (its version: the log's end in etcd).
   [[nodiscard]] const cluster::LedgerHead& head() const noexcept { return head_; }
   [[nodiscard]] std::int64_t head_mod_revision() const noexcept { return head_mod_; }
@@ -70,6 +73,7 @@ class LedgerFollower {
   std::unique_ptr<cluster::EtcdClient::Stream> watch_;
   std::uint64_t gen_ = 0;  // bumped by each bootstrap and stop: older answers are dropped
   std::uint64_t applied_ = 0;
+  std::uint64_t next_batch_ = 0;
   cluster::LedgerHead head_;
   std::int64_t head_mod_ = 0;
   std::int64_t seen_revision_ = 0;  // the last revision the watch (or the bootstrap) covered

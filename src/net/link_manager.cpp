@@ -329,6 +329,13 @@ void LinkManager::apply(const link::HealthDecision& d) {
   was_degraded_ = health_.degraded();
   for (const auto i : d.admitted) log->info("{} {}: up", role_, health_.peer(i).id);
   for (const auto i : d.failed) fail_over(i);
+  if (d.admitted.empty()) return;
+  // Slots left without a home (their process died while no other was up, e.g. refused right at a
+  // gateway's takeover before any link was up) go to the peer that is up now.
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    const auto& h = health_.peer(peers_[i]->health);
+    if (h.state == link::PeerState::dead && h.deaths > 0 && !venue_.link(peers_[i]->link).slots.empty()) fail_over(i);
+  }
 }
 
 void LinkManager::fail_over(std::size_t dead) {

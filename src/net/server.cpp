@@ -51,9 +51,15 @@ Server::Server(asio::io_context& io, const app::Config& config, app::Gateway& ga
 
 Server::~Server() = default;
 
-void Server::start(bool client_listener) {
+void Server::start(bool client_listener, int http_fd) {
   if (client_listener) open_acceptor(tcp_acceptor_, config_.tcp, "tcp");
-  open_acceptor(http_acceptor_, config_.http, "http");
+  if (http_fd >= 0) {
+    boost::system::error_code ec;
+    http_acceptor_.assign(endpoint_of(config_.http).protocol(), http_fd, ec);
+    if (ec) throw std::runtime_error("listen.http: cannot take over the HTTP listener: " + ec.message());
+  } else {
+    open_acceptor(http_acceptor_, config_.http, "http");
+  }
   auto log = spdlog::get("net");
   if (client_listener) {
     log->info("listening tcp {}:{} (JSON lines), http {}:{} (JSON, /metrics, WebSocket /ws)", config_.tcp.host,
@@ -67,8 +73,17 @@ void Server::start(bool client_listener) {
   sweep();
 }
 
+int Server::release_http() {
+  if (!http_acceptor_.is_open()) return -1;
+  boost::system::error_code ec;
+  const int fd = http_acceptor_.release(ec);  // the pending accept ends with operation_aborted
+  return ec ? -1 : fd;
+}
+
 std::uint16_t Server::tcp_port() const { return tcp_acceptor_.is_open() ? tcp_acceptor_.local_endpoint().port() : 0; }
-std::uint16_t Server::http_port() const { return http_acceptor_.local_endpoint().port(); }
+std::uint16_t Server::http_port() const {
+  return http_acceptor_.is_open() ? http_acceptor_.local_endpoint().port() : 0;
+}
 
 std::uint64_t Server::undurable_commit() const {
   const auto committed = gateway_.ledger().coordinator().committed_version();

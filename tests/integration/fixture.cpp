@@ -63,8 +63,8 @@ json test_config(const json& patch) {
   return c;
 }
 
-DaemonProcess::DaemonProcess(const json& config, std::vector<std::string> extra_env)
-    : config_(config), env_(std::move(extra_env)), dir_(make_temp_dir()) {
+DaemonProcess::DaemonProcess(const json& config, std::vector<std::string> extra_env, bool until_leading)
+    : config_(config), env_(std::move(extra_env)), dir_(make_temp_dir()), until_leading_(until_leading) {
   if (!config_.contains("ledger") || !config_["ledger"].contains("data_dir") ||
       config_["ledger"]["data_dir"] == "data/ledger") {
     config_["ledger"]["data_dir"] = dir_ + "/ledger";
@@ -105,7 +105,8 @@ void DaemonProcess::spawn() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     const json p = json::parse(read_file(ports), nullptr, false);
-    if (!p.is_discarded() && p.contains("tcp")) {
+    const bool standby = !p.is_discarded() && p.value("role", "") == "standby";
+    if (!p.is_discarded() && p.contains("tcp") && (!standby || !until_leading_)) {
       tcp_port_ = p["tcp"].get<unsigned short>();
       http_port_ = p["http"].get<unsigned short>();
       return;
@@ -122,6 +123,20 @@ void DaemonProcess::spawn() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   throw std::runtime_error("daemon did not start listening within 20 s: " + log());
+}
+
+bool DaemonProcess::wait_leading(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const json p = json::parse(read_file(dir_ + "/ports.json"), nullptr, false);
+    if (!p.is_discarded() && p.value("role", "") == "gateway" && p.value("tcp", 0) != 0) {
+      tcp_port_ = p["tcp"].get<unsigned short>();
+      http_port_ = p["http"].get<unsigned short>();
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
 }
 
 void DaemonProcess::restart() {

@@ -19,8 +19,10 @@ json test_config(const json& patch = json::object());
 
 class DaemonProcess {
  public:
-  // Starts the daemon; waits until it is listening. extra_env: "NAME=value" entries.
-  explicit DaemonProcess(const json& config, std::vector<std::string> extra_env = {});
+  // Starts the daemon; waits until it is listening. extra_env: "NAME=value" entries. A gateway on
+  // etcd is first a standby (its ports file says so): with `until_leading` the wait goes on until
+  // it leads and its client listener is open; without, it ends at the standby's HTTP listener.
+  explicit DaemonProcess(const json& config, std::vector<std::string> extra_env = {}, bool until_leading = true);
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
@@ -35,6 +37,11 @@ class DaemonProcess {
   [[nodiscard]] std::string log() const;  // the daemon's stderr so far
   // Restarts with the same config and data dir (after a stop or kill).
   void restart();
+  // A standby started with until_leading = false: waits until it leads (its ports file is
+  // rewritten then); false after `limit`.
+  bool wait_leading(std::chrono::milliseconds limit);
+  // Whether restart() waits until it leads (a gateway on etcd restarted beside a leader does not).
+  void set_until_leading(bool on) { until_leading_ = on; }
 
  private:
   void spawn();
@@ -42,6 +49,7 @@ class DaemonProcess {
   std::vector<std::string> env_;
   std::string dir_;
   pid_t pid_ = -1;
+  bool until_leading_ = true;
   unsigned short tcp_port_ = 0, http_port_ = 0, link_port_ = 0;
 };
 

@@ -115,3 +115,34 @@ TEST_CASE("Health: a flapping peer backs off before it may reconnect") {
   CHECK(h.may_connect(0, 100'000));
   CHECK(h.peer(0).deaths == 4);
 }
+
+TEST_CASE("Health: a peer that never connects within peer_timeout fails over once; connecting later it serves") {
+  ClusterHealth h;
+  const auto a = h.add_peer("worker-1");
+  const auto b = h.add_peer("worker-2");  // registered in etcd, dead before the gateway reached it
+  CHECK(h.on_connected(a, 0).admitted == std::vector<std::size_t>{a});
+  CHECK(h.tick(0).failed.empty());
+  for (std::int64_t t = 100; t < 1000; t += 100) {
+    h.on_heartbeat(a, t);
+    CHECK(h.tick(t).failed.empty());
+  }
+  h.on_heartbeat(a, 1000);
+  CHECK(h.tick(1000).failed == std::vector<std::size_t>{b});
+  CHECK(h.peer(b).reason == "never connected within 1000 ms");
+  CHECK(h.peer(b).state == PeerState::dead);
+  h.on_heartbeat(a, 1100);
+  CHECK(h.tick(1100).failed.empty());  // once
+  CHECK(h.on_connected(b, 1200).admitted == std::vector<std::size_t>{b});  // a first connection serves
+  CHECK(h.peer(b).state == PeerState::up);
+}
+
+TEST_CASE("Health: a peer refused before it ever served fails over at once, once") {
+  ClusterHealth h;
+  const auto a = h.add_peer("worker-1");
+  const auto b = h.add_peer("worker-2");
+  CHECK(h.on_connected(a, 0).admitted == std::vector<std::size_t>{a});
+  CHECK(h.on_closed(b, 5, "connect: Connection refused").failed == std::vector<std::size_t>{b});
+  CHECK(h.on_closed(b, 60, "connect: Connection refused").failed.empty());
+  h.on_heartbeat(a, 1500);
+  CHECK(h.tick(1500).failed.empty());  // not again at peer_timeout
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/cluster.sh: start writes cluster.json as docs/cluster.md says (etcd, nodes, gateways and
 # replicas included), the replica follows the ledger (a fill reaches it; the leader lists it),
+# kill -9 of the leading gateway: the standby serves within 3 s with the fill kept,
 # /cluster's member ids are cluster.json's and registered in etcd (nodes found there too), an
 # order crosses through the workers, a tick is processed in a node process, kill -9 of a worker
 # and of a node process fail over and each new placement is in etcd, stop stops every process.
@@ -14,7 +15,8 @@ import json, socket, sys, time, urllib.request, os, signal
 d = sys.argv[1]
 c = json.load(open(f"{d}/cluster.json"))
 assert set(c) == {"etcd", "gateway", "gateways", "workers", "nodes", "replicas"}, c
-assert c["gateways"] == [dict(id="gw-1", **c["gateway"])], c
+assert c["gateways"][0] == dict(id="gw-1", **c["gateway"]) and len(c["gateways"]) == 2, c
+assert c["gateways"][1]["id"] == "gw-2" and c["gateways"][1]["http"].startswith("127.0.0.20:"), c
 assert [r["id"] for r in c["replicas"]] == ["r-1"] and c["replicas"][0]["http"].startswith("127.0.0.11:"), c
 assert [n["id"] for n in c["nodes"]] == ["node-1", "node-2"], c
 assert all(n["addr"].startswith(f"127.0.0.{5 + i}:") for i, n in enumerate(c["nodes"])), c
@@ -58,6 +60,7 @@ while time.time() < deadline and not any(r["node_id"] == "r-1" and r["version"] 
     time.sleep(0.05)
 assert [r["process"] for r in get("/replicas")["replicas"] if r["node_id"] == "r-1"] == ["replica"], get("/replicas")
 assert rget("/leader")["id"] == "gw-1" and rget("/leader")["tcp"] == c["gateway"]["tcp"], rget("/leader")
+get_b_positions = get("/accounts/b")["positions"]
 send({"type": "tick", "symbol": "BTCUSDT", "bid": 100.0, "ask": 100.5, "bid_size": 1, "ask_size": 1})
 deadline = time.time() + 3
 while time.time() < deadline and sum(m.get("ticks", 0) for m in get("/cluster")["members"]) < 1: time.sleep(0.01)
@@ -81,7 +84,27 @@ while time.time() < deadline and etcd_get("/tradeshard/assignments")[0]["version
 placement = etcd_get("/tradeshard/assignments")[0]
 assert placement["version"] == 3 and placement["nodes"] == ["node-2", "node-2"], placement
 assert set(placement["hosts"]) == {"worker-2"}, placement
-print("cluster.sh ok: failovers", cl["last_failover"], get("/cluster")["last_failover"])
+# The leading gateway is lost: the standby takes over and serves within 3 s; the fill is kept.
+os.kill(c["gateway"]["pid"], signal.SIGKILL)
+killed = time.time()
+g2 = c["gateways"][1]
+host2, port2 = g2["tcp"].split(":")
+served = None
+while time.time() < killed + 10 and served is None:
+    try:
+        s2 = socket.create_connection((host2, int(port2)), timeout=1)
+        f2 = s2.makefile("rw")
+        f2.write(json.dumps({"type": "order", "id": "p-1", "account": "p", "symbol": "ETHUSDT", "side": "sell", "price": "3000", "qty": "1"}) + "\n"); f2.flush()
+        while True:
+            m = json.loads(f2.readline())
+            if m.get("id") == "p-1" and m.get("type") == "ack": served = time.time() - killed; break
+    except (OSError, ValueError):
+        time.sleep(0.02)
+assert served is not None and served <= 3.0, (served, open(f"{d}/gateway-2.log").read()[-4000:])
+g2get = lambda p: json.load(urllib.request.urlopen(f"http://{g2['http']}{p}", timeout=5))
+assert g2get("/leader")["id"] == "gw-2", g2get("/leader")
+assert g2get("/accounts/b")["positions"] == get_b_positions, (g2get("/accounts/b"), get_b_positions)
+print(f"cluster.sh ok: failovers {cl['last_failover']}; gateway kill -9 -> the standby served after {served * 1000:.0f} ms")
 PY
 pids="$(cat "$dir/pids") $(cat "$dir/etcd.pid")"
 TRADESHARDD="$bin" bash "$src/scripts/cluster.sh" stop "$dir" >/dev/null

@@ -42,6 +42,8 @@ struct PeerHealth {
   std::int64_t reconnect_after_ms = 0;      // flapping backoff: no connection before this
   std::string reason;                       // why it is not up
   bool ever_up = false;
+  std::int64_t watched_since_ms = -1;  // the first tick() that saw it
+  bool given_up = false;               // never connected within peer_timeout_ms: its slots moved
 };
 
 struct HealthDecision {
@@ -62,9 +64,12 @@ class ClusterHealth {
   void on_heard(std::size_t peer, std::int64_t now_ms);
   // A PONG: a good heartbeat (admits a joining peer after enough of them).
   HealthDecision on_heartbeat(std::size_t peer, std::int64_t now_ms);
-  // The link closed, reset or refused: dead now (its slots fail over).
+  // The link closed, reset or refused: dead now (its slots fail over), also when it never served
+  // (a process registered in etcd that died before this gateway reached it: refused).
   HealthDecision on_closed(std::size_t peer, std::int64_t now_ms, std::string reason);
-  // Timeouts: suspect after 3 missed heartbeats, dead after peer_timeout_ms of silence.
+  // Timeouts: suspect after 3 missed heartbeats, dead after peer_timeout_ms of silence; a peer
+  // that never connected within peer_timeout_ms of the first tick that saw it is failed too (its
+  // slots move: a process registered in etcd that died before this gateway reached it).
   HealthDecision tick(std::int64_t now_ms);
 
   // Whether the edge may dial the peer now (flapping backoff).

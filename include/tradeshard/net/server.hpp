@@ -35,8 +35,11 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds both listeners (throws std::system_error with the endpoint on failure) and accepts;
-  // a follower (replica, standby) binds HTTP alone: tcp_port() is then 0.
-  void start(bool client_listener = true);
+  // a follower (replica, standby) binds HTTP alone: tcp_port() is then 0. http_fd >= 0: the
+  // HTTP listener is that open, listening socket (a standby's, kept across its promotion).
+  void start(bool client_listener = true, int http_fd = -1);
+  // Hands the HTTP listener's socket over (before stop()); -1 when there is none.
+  [[nodiscard]] int release_http();
   // Stops accepting, flushes every session, calls on_done when all are closed (or after 1.5 s).
   void stop(std::function<void()> on_done);
 
