@@ -4,6 +4,7 @@
 #   echo          tradeshard-bench --serve echo: one loopback round trip, no domain code
 #   embedded      tradeshardd as `make run` starts it (history off here: not the subject)
 #   cluster N     scripts/cluster.sh with N worker processes: client -> gateway -> worker -> gateway
+#                 (REPLICAS=0 STANDBY=0: no replica or standby following the ledger on these 2 cores)
 # Each: tradeshard-bench --mode orders (closed loop, CONNECTIONS connections, window 1) for SECONDS
 # seconds; prints submit->ack p50/p99 and acks/s, and the ratios to echo and to embedded.
 # Then ticks: tradeshard-bench --mode ticks (firehose) into the embedded daemon and into the
@@ -57,7 +58,7 @@ kill -TERM "${pids[-1]}"
 
 # cluster with 1, 2 and 3 worker processes
 for n in 1 2 3; do
-  TRADESHARDD="$bin" bash scripts/cluster.sh start "$tmp/c$n" "$n" >/dev/null
+  REPLICAS=0 STANDBY=0 TRADESHARDD="$bin" bash scripts/cluster.sh start "$tmp/c$n" "$n" >/dev/null
   run "cluster$n" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$tmp/c$n/cluster.json")" orders
   if [ "$n" -eq 1 ]; then
     run cluster_ticks "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$tmp/c$n/cluster.json")" ticks

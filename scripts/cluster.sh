@@ -4,7 +4,8 @@
 #
 #   scripts/cluster.sh start DIR [WORKERS]   start (default 3 workers, a node process per
 #                                            processing-node slot of the config: 2, REPLICAS
-#                                            replica processes: 1, and a standby gateway); returns
+#                                            replica processes: 1, and STANDBY standby gateways:
+#                                            1, at most 1); returns
 #                                            once the leading gateway serves orders, every link is
 #                                            up and the replicas and the standby follow
 #   scripts/cluster.sh stop DIR              SIGTERM everything started in DIR (etcd last)
@@ -56,6 +57,7 @@ esac
 
 workers="${3:-3}"
 replicas="${REPLICAS:-1}"
+standby="${STANDBY:-1}"
 etcd_bin="${ETCD:-$(command -v etcd || true)}"
 [ -x "$bin" ] || { echo "cluster.sh: $bin not found (make build first, or set TRADESHARDD)"; exit 1; }
 [ -n "$etcd_bin" ] && [ -x "$etcd_bin" ] || { echo "cluster.sh: etcd not found (scripts/install-deps.sh installs it, or set ETCD)"; exit 1; }
@@ -168,8 +170,11 @@ wait_leading() {  # id: its ports file says it leads (a gateway on etcd is a sta
 }
 gw_pid="$(start_process gateway gateway)"
 wait_leading gateway
-gw2_pid="$(start_process gateway-2 gateway)"
-wait_ports gateway-2
+gw2_pid=""
+if [ "$standby" -gt 0 ]; then
+  gw2_pid="$(start_process gateway-2 gateway)"
+  wait_ports gateway-2
+fi
 replica_ids=($(plan '" ".join(r["id"] for r in p["replicas"])'))
 replica_pids=()
 for id in "${replica_ids[@]}"; do replica_pids+=("$(start_process "$id" replica)"); done
@@ -185,7 +190,9 @@ sys.exit(0 if c["members"] and all(m["state"] == "up" for m in c["members"]) els
   fi
   sleep 0.05
 done
-for rhttp in $(plan '" ".join([r["http"] for r in p["replicas"]] + [p["gateways"][1]["http"]])'); do
+followers="$(plan '" ".join(r["http"] for r in p["replicas"])')"
+[ -n "$gw2_pid" ] && followers="$followers $(plan 'p["gateways"][1]["http"]')"
+for rhttp in $followers; do
   # following: bootstrapped from etcd and watching (the replicas and the standby)
   for _ in $(seq 1 200); do
     curl -sf "http://$rhttp/stats" 2>/dev/null | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["ledger_follower"]["watching"] else 1)' && break
@@ -213,4 +220,4 @@ json.dump(cluster, open(f"{out}/cluster.json", "w"), indent=2)
 print(json.dumps(cluster))
 EOF
 curl -sf "http://$http/cluster" >/dev/null || { echo "cluster.sh: the gateway does not answer; see $dir/gateway.log"; stop; exit 1; }
-echo "cluster.sh: gateway on $http (HTTP), $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$dir/plan.json") (TCP); a standby gateway; $workers workers, ${#node_ids[@]} nodes, ${#replica_ids[@]} replicas"
+echo "cluster.sh: gateway on $http (HTTP), $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gateway"]["tcp"])' "$dir/plan.json") (TCP); $standby standby gateway(s); $workers workers, ${#node_ids[@]} nodes, ${#replica_ids[@]} replicas"

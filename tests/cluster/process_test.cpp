@@ -700,7 +700,9 @@ struct EtcdView {
 // etcd, workers and node processes that register themselves, and a gateway that finds them there
 // (waiting for the nodes: cluster.min_nodes).
 struct EtcdBackedCluster {
-  explicit EtcdBackedCluster(int workers_at_start, int nodes_at_start = 0, json gateway_patch = json::object()) {
+  explicit EtcdBackedCluster(int workers_at_start, int nodes_at_start = 0, json gateway_patch = json::object(),
+                             int etcd_members = 1)
+      : etcd(etcd_members, etcd_members == 1 ? 54 : 70) {
     for (int i = 0; i < workers_at_start; ++i) add_worker();
     for (int i = 0; i < nodes_at_start; ++i) add_node();
     json cluster{{"role", "gateway"}, {"id", "gw-1"}, {"etcd", etcd.endpoints()}, {"prefix", "/ts"}};
@@ -758,7 +760,7 @@ struct EtcdBackedCluster {
     }
     return hosts;
   }
-  EtcdCluster etcd{1, 54};
+  EtcdCluster etcd;  // one member on 127.0.0.54, or three on .70-.72
   EtcdView view{etcd.endpoints()};
   std::vector<std::unique_ptr<DaemonProcess>> workers;
   std::vector<std::string> links;
@@ -1284,4 +1286,58 @@ TEST_CASE("Cluster on etcd: a leader that was stopped past its lease wakes up, c
   const auto after = c.view.under("/ts/ledger/head");  // nothing written by the old leader
   REQUIRE(after.size() == heads.size());
   if (!heads.empty()) CHECK(after[0].mod_revision == heads[0].mod_revision);
+}
+
+TEST_CASE("Cluster on etcd: the etcd leader's kill -9 stalls the ledger's appends; fills are held, /health degraded, then all arrive in order") {
+  EtcdBackedCluster c(1, 0, json::object(), 3);
+  // Which member leads etcd: ask each one.
+  std::size_t etcd_leader = 99;
+  for (std::size_t i = 0; i < 3; ++i) {
+    tradeshard::cluster::EtcdOptions o;
+    o.endpoints = {c.etcd.endpoint(i)};
+    tradeshard::cluster::EtcdClient one(c.view.io, o);
+    const auto st = c.view.run<etcd::StatusResponse>([&](auto done) { one.status(std::move(done)); });
+    if (st.value->leader == st.value->header.member_id) etcd_leader = i;
+    one.stop();
+  }
+  REQUIRE(etcd_leader < 3);
+  LineClient s(c.gateway->tcp_port()), b(c.gateway->tcp_port());
+  s.send(order("s", "S", "sell", "100.00", "1000", "BTCUSDT"));
+  expect(s, "ack", "s");
+  using Clock = std::chrono::steady_clock;
+  std::vector<std::pair<int, Clock::time_point>> fills;  // order number, arrival
+  bool degraded = false, healthy_at_end = false;
+  const auto start = Clock::now();
+  Clock::time_point killed{}, last_health{};
+  int sent = 0;
+  while (Clock::now() - start < 7s) {
+    if (sent < 300 && Clock::now() - start >= sent * 20ms) b.send(order("b" + std::to_string(++sent), "B", "buy", "100.00", "1", "BTCUSDT"));
+    if (killed == Clock::time_point{} && Clock::now() - start >= 1500ms) {
+      c.etcd.kill9(etcd_leader);
+      killed = Clock::now();
+    }
+    if (Clock::now() - last_health >= 100ms) {
+      last_health = Clock::now();
+      const auto st = http_request(c.gateway->http_port(), "GET", "/health").status;
+      if (killed != Clock::time_point{}) degraded = degraded || st == 503;
+      healthy_at_end = st == 200;
+    }
+    while (const auto m = b.read_json(3ms)) {
+      if ((*m)["type"] == "fill") fills.emplace_back(std::stoi((*m)["id"].get<std::string>().substr(1)), Clock::now());
+    }
+  }
+  for (auto m = b.read_json(3000ms); m && fills.size() < static_cast<std::size_t>(sent); m = b.read_json(3000ms)) {
+    if ((*m)["type"] == "fill") fills.emplace_back(std::stoi((*m)["id"].get<std::string>().substr(1)), Clock::now());
+  }
+  REQUIRE(fills.size() == static_cast<std::size_t>(sent));
+  Clock::duration stall{};
+  for (std::size_t i = 0; i < fills.size(); ++i) {
+    CHECK(fills[i].first == static_cast<int>(i + 1));  // held, then delivered in order
+    if (i > 0) stall = std::max(stall, fills[i].second - fills[i - 1].second);
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(stall).count();
+  MESSAGE("etcd leader kill -9: the longest gap between fills was " << ms << " ms; /health degraded: " << degraded);
+  CHECK(ms <= 3000);
+  if (ms >= 1300) CHECK(degraded);  // an append waiting over a second is a degraded state
+  CHECK(healthy_at_end);
 }
