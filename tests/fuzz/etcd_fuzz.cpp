@@ -136,7 +136,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(joined->size() <= body.size());
         const auto again = tradeshard::cluster::split_snapshot(version, *joined);
         std::vector<tradeshard::cluster::ChunkKV> kvs;
-        for (std::size_t i = 0; i < again.size(); ++i) kvs.push_back({names.size() > i ? names[i] : "", again[i]});
+        for (std::size_t i = 0; i < again.size(); ++i) kvs.push_back({names.size() > i ? std::string_view(names[i]) : std::string_view(), again[i]});
         if (again.size() <= names.size()) check(tradeshard::cluster::join_snapshot(keys, version, kvs) == joined);
       }
       break;
