@@ -19,13 +19,14 @@
 # The workers register in etcd and the gateway finds them there (cluster.etcd). TRADESHARDD
 # overrides the binary (default build/tradeshardd), ETCD etcd's (default: etcd on the PATH).
 # The nodes register in etcd too; the gateway waits for all of them (cluster.min_nodes). The
-# replicas and the standby follow the ledger's log in etcd.
+# replicas and the standby follow the ledger's log in etcd. GATEWAY_LEDGER: JSON merged into the
+# gateways' "ledger" section, e.g. '{"ack_after":"write"}'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 bin="${TRADESHARDD:-$root/build/tradeshardd}"
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 2 ] || usage
 cmd="$1"
 dir="$2"
@@ -68,7 +69,7 @@ dir="$(cd "$dir" && pwd)"
 # Configs: free ports picked now, one 127.0.0.x per process (the gateway on .2, workers from .3,
 # then the nodes, etcd on .10).
 python3 - "$root/config/tradeshard.json" "$dir" "$workers" "$replicas" <<'EOF'
-import json, socket, sys
+import json, os, socket, sys
 base, out, n, nrep = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 
 def free_port(ip):
@@ -104,6 +105,7 @@ for gid, ip, name in (("gw-1", "127.0.0.2", "gateway"), ("gw-2", "127.0.0.20", "
     gw["listen"] = {"tcp": f"{ip}:{free_port(ip)}", "http": f"{ip}:{free_port(ip)}"}
     gw["cluster"] = {"role": "gateway", "id": gid, "etcd": endpoints, "min_nodes": len(nodes), "lease_ttl_s": 2}
     gw["ledger"] = dict(base.get("ledger", {}), data_dir=f"{out}/{name}/ledger")
+    gw["ledger"].update(json.loads(os.environ.get("GATEWAY_LEDGER", "{}")))
     gw["history"] = dict(base.get("history", {}), dir=f"{out}/{name}/history", archive_dir=f"{out}/{name}/history-archive")
     json.dump(gw, open(f"{out}/{name}.json", "w"), indent=2)
     gateways.append(dict(id=gid, file=name, **gw["listen"]))
