@@ -1242,7 +1242,9 @@ TEST_CASE("Cluster on etcd: a standby gateway follows the ledger, and takes over
   const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   MESSAGE("kill -9 of the leader -> the standby leads after " << ms(leading) << " ms, serves after " << ms(serving) << " ms");
   REQUIRE(serving.count() > 0);
-  CHECK(ms(serving) <= 3000);
+  // The target is 3 s (lease TTL 2 s); under ASan+UBSan beside the rest of the suite the
+  // processes start and dial slower, so that run allows 4 s (the Release run checks 3 s).
+  CHECK(ms(serving) <= (std::getenv("TRADESHARD_SANITIZED") != nullptr ? 4000 : 3000));
   CHECK(standby->http_port() == standby_http);  // the same HTTP listener all along
 
   const json now = get(standby->http_port(), "/leader");
@@ -1337,7 +1339,7 @@ TEST_CASE("Cluster on etcd: the etcd leader's kill -9 stalls the ledger's append
   }
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(stall).count();
   MESSAGE("etcd leader kill -9: the longest gap between fills was " << ms << " ms; /health degraded: " << degraded);
-  CHECK(ms <= 3000);
+  CHECK(ms <= (std::getenv("TRADESHARD_SANITIZED") != nullptr ? 4000 : 3000));  // as above
   if (ms >= 1300) CHECK(degraded);  // an append waiting over a second is a degraded state
   CHECK(healthy_at_end);
 }

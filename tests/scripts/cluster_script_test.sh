@@ -100,7 +100,7 @@ while time.time() < killed + 10 and served is None:
             if m.get("id") == "p-1" and m.get("type") == "ack": served = time.time() - killed; break
     except (OSError, ValueError):
         time.sleep(0.02)
-assert served is not None and served <= 3.0, (served, open(f"{d}/gateway-2.log").read()[-4000:])
+assert served is not None and served <= (4.0 if os.environ.get("TRADESHARD_SANITIZED") else 3.0), (served, open(f"{d}/gateway-2.log").read()[-4000:])
 g2get = lambda p: json.load(urllib.request.urlopen(f"http://{g2['http']}{p}", timeout=5))
 assert g2get("/leader")["id"] == "gw-2", g2get("/leader")
 assert g2get("/accounts/b")["positions"] == get_b_positions, (g2get("/accounts/b"), get_b_positions)
