@@ -121,7 +121,7 @@ LedgerLogSeed read_ledger_log_once(asio::io_context& io, cluster::EtcdClient& cl
   // From etcd's snapshot when it is newer than what this gateway holds; else only the tail.
   std::uint64_t start = 0;
   std::string log_from = keys.log_prefix();
-  if (out.head.snapshot != 0 && out.head.snapshot > base.version) {
+  if (out.head.snapshot > base.version) {
     start = out.head.snapshot;
     std::vector<etcd::KeyValue> kvs;
     read_all(keys.snapshot(out.head.snapshot), etcd::prefix_end(keys.snapshot(out.head.snapshot)),
@@ -135,10 +135,7 @@ LedgerLogSeed read_ledger_log_once(asio::io_context& io, cluster::EtcdClient& cl
     start = base.version;
     out.snapshot = *base.state;
     if (base.next_batch == base.version + 1) log_from = keys.log(base.next_batch);
-  } else {
-    start = out.head.snapshot;
-    if (start != 0) throw std::runtime_error("etcd: the ledger has a snapshot but this gateway holds no state");
-  }
+  }  // else: no snapshot and no state held: the log from version 1
   cluster::LogAssembler log(keys, start);
   read_all(log_from, etcd::prefix_end(keys.log_prefix()), [&log](const etcd::KeyValue& kv) {
     std::string error;

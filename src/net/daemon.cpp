@@ -19,7 +19,6 @@
 #include "tradeshard/link/remote_nodes.hpp"
 #include "tradeshard/link/remote_venue.hpp"
 #include "tradeshard/history/service.hpp"
-#include "tradeshard/ledger/codec.hpp"
 #include "tradeshard/net/notifier.hpp"
 #include "dashboard.hpp"
 #include "feed_client.hpp"
@@ -27,9 +26,8 @@
 #include "link_manager.hpp"
 #include "ledger_storage.hpp"
 #include "etcd_ledger_log.hpp"
-#include "follower_registration.hpp"
+#include "follower_role.hpp"
 #include "http_api.hpp"
-#include "ledger_follower.hpp"
 #include "views.hpp"
 #include "routes.hpp"
 #include "tradeshard/net/server.hpp"
@@ -55,9 +53,6 @@ std::unique_ptr<app::Venue> cluster_venue(const app::Config& c, link::RemoteVenu
   remote = venue.get();
   return venue;
 }
-// Digests of the ledger's state every this many versions, on an etcd gateway and its followers
-// (/replicas/consistency compares them): O(state) each, so not every version.
-constexpr std::uint64_t kCheckpointEvery = 1000;
 // Cluster gateway with cluster.etcd that won the election: lead and learn the workers and nodes
 // before anything is built.
 std::optional<ClusterSeed> lead_if_won(app::Config& c, const std::optional<Promotion>& won) {
@@ -177,72 +172,9 @@ struct Daemon::Impl {
   [[nodiscard]] bool follows() const { return config.cluster.role == app::Role::replica || standby; }
   [[nodiscard]] const char* process_kind() const { return standby ? "standby" : "replica"; }
   void attach_follower() {
-    cluster::EtcdOptions o;
-    o.endpoints = config.cluster.etcd;
-    follower_client = std::make_unique<cluster::EtcdClient>(io, o);
-    auto& ledger = gateway.ledger();
-    ledger.keep_checkpoints(kCheckpointEvery);
-    follower = std::make_unique<LedgerFollower>(
-        io, *follower_client, config.cluster.prefix, ledger.coordinator().committed_version(),
-        LedgerFollower::Sink{[this](std::uint64_t, const std::string& b) { return gateway.ledger().restore_snapshot(b); },
-                             [this](std::uint64_t, const std::string& b) { return gateway.ledger().replay(b); }});
-    registration = std::make_unique<FollowerRegistration>(io, *follower_client, config.cluster,
-                                                          [this] { return follower_status(); });
-    auto& api = server.http_api();
-    api.set_read_only(std::string(process_kind()) + " " + config.cluster.id +
-                          " serves reads only: orders and admin actions go to the leading gateway (GET /leader)",
-                      [this] { return leader; });
-    api.add_stats_section("ledger_follower", [this] { return follower->to_json(); });
-    api.add_stats_section("registration", [this] { return registration->to_json(); });
-    api.add_health_check([this] {
-      auto p = follower->health_problem();
-      return p.empty() ? registration->health_problem() : p;
-    });
-    api.route("GET", "/leader", false, [this](const HttpRequest&, const HttpApi::Params&) {
-      if (leader.is_null()) return HttpApi::error(503, "no_leader", "no gateway leads the cluster now");
-      return HttpApi::reply(200, leader);
-    });
-  }
-  // What this follower publishes: its applied version, the digest there (computed again only
-  // when the version moved) and its last checkpoint.
-  cluster::FollowerStatus follower_status() {
-    const auto& l = gateway.ledger();
-    const auto applied = l.coordinator().committed_version();
-    if (applied != digest_at.version || digest_at.version == 0) digest_at = cluster::DigestAt{applied, l.digest()};
-    cluster::FollowerStatus s{config.cluster.id, process_kind(),
-                              config.http.host + ":" + std::to_string(server.http_port()), applied, std::nullopt,
-                              digest_at};
-    if (!l.checkpoints().empty()) s.checkpoint = cluster::DigestAt{l.checkpoints().back().version, l.checkpoints().back().digest};
-    return s;
-  }
-  // A standby campaigns with its registration's lease (again with a new one if that is lost);
-  // having won, it hands over to the leading daemon (promote()).
-  void campaign_tick() {
-    campaign_timer.expires_after(std::chrono::milliseconds(200));
-    campaign_timer.async_wait([this](const boost::system::error_code& ec) {
-      if (ec || promotion) return;
-      const auto lease = registration->lease();
-      if (campaign && (lease != campaign_lease || campaign_ended)) campaign.reset();
-      if (!campaign && lease != 0) start_campaign(lease);
-      campaign_tick();
-    });
-  }
-  void start_campaign(std::int64_t lease) {
-    campaign_lease = lease;
-    campaign_ended = false;
-    spdlog::get("main")->info("etcd: {} campaigns for {} (lease {:x}) while following the ledger", config.cluster.id,
-                              cluster::Keys{config.cluster.prefix}.election(), lease);
-    campaign = follower_client->campaign(
-        cluster::Keys{config.cluster.prefix}.election(), lease, leader_value().dump(),
-        [this, lease](cluster::etcd::Result<cluster::etcd::CampaignResponse> r) {
-          campaign_ended = true;  // the stream is reset by the next tick, not inside its own handler
-          if (!r.ok()) {
-            spdlog::get("main")->warn("etcd: campaign: {}; again", cluster::etcd::describe(r.error));
-            return;
-          }
-          if (lease != registration->lease()) return;  // won with a lease since lost: campaign again
-          boost::asio::post(io, [this, won = r.value->leader] { promote(won); });
-        });
+    FollowerRole::Hooks hooks{[this] { return server.http_port(); }, [this] { return leader_value(); }, nullptr};
+    if (standby) hooks.won = [this](const cluster::etcd::LeaderKey& won) { promote(won); };
+    follower_role = std::make_unique<FollowerRole>(io, config, gateway.ledger(), server.http_api(), std::move(hooks));
   }
   // The standby won: what it followed and its HTTP listener go to the leading daemon (main.cpp
   // builds it once run() returns); the lease is kept, not revoked (the leader key is bound to it).
@@ -251,47 +183,15 @@ struct Daemon::Impl {
     Promotion p;
     p.leader = won;
     p.lease_ttl = static_cast<std::int64_t>(config.cluster.lease_ttl_s);
-    const auto& l = gateway.ledger();
-    p.version = l.coordinator().committed_version();
-    if (const auto* st = l.coordinator().committed_state(); st != nullptr && p.version > 0) ledger::encode(*st, p.state);
-    p.next_batch = follower->next_batch();
+    follower_role->hand_over(p);
     spdlog::get("main")->info("etcd: {} won the election (epoch {}) having followed the ledger to version {}; taking the lead",
                               config.cluster.id, won.rev, p.version);
     p.http_fd = server.release_http();
     promotion = std::move(p);
-    campaign_timer.cancel();
-    campaign.reset();
-    follower->stop();
-    registration->stop();
-    observe_timer.cancel();
-    leader_observe.reset();
+    follower_role->stop();
     sampler.cancel();
     stats_timer.cancel();
     server.stop([this] { io.stop(); });
-  }
-  // GET /leader on a follower: the election's leader as etcd shows it (observed).
-  void observe_leader() {
-    leader_observe = follower_client->observe(
-        cluster::Keys{config.cluster.prefix}.election(),
-        [this](const cluster::etcd::LeaderResponse& r) {
-          if (r.kv.key.empty()) {
-            leader = nullptr;
-            return;
-          }
-          auto v = nlohmann::json::parse(r.kv.value, nullptr, false);
-          if (!v.is_object()) v = nlohmann::json::object();
-          leader = nlohmann::json{{"id", v.value("id", "")},
-                                  {"tcp", v.value("tcp", "")},
-                                  {"http", v.value("http", "")},
-                                  {"epoch", r.kv.create_revision}};
-        },
-        [this](const cluster::etcd::Error&) {
-          leader = nullptr;
-          observe_timer.expires_after(std::chrono::milliseconds(500));
-          observe_timer.async_wait([this](const boost::system::error_code& ec) {
-            if (!ec) observe_leader();
-          });
-        });
   }
   // Cluster gateway with cluster.nodes: the processing-node slots run in node processes.
   void attach_nodes() {
@@ -391,12 +291,7 @@ struct Daemon::Impl {
     for (auto& f : feeds) f->stop();
     if (links) links->stop();
     if (node_links) node_links->stop();
-    campaign_timer.cancel();
-    campaign.reset();
-    if (follower) follower->stop();
-    if (registration) registration->stop();
-    observe_timer.cancel();
-    leader_observe.reset();
+    if (follower_role) follower_role->stop();
     server.stop([this] {
       if (!coordinator || exit_code != 0) return io.stop();
       coordinator->release([this] { io.stop(); });  // the leader key goes now, not a TTL later
@@ -426,20 +321,7 @@ struct Daemon::Impl {
   // After io: its threads are joined (stop) before the loop they post to is destroyed.
   std::unique_ptr<history::HistoryService> history;
   std::unique_ptr<EtcdLedgerLog> etcd_log;  // cluster gateway on etcd: the ledger's log
-  // A replica process: its etcd client (declared first: destroyed after what uses it), the
-  // follower of the ledger's log, its status in etcd, the leader it observes.
-  std::unique_ptr<cluster::EtcdClient> follower_client;
-  std::unique_ptr<LedgerFollower> follower;
-  std::unique_ptr<FollowerRegistration> registration;
-  std::unique_ptr<cluster::EtcdClient::Stream> leader_observe;
-  boost::asio::steady_timer observe_timer{io};
-  nlohmann::json leader;  // GET /leader on a follower (null: none known)
-  cluster::DigestAt digest_at;
-  // A standby: its campaign (with the registration's lease) and, once won, the hand-over.
-  std::unique_ptr<cluster::EtcdClient::Stream> campaign;
-  std::int64_t campaign_lease = 0;
-  bool campaign_ended = false;
-  boost::asio::steady_timer campaign_timer{io};
+  std::unique_ptr<FollowerRole> follower_role;  // a replica, or a standby gateway
   std::optional<Promotion> promotion;
   std::unique_ptr<LedgerStorage> storage;  // declared last: destroyed first, after the loop stopped
 };
@@ -476,12 +358,7 @@ int Daemon::run(const std::string& ports_file) {
   for (auto& f : d.feeds) f->start();  // after the Server: ticks may publish to subscribers at once
   if (d.links) d.links->start();
   if (d.node_links) d.node_links->start();
-  if (d.follower) {
-    d.follower->start();
-    d.registration->start();
-    d.observe_leader();
-    if (d.standby) d.campaign_tick();
-  }
+  if (d.follower_role) d.follower_role->start();
   if (d.coordinator) {
     d.coordinator->proclaim(d.leader_value().dump());
     d.coordinator->start([&d](const std::string& role, const auto& members) { d.on_members(role, members); },

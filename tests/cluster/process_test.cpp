@@ -768,6 +768,19 @@ struct EtcdBackedCluster {
   std::unique_ptr<DaemonProcess> gateway;
 };
 
+// Trades from..to: S sells 1 BTCUSDT at 100, B buys it; each order acked and both fills seen.
+void cross_pairs(unsigned short tcp_port, int from, int to) {
+  LineClient s(tcp_port), b(tcp_port);
+  for (int i = from; i <= to; ++i) {
+    const std::string n = std::to_string(i);
+    s.send(order("s" + n, "S", "sell", "100.00", "1", "BTCUSDT"));
+    expect(s, "ack", "s" + n);
+    b.send(order("b" + n, "B", "buy", "100.00", "1", "BTCUSDT"));
+    expect(b, "fill", "b" + n);
+    expect(s, "fill", "s" + n);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("Cluster on etcd: members on leases, the leader key's revision is the epoch, each failover's placement written fenced") {
@@ -1007,17 +1020,7 @@ TEST_CASE("Cluster on etcd: the ledger's log is in etcd: fills only once committ
 TEST_CASE("Cluster on etcd: the ledger's snapshots go to etcd and the log before them is deleted; a new gateway starts from one") {
   EtcdBackedCluster c(1, 0, {{"ledger", {{"snapshot_every", 4}}}});
   const auto log_stats = [&] { return get(c.gateway->http_port(), "/stats")["ledger_log"]; };
-  {
-    LineClient s(c.gateway->tcp_port()), b(c.gateway->tcp_port());
-    for (int i = 1; i <= 10; ++i) {
-      const std::string n = std::to_string(i);
-      s.send(order("s" + n, "S", "sell", "100.00", "1", "BTCUSDT"));
-      expect(s, "ack", "s" + n);
-      b.send(order("b" + n, "B", "buy", "100.00", "1", "BTCUSDT"));
-      expect(b, "fill", "b" + n);
-      expect(s, "fill", "s" + n);
-    }
-  }
+  cross_pairs(c.gateway->tcp_port(), 1, 10);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (log_stats()["snapshot_version"].get<std::uint64_t>() < 8 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
@@ -1062,17 +1065,7 @@ TEST_CASE("Cluster on etcd: the ledger's snapshots go to etcd and the log before
 
 TEST_CASE("Cluster on etcd: a replica process follows the ledger, serves it read-only, and the leader's /replicas shows it") {
   EtcdBackedCluster c(1, 0, {{"ledger", {{"snapshot_every", 5}}}});
-  const auto trade = [&](int from, int to) {
-    LineClient s(c.gateway->tcp_port()), b(c.gateway->tcp_port());
-    for (int i = from; i <= to; ++i) {
-      const std::string n = std::to_string(i);
-      s.send(order("s" + n, "S", "sell", "100.00", "1", "BTCUSDT"));
-      expect(s, "ack", "s" + n);
-      b.send(order("b" + n, "B", "buy", "100.00", "1", "BTCUSDT"));
-      expect(b, "fill", "b" + n);
-      expect(s, "fill", "s" + n);
-    }
-  };
+  const auto trade = [&](int from, int to) { cross_pairs(c.gateway->tcp_port(), from, to); };
   trade(1, 6);
   // Through a proxy that can cut it off from etcd.
   FaultProxy proxy("127.0.0.30", c.etcd.member(0).ip, c.etcd.member(0).client_port);
